@@ -1,0 +1,75 @@
+package io.llamaffm;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Every user-facing switch of llama-ffm, one typed property each. A system property wins over the
+ * environment variable named beside it; both are read when the value is needed.
+ */
+public final class Configuration {
+    private Configuration() {}
+
+    /** A switch: a system property, optionally mirrored by an environment variable. */
+    public record Option(String property, String environmentVariable, String description) {
+        /** The configured value, if any (system property first, then the environment). */
+        public Optional<String> value() {
+            String v = System.getProperty(property);
+            if ((v == null || v.isBlank()) && environmentVariable != null) {
+                v = System.getenv(environmentVariable);
+            }
+            return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+        }
+    }
+
+    /** Load the natives from this directory only (no extraction). */
+    public static final Option LIBRARY_PATH = new Option("llamaffm.library.path", "LLAMAFFM_LIBRARY_PATH",
+            "directory holding libllama, ggml and the ggml backend plugins; nothing else is tried");
+
+    /** Which natives to use: {@code auto} (GPU jars on the class path first, then CPU), cpu, cuda, vulkan, metal. */
+    public static final Option VARIANT = new Option("llamaffm.variant", "LLAMAFFM_VARIANT",
+            "auto | cpu | cuda | vulkan | metal");
+
+    /** Where natives jars are extracted; default {@code ~/.cache/llama-ffm}. */
+    public static final Option CACHE_DIR = new Option("llamaffm.cache.dir", "LLAMAFFM_CACHE_DIR",
+            "extraction cache directory");
+
+    /** Print each step of native loading to stderr. */
+    public static final Option DEBUG_LOADER = new Option("llamaffm.debug.loader", "LLAMAFFM_DEBUG_LOADER",
+            "true to trace native loading on stderr");
+
+    /**
+     * Lowest level of llama.cpp's own log lines forwarded to System.Logger "io.llamaffm.native": ERROR, WARNING,
+     * INFO, DEBUG or OFF. Default OFF: nothing reaches stderr; failures still carry their native lines
+     * (e.g. {@link ModelLoadException#nativeLog()}).
+     */
+    public static final Option LOG_LEVEL = new Option("llamaffm.log.level", "LLAMAFFM_LOG_LEVEL",
+            "ERROR | WARNING | INFO | DEBUG | OFF (default OFF)");
+
+    /** The requested variant, lower case; {@code auto} when unset. */
+    public static String variant() {
+        return VARIANT.value().map(v -> v.toLowerCase(Locale.ROOT)).orElse("auto");
+    }
+
+    /** The extraction cache root. */
+    public static Path cacheDir() {
+        return CACHE_DIR.value().map(Path::of)
+                .orElseGet(() -> Path.of(System.getProperty("user.home"), ".cache", "llama-ffm"));
+    }
+
+    /** Whether loader tracing is on. */
+    public static boolean debugLoader() {
+        return DEBUG_LOADER.value().map(Boolean::parseBoolean).orElse(false);
+    }
+
+    /** The native log threshold. */
+    public static System.Logger.Level logLevel() {
+        String v = LOG_LEVEL.value().orElse("OFF").toUpperCase(Locale.ROOT);
+        try {
+            return System.Logger.Level.valueOf(v.equals("WARN") ? "WARNING" : v);
+        } catch (IllegalArgumentException e) {
+            throw new LlamaException("llamaffm.log.level='" + v + "' is not one of ERROR, WARNING, INFO, DEBUG, OFF");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package io.llamaffm;
+
+import io.llamaffm.bindings.LlamaH;
+import io.llamaffm.bindings.llama_model_params;
+import io.llamaffm.internal.NativeLibraryLoader;
+import io.llamaffm.internal.NativeLog;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loaded GGUF model. Immutable once loaded and safe to share between threads; each {@link Context} made
+ * from it is used by one thread at a time.
+ *
+ * <p>Closing is idempotent. A model with open contexts refuses to close ({@link IllegalStateException} naming how
+ * many are open): close the contexts first. A close racing with a native call on another thread is refused too
+ * (the native handle's arena cannot close while a call uses it). After close every method throws
+ * {@link IllegalStateException}.
+ */
+public final class Model implements AutoCloseable {
+    private final Path path;
+    private final ModelParams params;
+    private final Arena arena;
+    private final MemorySegment handle; // llama_model*, freed by llama_model_free when the arena closes
+    private final Tokenizer tokenizer;
+    private final AtomicInteger openContexts = new AtomicInteger();
+    private volatile boolean closed;
+
+    private Model(Path path, ModelParams params, Arena arena, MemorySegment handle) {
+        this.path = path;
+        this.params = params;
+        this.arena = arena;
+        this.handle = handle;
+        this.tokenizer = new Tokenizer(this, LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null));
+    }
+
+    /** Loads a model with {@link ModelParams#defaults()}. */
+    public static Model load(Path path) {
+        return load(path, ModelParams.defaults());
+    }
+
+    /**
+     * Loads a GGUF model file.
+     *
+     * @throws ModelLoadException if the file is missing, unreadable or not a model llama.cpp can load; the
+     *                            exception carries llama.cpp's log lines of the failed load
+     */
+    public static Model load(Path path, ModelParams params) {
+        Path p = path.toAbsolutePath();
+        if (!Files.isRegularFile(p)) {
+            throw new ModelLoadException(p, Files.exists(p) ? "not a regular file" : "no such file", List.of());
+        }
+        if (!Files.isReadable(p)) {
+            throw new ModelLoadException(p, "file is not readable", List.of());
+        }
+        NativeLibraryLoader.ensureLoaded();
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mp = LlamaH.llama_model_default_params(arena);
+            llama_model_params.n_gpu_layers(mp, params.gpuLayers());
+            llama_model_params.vocab_only(mp, params.vocabOnly());
+            int mode = params.useMmap()
+                    ? (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MMAP_MLOCK() : LlamaH.LLAMA_LOAD_MODE_MMAP())
+                    : (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MLOCK() : LlamaH.LLAMA_LOAD_MODE_NONE());
+            llama_model_params.load_mode(mp, mode);
+            MemorySegment raw;
+            List<String> log;
+            NativeLog.beginCapture();
+            try {
+                raw = LlamaH.llama_model_load_from_file(arena.allocateFrom(p.toString()), mp);
+            } finally {
+                log = NativeLog.endCapture();
+            }
+            if (raw.equals(MemorySegment.NULL)) {
+                throw new ModelLoadException(p, "llama.cpp could not load it", log);
+            }
+            MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
+            return new Model(p, params, arena, handle);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** The file this model was loaded from. */
+    public Path path() {
+        return path;
+    }
+
+    /** The parameters it was loaded with. */
+    public ModelParams params() {
+        return params;
+    }
+
+    /** The model's tokenizer (valid as long as the model is open). */
+    public Tokenizer tokenizer() {
+        ensureOpen();
+        return tokenizer;
+    }
+
+    /**
+     * Creates an inference context (which owns its KV cache). Close it before the model.
+     *
+     * @throws IllegalStateException if the model was loaded vocabulary-only or is closed
+     */
+    public Context newContext(ContextParams params) {
+        ensureOpen();
+        if (this.params.vocabOnly()) {
+            throw new IllegalStateException("model " + path.getFileName() + " was loaded vocabulary-only: it has no weights to run");
+        }
+        return new Context(this, params);
+    }
+
+    /** Closes the model; refused while contexts made from it are open. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        int open = openContexts.get();
+        if (open > 0) {
+            throw new IllegalStateException("model " + path.getFileName() + " still has " + open
+                    + " open context(s): close them before the model");
+        }
+        arena.close(); // throws IllegalStateException if a native call is using the model right now
+        closed = true;
+    }
+
+    /** Whether {@link #close()} has completed. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    MemorySegment handle() {
+        ensureOpen();
+        return handle;
+    }
+
+    synchronized void contextOpened() {
+        ensureOpen();
+        openContexts.incrementAndGet();
+    }
+
+    void contextClosed() {
+        openContexts.decrementAndGet();
+    }
+
+    void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("model " + path.getFileName() + " is closed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Model[" + path + (closed ? ", closed]" : "]");
+    }
+}

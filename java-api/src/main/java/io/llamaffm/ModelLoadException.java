@@ -1,0 +1,35 @@
+package io.llamaffm;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** A model could not be loaded; carries the path and the native log lines llama.cpp wrote while failing. */
+public final class ModelLoadException extends LlamaException {
+    private final transient Path path;
+    private final List<String> nativeLog;
+
+    public ModelLoadException(Path path, String reason, List<String> nativeLog) {
+        super(message(path, reason, nativeLog));
+        this.path = path;
+        this.nativeLog = List.copyOf(nativeLog);
+    }
+
+    private static String message(Path path, String reason, List<String> nativeLog) {
+        StringBuilder sb = new StringBuilder("cannot load model ").append(path).append(": ").append(reason);
+        if (!nativeLog.isEmpty()) {
+            sb.append("\nllama.cpp said:");
+            nativeLog.forEach(line -> sb.append("\n  ").append(line));
+        }
+        return sb.toString();
+    }
+
+    /** The file that failed to load. */
+    public Path path() {
+        return path;
+    }
+
+    /** The warning and error lines llama.cpp logged during the failed load, oldest first. */
+    public List<String> nativeLog() {
+        return nativeLog;
+    }
+}

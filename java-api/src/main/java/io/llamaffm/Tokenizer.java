@@ -1,0 +1,198 @@
+package io.llamaffm;
+
+import io.llamaffm.bindings.LlamaH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A model's tokenizer: text to token ids and back, with llama.cpp's own vocabulary code. Thread-safe; valid
+ * while its model is open (afterwards every method throws {@link IllegalStateException}).
+ */
+public final class Tokenizer {
+    private final Model model;
+    private final MemorySegment vocab; // const llama_vocab*, lives in the model's arena
+    private final int vocabularySize;
+
+    Tokenizer(Model model, MemorySegment vocab) {
+        this.model = model;
+        this.vocab = vocab;
+        this.vocabularySize = LlamaH.llama_vocab_n_tokens(vocab);
+    }
+
+    /** Number of tokens in the vocabulary; valid ids are {@code 0 .. vocabularySize()-1}. */
+    public int vocabularySize() {
+        return vocabularySize;
+    }
+
+    /** Encodes as a prompt is usually encoded: BOS (and other special tokens the model adds) added, special tokens parsed. */
+    public int[] encode(String text) {
+        return encode(text, true, true);
+    }
+
+    /**
+     * Encodes text into token ids.
+     *
+     * @param addSpecial   add the special tokens the model's vocabulary adds (e.g. BOS)
+     * @param parseSpecial treat special-token text such as {@code <s>} in {@code text} as those tokens
+     * @throws IllegalArgumentException if the text is not valid Unicode (an unpaired surrogate)
+     */
+    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        return tokenize(utf8(text), addSpecial, parseSpecial);
+    }
+
+    /**
+     * Encodes UTF-8 bytes into token ids.
+     *
+     * @throws IllegalArgumentException if the bytes are not valid UTF-8
+     */
+    public int[] encode(byte[] utf8, boolean addSpecial, boolean parseSpecial) {
+        validateUtf8(utf8);
+        return tokenize(utf8, addSpecial, parseSpecial);
+    }
+
+    private int[] tokenize(byte[] utf8, boolean addSpecial, boolean parseSpecial) {
+        model.ensureOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment text = arena.allocate(Math.max(1, utf8.length));
+            MemorySegment.copy(utf8, 0, text, ValueLayout.JAVA_BYTE, 0, utf8.length);
+            int capacity = utf8.length + 8; // a token never covers less than one byte; room for BOS/EOS
+            MemorySegment tokens = arena.allocate(ValueLayout.JAVA_INT, capacity);
+            int n = LlamaH.llama_tokenize(vocab, text, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+            if (n < 0) { // more tokens than the estimate: -n is the exact count
+                capacity = -n;
+                tokens = arena.allocate(ValueLayout.JAVA_INT, capacity);
+                n = LlamaH.llama_tokenize(vocab, text, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+            }
+            if (n < 0) {
+                throw new LlamaException("llama_tokenize failed (" + n + ") for a text of " + utf8.length + " bytes");
+            }
+            return tokens.asSlice(0, (long) n * Integer.BYTES).toArray(ValueLayout.JAVA_INT);
+        }
+    }
+
+    /** Decodes tokens to text, keeping special tokens out of the text as llama.cpp renders them by default. */
+    public String decode(int[] tokens) {
+        return decode(tokens, false, false);
+    }
+
+    /**
+     * Decodes token ids to text. Bytes that do not form valid UTF-8 (a multi-byte character cut by the token
+     * list's end) become U+FFFD; use {@link #decodeBytes} for the raw bytes.
+     *
+     * @param removeSpecial  drop the BOS/EOS the model would add
+     * @param unparseSpecial render special tokens as their text (e.g. {@code <s>})
+     * @throws IllegalArgumentException if a token id is out of range
+     */
+    public String decode(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
+        return new String(decodeBytes(tokens, removeSpecial, unparseSpecial), StandardCharsets.UTF_8);
+    }
+
+    /** Decodes token ids to UTF-8 bytes (see {@link #decode(int[], boolean, boolean)}). */
+    public byte[] decodeBytes(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
+        checkTokens(tokens);
+        model.ensureOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ids = arena.allocate(ValueLayout.JAVA_INT, Math.max(1, tokens.length));
+            MemorySegment.copy(tokens, 0, ids, ValueLayout.JAVA_INT, 0, tokens.length);
+            int capacity = tokens.length * 8 + 16;
+            MemorySegment text = arena.allocate(capacity);
+            int n = LlamaH.llama_detokenize(vocab, ids, tokens.length, text, capacity, removeSpecial, unparseSpecial);
+            if (n < 0) {
+                capacity = -n;
+                text = arena.allocate(capacity);
+                n = LlamaH.llama_detokenize(vocab, ids, tokens.length, text, capacity, removeSpecial, unparseSpecial);
+            }
+            if (n < 0) {
+                throw new LlamaException("llama_detokenize failed (" + n + ")");
+            }
+            return text.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** The raw bytes of one token's piece; special tokens rendered as text when {@code special} is true. */
+    public byte[] pieceBytes(int token, boolean special) {
+        checkToken(token);
+        model.ensureOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(64);
+            int n = LlamaH.llama_token_to_piece(vocab, token, buf, 64, 0, special);
+            if (n < 0) {
+                buf = arena.allocate(-n);
+                n = LlamaH.llama_token_to_piece(vocab, token, buf, -n, 0, special);
+            }
+            if (n < 0) {
+                throw new LlamaException("llama_token_to_piece failed (" + n + ") for token " + token);
+            }
+            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** Writes the piece of {@code token} into {@code buf} (special tokens as text); returns its length, or minus the needed size. */
+    int pieceInto(int token, MemorySegment buf) {
+        return LlamaH.llama_token_to_piece(vocab, token, buf, (int) buf.byteSize(), 0, true);
+    }
+
+    /** The beginning-of-sequence token, or -1 if the vocabulary has none. */
+    public int bos() {
+        model.ensureOpen();
+        return LlamaH.llama_vocab_bos(vocab);
+    }
+
+    /** The end-of-sequence token, or -1 if the vocabulary has none. */
+    public int eos() {
+        model.ensureOpen();
+        return LlamaH.llama_vocab_eos(vocab);
+    }
+
+    /** Whether generating this token ends generation (EOS, EOT and the like). */
+    public boolean isEndOfGeneration(int token) {
+        checkToken(token);
+        model.ensureOpen();
+        return LlamaH.llama_vocab_is_eog(vocab, token);
+    }
+
+    void checkToken(int token) {
+        if (token < 0 || token >= vocabularySize) {
+            throw new IllegalArgumentException("token id " + token + " is out of range 0.." + (vocabularySize - 1));
+        }
+    }
+
+    void checkTokens(int[] tokens) {
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocabularySize) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i + " is out of range 0.."
+                        + (vocabularySize - 1));
+            }
+        }
+    }
+
+    private static byte[] utf8(String text) {
+        try {
+            ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .encode(CharBuffer.wrap(text));
+            byte[] out = new byte[bb.remaining()];
+            bb.get(out);
+            return out;
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("text is not valid Unicode (unpaired surrogate): " + e.getMessage(), e);
+        }
+    }
+
+    private static void validateUtf8(byte[] utf8) {
+        try {
+            StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(utf8));
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("input is not valid UTF-8: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,5 @@
+/** llama-ffm: local LLMs through llama.cpp with the Foreign Function and Memory API. */
+module io.llamaffm {
+    requires io.llamaffm.bindings;
+    exports io.llamaffm;
+}

@@ -1,0 +1,97 @@
+package io.llamaffm;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Greedy generation on stories260K, compared with llama.cpp's llama-simple built from the same pinned source. */
+class GenerationIT {
+    private static final String PROMPT = "Once upon a time";
+
+    @Test
+    void greedyMatchesNativeLlamaSimpleTokenForToken() throws Exception {
+        Path model = TestEnv.stories();
+        int n = 48;
+        String nativeOut = runLlamaSimple(model, n, PROMPT);
+        try (Model m = Model.load(model);
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(256))) {
+            StringBuilder promptPieces = new StringBuilder();
+            for (int t : m.tokenizer().encode(PROMPT)) {
+                promptPieces.append(new String(m.tokenizer().pieceBytes(t, true), StandardCharsets.UTF_8));
+            }
+            assertTrue(nativeOut.startsWith(promptPieces.toString()),
+                    "llama-simple prints the prompt pieces first: " + nativeOut);
+            String nativeGenerated = nativeOut.substring(promptPieces.length()).stripTrailing();
+
+            List<String> streamed = new ArrayList<>();
+            Completion c = ctx.generate(PROMPT, n, SamplerChain.greedy(), streamed::add);
+            assertEquals(nativeGenerated, c.text().stripTrailing());
+            assertEquals(c.text(), String.join("", streamed));
+            assertEquals(n, c.tokens().length);
+            assertEquals(Completion.StopReason.MAX_TOKENS, c.stopReason());
+            assertTrue(c.text().startsWith(", there was a little girl named Lily. She loved to play outside in the park."),
+                    c.text());
+            // the generated ids decode back to the streamed text
+            assertEquals(c.text(), m.tokenizer().decode(c.tokens()));
+        }
+    }
+
+    @Test
+    void generationIsRepeatableInOneContextAndTemperatureZeroIsGreedy() {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(128))) {
+            Completion a = ctx.generate(PROMPT, 20, SamplerChain.greedy(), null);
+            Completion b = ctx.generate(PROMPT, 20, SamplerChain.sampling(0f, 40, 0.9f, 0.05f, 7), null);
+            assertEquals(a.text(), b.text());
+            Completion s1 = ctx.generate(PROMPT, 20, SamplerChain.sampling(0.9f, 40, 0.95f, 0.05f, 42), null);
+            Completion s2 = ctx.generate(PROMPT, 20, SamplerChain.sampling(0.9f, 40, 0.95f, 0.05f, 42), null);
+            assertEquals(s1.text(), s2.text(), "same seed, same text");
+        }
+    }
+
+    @Test
+    void contextFullStopsAndOversizedPromptIsRefused() {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(16).withBatchSize(64))) {
+            int n = ctx.contextLength(); // llama.cpp rounds the length up (256 here)
+            assertTrue(n >= 16, "context length " + n);
+            StringBuilder prompt = new StringBuilder("Once upon a time");
+            while (m.tokenizer().encode(prompt.toString()).length < n - 8) {
+                prompt.append(" Lily");
+            }
+            int promptTokens = m.tokenizer().encode(prompt.toString()).length;
+            Completion c = ctx.generate(prompt.toString(), 1000, SamplerChain.greedy(), null);
+            assertEquals(Completion.StopReason.CONTEXT_FULL, c.stopReason(), c.text());
+            assertEquals(n - promptTokens, c.tokens().length);
+
+            String longPrompt = "Once upon a time ".repeat(n);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ctx.generate(longPrompt, 5, SamplerChain.greedy(), null));
+            assertTrue(e.getMessage().contains("context holds " + n), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> ctx.generate(PROMPT, 0, SamplerChain.greedy(), null));
+            // the context is still usable after refusing
+            assertEquals(5, ctx.generate(PROMPT, 5, SamplerChain.greedy(), null).tokens().length);
+        }
+    }
+
+    static String runLlamaSimple(Path model, int n, String prompt) throws IOException, InterruptedException {
+        Path exe = TestEnv.toolsDir().resolve("llama-simple");
+        Process p = new ProcessBuilder(exe.toString(), "-m", model.toString(), "-n", Integer.toString(n), prompt)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        p.getInputStream().transferTo(out);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "llama-simple timed out");
+        assertEquals(0, p.exitValue(), "llama-simple failed");
+        return out.toString(StandardCharsets.UTF_8);
+    }
+}

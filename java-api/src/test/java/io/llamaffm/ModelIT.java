@@ -1,0 +1,125 @@
+package io.llamaffm;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Model loading, the tokenizer on stories260K, bad input and the close rules. */
+class ModelIT {
+
+    @Test
+    void missingAndCorruptFilesGiveModelLoadException(@TempDir Path tmp) throws IOException {
+        ModelLoadException missing = assertThrows(ModelLoadException.class, () -> Model.load(tmp.resolve("nope.gguf")));
+        assertTrue(missing.getMessage().contains("no such file"), missing.getMessage());
+
+        Path garbage = tmp.resolve("garbage.gguf");
+        byte[] bytes = new byte[4096];
+        new Random(1).nextBytes(bytes);
+        Files.write(garbage, bytes);
+        ModelLoadException corrupt = assertThrows(ModelLoadException.class, () -> Model.load(garbage));
+        assertEquals(garbage.toAbsolutePath(), corrupt.path());
+        assertFalse(corrupt.nativeLog().isEmpty(), "llama.cpp's reason is attached");
+
+        Path truncated = tmp.resolve("truncated.gguf");
+        byte[] real = Files.readAllBytes(TestEnv.stories());
+        Files.write(truncated, java.util.Arrays.copyOf(real, real.length / 2));
+        assertThrows(ModelLoadException.class, () -> Model.load(truncated));
+
+        assertThrows(ModelLoadException.class, () -> Model.load(tmp), "a directory is not a model");
+    }
+
+    @Test
+    void tokenizerOnStories() {
+        try (Model m = Model.load(TestEnv.stories(), ModelParams.defaults().withVocabOnly(true))) {
+            Tokenizer t = m.tokenizer();
+            assertEquals(512, t.vocabularySize());
+            assertEquals(1, t.bos());
+            assertEquals(2, t.eos());
+            assertTrue(t.isEndOfGeneration(2));
+            assertFalse(t.isEndOfGeneration(1));
+            int[] ids = t.encode("Once upon a time");
+            assertEquals(1, ids[0], "BOS first");
+            assertArrayEquals(ids, new int[] {1, 403, 407, 261, 378}, java.util.Arrays.toString(ids));
+            int[] noBos = t.encode("Once upon a time", false, false);
+            assertArrayEquals(java.util.Arrays.copyOfRange(ids, 1, ids.length), noBos);
+            assertEquals("Once upon a time", t.decode(noBos));
+            // llama.cpp keeps SentencePiece's leading space when the text starts with BOS
+            assertEquals(" Once upon a time", t.decode(ids));
+            assertEquals(" Once upon a time", t.decode(ids, true, false));
+            assertEquals("<s> Once upon a time", t.decode(ids, false, true));
+            assertEquals("", t.decode(new int[0]));
+            assertArrayEquals(new int[0], t.encode("", false, false));
+
+            assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {5, 512}));
+            assertThrows(IllegalArgumentException.class, () -> t.decode(new int[] {-1}));
+            assertThrows(IllegalArgumentException.class, () -> t.pieceBytes(100000, true));
+            IllegalArgumentException badUtf8 = assertThrows(IllegalArgumentException.class,
+                    () -> t.encode(new byte[] {'a', (byte) 0xC3}, false, false));
+            assertTrue(badUtf8.getMessage().contains("UTF-8"), badUtf8.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> t.encode("a\uD800b"), "unpaired surrogate");
+            // multi-byte text survives the round trip through byte-fallback tokens
+            String text = "Lily saw a 🦙 and said \"héllo\".";
+            assertEquals(text, t.decode(t.encode(text, false, false)));
+            assertEquals(text, new String(t.decodeBytes(t.encode(text, false, false), false, false), StandardCharsets.UTF_8));
+            IllegalStateException noWeights = assertThrows(IllegalStateException.class, () -> m.newContext(ContextParams.defaults()));
+            assertTrue(noWeights.getMessage().contains("vocabulary-only"));
+        }
+    }
+
+    @Test
+    void closeRulesModelAndContext() {
+        Model m = Model.load(TestEnv.stories());
+        Tokenizer t = m.tokenizer();
+        Context ctx = m.newContext(ContextParams.defaults().withContextLength(64));
+        IllegalStateException refused = assertThrows(IllegalStateException.class, m::close);
+        assertTrue(refused.getMessage().contains("1 open context"), refused.getMessage());
+        assertFalse(m.isClosed());
+        ctx.close();
+        ctx.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> ctx.generate("x", 1, SamplerChain.greedy(), null));
+        assertThrows(IllegalStateException.class, ctx::contextLength);
+        m.close();
+        m.close(); // idempotent
+        assertTrue(m.isClosed());
+        assertThrows(IllegalStateException.class, m::tokenizer);
+        assertThrows(IllegalStateException.class, () -> t.encode("x"));
+        assertThrows(IllegalStateException.class, () -> t.decode(new int[] {5}));
+        assertThrows(IllegalStateException.class, () -> m.newContext(ContextParams.defaults()));
+    }
+
+    @Test
+    void aContextRefusesASecondThread() throws Exception {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048))) {
+            java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Thread worker = Thread.ofPlatform().start(() -> ctx.generate("Once upon a time", 2000, SamplerChain.greedy(), s -> {
+                inside.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            assertTrue(inside.await(30, java.util.concurrent.TimeUnit.SECONDS));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> ctx.generate("Once", 1, SamplerChain.greedy(), null));
+            assertTrue(e.getMessage().contains("another thread"), e.getMessage());
+            assertThrows(IllegalStateException.class, ctx::close);
+            release.countDown();
+            worker.join(60_000);
+            assertFalse(worker.isAlive());
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.llamaffm.internal;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The native loader in fresh JVMs: concurrent extraction, repair of a corrupted cache, the override, the failure message. */
+class NativeLoaderIT {
+    private static final String HOST = NativeLibraryLoader.detectPlatform();
+
+    private static NativesList hostList() throws IOException {
+        try (InputStream in = NativeLoaderIT.class.getClassLoader()
+                .getResourceAsStream(NativeLibraryLoader.RESOURCE_ROOT + HOST + "/natives.list")) {
+            assertNotNull(in, "the host natives jar (natives-" + HOST + ") is on the test class path");
+            return NativesList.parse(in);
+        }
+    }
+
+    @Test
+    void twoJvmsExtractIntoOneCacheConcurrently(@TempDir Path cache) throws Exception {
+        List<Process> jvms = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            jvms.add(probe(List.of("-Dllamaffm.cache.dir=" + cache)));
+        }
+        List<Map<String, String>> results = new ArrayList<>();
+        for (Process p : jvms) {
+            results.add(finish(p, 0));
+        }
+        assertEquals(results.get(0).get("dir"), results.get(1).get("dir"));
+        Path dir = Path.of(results.get(0).get("dir"));
+        assertTrue(dir.startsWith(cache), dir.toString());
+        NativesList list = hostList();
+        assertTrue(dir.toString().endsWith(list.release() + "/" + list.cacheName()), dir.toString());
+        for (NativesList.Entry e : list.files()) {
+            assertEquals(e.sha256(), NativeLibraryLoader.sha256(dir.resolve(e.name())), e.name());
+        }
+    }
+
+    @Test
+    void aCorruptedCachedFileIsDetectedAndReplaced(@TempDir Path cache) throws Exception {
+        NativesList list = hostList();
+        Path dir = cache.resolve(list.release()).resolve(list.cacheName());
+        NativeLibraryLoader.extract(HOST, list, dir);
+        NativesList.Entry victim = list.files().stream().filter(e -> e.name().equals(list.loadOrder().getLast())).findFirst().orElseThrow();
+        Path file = dir.resolve(victim.name());
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x5A;
+        Files.write(file, bytes);
+        assertNotEquals(victim.sha256(), NativeLibraryLoader.sha256(file));
+        Files.delete(dir.resolve(list.files().getFirst().name())); // and a missing one
+
+        Map<String, String> r = finish(probe(List.of("-Dllamaffm.cache.dir=" + cache)), 0);
+        assertEquals(dir.toString(), r.get("dir"));
+        for (NativesList.Entry e : list.files()) {
+            assertEquals(e.sha256(), NativeLibraryLoader.sha256(dir.resolve(e.name())), e.name());
+        }
+    }
+
+    @Test
+    void theOverrideLoadsFromADirectoryOnly(@TempDir Path tmp) throws Exception {
+        NativesList list = hostList();
+        Path dir = tmp.resolve("mylibs");
+        NativeLibraryLoader.extract(HOST, list, dir);
+        Map<String, String> r = finish(probe(List.of("-Dllamaffm.library.path=" + dir,
+                "-Dllamaffm.cache.dir=" + tmp.resolve("unused"))), 0);
+        assertEquals(dir.toString(), r.get("dir"));
+        assertEquals("override", r.get("origin"));
+        assertTrue(Files.notExists(tmp.resolve("unused")), "nothing extracted");
+
+        Map<String, String> bad = finish(probe(List.of("-Dllamaffm.library.path=" + tmp.resolve("missing"))), 3);
+        assertTrue(bad.get("error").contains("llamaffm.library.path"), bad.get("error"));
+    }
+
+    @Test
+    void aMissingVariantFailsWithOneMessageNamingEverythingTried(@TempDir Path tmp) throws Exception {
+        Map<String, String> r = finish(probe(List.of("-Dllamaffm.variant=vulkan", "-Dllamaffm.cache.dir=" + tmp)), 3);
+        String msg = r.get("error");
+        assertTrue(msg.contains("platform " + HOST), msg);
+        assertTrue(msg.contains(NativeLibraryLoader.RESOURCE_ROOT + HOST + "-vulkan/natives.list: not found"), msg);
+        assertTrue(msg.contains("Natives jars on the class path: " + HOST), msg);
+        assertTrue(msg.contains("<classifier>natives-" + HOST + "</classifier>"), msg);
+        assertTrue(msg.contains("llamaffm.debug.loader"), msg);
+    }
+
+    private static Process probe(List<String> jvmArgs) throws IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", cp));
+        cmd.addAll(jvmArgs);
+        cmd.add(LoaderProbe.class.getName());
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
+    private static Map<String, String> finish(Process p, int expectedExit) throws Exception {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe JVM timed out");
+        assertEquals(expectedExit, p.exitValue(), out);
+        Map<String, String> kv = new HashMap<>();
+        for (String line : out.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                kv.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return kv;
+    }
+}
