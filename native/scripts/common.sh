@@ -24,6 +24,10 @@ sha256_of() {
   else shasum -a 256 "$1" | cut -d' ' -f1; fi
 }
 
+sha256_stdin() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d' ' -f1; else shasum -a 256 | cut -d' ' -f1; fi
+}
+
 verify_sha256() { # FILE EXPECTED
   local got; got="$(sha256_of "$1")"
   [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got"
