@@ -27,6 +27,7 @@ public final class Model implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment handle; // llama_model*, freed by llama_model_free when the arena closes
     private final Tokenizer tokenizer;
+    private final ModelConfig config;
     private final AtomicInteger openContexts = new AtomicInteger();
     private volatile boolean closed;
 
@@ -35,7 +36,9 @@ public final class Model implements AutoCloseable {
         this.params = params;
         this.arena = arena;
         this.handle = handle;
-        this.tokenizer = new Tokenizer(this, LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null));
+        MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null);
+        this.tokenizer = new Tokenizer(this, vocab);
+        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString());
     }
 
     /** Loads a model with {@link ModelParams#defaults()}. */
@@ -94,6 +97,12 @@ public final class Model implements AutoCloseable {
     /** The parameters it was loaded with. */
     public ModelParams params() {
         return params;
+    }
+
+    /** The model's configuration: architecture, sizes, attention (GQA/MQA), experts, RoPE, vocabulary, metadata. */
+    public ModelConfig config() {
+        ensureOpen();
+        return config;
     }
 
     /** The model's tokenizer (valid as long as the model is open). */

@@ -1,0 +1,101 @@
+package io.llamaffm;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What a loaded model is: the numbers that decide its memory, speed and behaviour, read from llama.cpp and
+ * the model's GGUF metadata.
+ *
+ * @param architecture         GGUF {@code general.architecture}, e.g. {@code llama}
+ * @param name                 {@code general.name}, or the file name when absent
+ * @param description          llama.cpp's one-line description (type, size, quantization)
+ * @param parameterCount       total parameters
+ * @param sizeBytes            bytes of all weights
+ * @param trainedContextLength context length the model was trained with, in tokens
+ * @param embeddingLength      width of the residual stream
+ * @param layerCount           transformer blocks
+ * @param attention            heads, KV heads and the attention kind they make
+ * @param moe                  mixture-of-experts routing, when the model has experts
+ * @param rope                 rotary position embedding settings
+ * @param vocabulary           tokenizer kind, size and special tokens
+ * @param chatTemplate         the model's default chat template (Jinja), when it has one
+ * @param metadata             every GGUF metadata entry as llama.cpp renders it (arrays summarised)
+ */
+public record ModelConfig(String architecture, String name, String description, long parameterCount, long sizeBytes,
+                          int trainedContextLength, int embeddingLength, int layerCount, Attention attention,
+                          Optional<MixtureOfExperts> moe, Rope rope, Vocabulary vocabulary, Optional<String> chatTemplate,
+                          Map<String, String> metadata) {
+
+    public ModelConfig {
+        metadata = Map.copyOf(metadata);
+    }
+
+    /** Multi-head (one KV head per query head), grouped-query (several query heads share a KV head) or multi-query (one KV head). */
+    public enum AttentionKind { MHA, GQA, MQA }
+
+    /**
+     * Attention geometry.
+     *
+     * @param headCount   query heads
+     * @param kvHeadCount key/value heads
+     * @param headDim     dimensions per head
+     * @param kind        MHA, GQA or MQA, from the two counts
+     * @param groupSize   query heads per KV head
+     */
+    public record Attention(int headCount, int kvHeadCount, int headDim, AttentionKind kind, int groupSize) {
+        /** Derives kind and group size from the head counts. */
+        public static Attention of(int headCount, int kvHeadCount, int headDim) {
+            if (headCount < 1 || kvHeadCount < 1 || headCount % kvHeadCount != 0) {
+                throw new IllegalArgumentException("bad head counts: " + headCount + " query heads, " + kvHeadCount + " KV heads");
+            }
+            AttentionKind kind = kvHeadCount == headCount ? AttentionKind.MHA
+                    : kvHeadCount == 1 ? AttentionKind.MQA : AttentionKind.GQA;
+            return new Attention(headCount, kvHeadCount, headDim, kind, headCount / kvHeadCount);
+        }
+    }
+
+    /**
+     * Mixture-of-experts routing.
+     *
+     * @param expertCount      experts per layer
+     * @param expertsUsed      experts each token is routed to
+     * @param activeParameters parameters used per token (all but the unused experts' feed-forward weights),
+     *                         when the feed-forward sizes are known
+     */
+    public record MixtureOfExperts(int expertCount, int expertsUsed, OptionalLong activeParameters) {}
+
+    /** The kinds of rotary embedding llama.cpp implements. */
+    public enum RopeType { NONE, NORM, NEOX, MROPE, IMROPE, VISION, UNKNOWN }
+
+    /**
+     * Rotary position embedding.
+     *
+     * @param type           how dimensions are paired
+     * @param frequencyBase  theta ({@code rope.freq_base}, 10000 when absent)
+     * @param frequencyScale the trained frequency scale (1 = none)
+     * @param scalingType    {@code rope.scaling.type} (none, linear, yarn, longrope), when set
+     * @param dimensionCount rotated dimensions per head ({@code rope.dimension_count}), 0 when absent
+     */
+    public record Rope(RopeType type, float frequencyBase, float frequencyScale, Optional<String> scalingType, int dimensionCount) {}
+
+    /** Tokenizer families. */
+    public enum VocabularyType { NONE, SPM, BPE, WPM, UGM, RWKV, PLAMO2, UNKNOWN }
+
+    /**
+     * The vocabulary.
+     *
+     * @param type the tokenizer family
+     * @param size tokens
+     * @param bos  beginning-of-sequence token or -1
+     * @param eos  end-of-sequence token or -1
+     * @param eot  end-of-turn token or -1
+     */
+    public record Vocabulary(VocabularyType type, int size, int bos, int eos, int eot) {}
+
+    /** Memory for the weights plus a KV cache of the given shape, in bytes. */
+    public MemoryEstimate estimateMemory(int contextLength, int sequences, CacheType cacheType) {
+        return MemoryEstimate.of(this, contextLength, sequences, cacheType);
+    }
+}

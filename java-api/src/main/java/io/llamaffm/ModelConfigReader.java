@@ -1,0 +1,123 @@
+package io.llamaffm;
+
+import io.llamaffm.bindings.LlamaH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/** Reads a loaded model's {@link ModelConfig} from llama.cpp's accessors and the GGUF metadata. */
+final class ModelConfigReader {
+    private ModelConfigReader() {}
+
+    /** A native call that writes a NUL-terminated string into (buf, size) and returns its length or -1. */
+    private interface StringCall {
+        int call(MemorySegment buf, long size);
+    }
+
+    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName) {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<String, String> meta = new LinkedHashMap<>();
+            int n = LlamaH.llama_model_meta_count(model);
+            for (int i = 0; i < n; i++) {
+                int idx = i;
+                String key = string(arena, (b, s) -> LlamaH.llama_model_meta_key_by_index(model, idx, b, s));
+                String val = string(arena, (b, s) -> LlamaH.llama_model_meta_val_str_by_index(model, idx, b, s));
+                if (key != null) {
+                    meta.put(key, val == null ? "" : val);
+                }
+            }
+            String arch = meta.getOrDefault("general.architecture", "unknown");
+            String name = meta.getOrDefault("general.name", fileName);
+            String desc = string(arena, (b, s) -> LlamaH.llama_model_desc(model, b, s));
+
+            int embd = LlamaH.llama_model_n_embd(model);
+            int layers = LlamaH.llama_model_n_layer(model);
+            int heads = LlamaH.llama_model_n_head(model);
+            int kvHeads = LlamaH.llama_model_n_head_kv(model);
+            int headDim = intMeta(meta, arch + ".attention.key_length").orElse(heads > 0 ? embd / heads : 0);
+            ModelConfig.Attention attention = heads > 0 && kvHeads > 0 && heads % kvHeads == 0
+                    ? ModelConfig.Attention.of(heads, kvHeads, headDim)
+                    : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1);
+
+            long params = LlamaH.llama_model_n_params(model);
+            Optional<ModelConfig.MixtureOfExperts> moe = Optional.empty();
+            Optional<Integer> experts = intMeta(meta, arch + ".expert_count");
+            if (experts.isPresent() && experts.get() > 0) {
+                int used = intMeta(meta, arch + ".expert_used_count").orElse(0);
+                Optional<Integer> ffn = intMeta(meta, arch + ".expert_feed_forward_length")
+                        .or(() -> intMeta(meta, arch + ".feed_forward_length"));
+                OptionalLong active = ffn.isPresent() && used > 0
+                        // each expert holds gate, up and down projections of embd × ffn
+                        ? OptionalLong.of(params - (long) (experts.get() - used) * 3L * embd * ffn.get() * layers)
+                        : OptionalLong.empty();
+                moe = Optional.of(new ModelConfig.MixtureOfExperts(experts.get(), used, active));
+            }
+
+            ModelConfig.Rope rope = new ModelConfig.Rope(ropeType(LlamaH.llama_model_rope_type(model)),
+                    floatMeta(meta, arch + ".rope.freq_base").orElse(10000f), LlamaH.llama_model_rope_freq_scale_train(model),
+                    Optional.ofNullable(meta.get(arch + ".rope.scaling.type")),
+                    intMeta(meta, arch + ".rope.dimension_count").orElse(0));
+            ModelConfig.Vocabulary vocabulary = new ModelConfig.Vocabulary(vocabType(LlamaH.llama_vocab_type(vocab)),
+                    LlamaH.llama_vocab_n_tokens(vocab), LlamaH.llama_vocab_bos(vocab), LlamaH.llama_vocab_eos(vocab),
+                    LlamaH.llama_vocab_eot(vocab));
+            MemorySegment tmpl = LlamaH.llama_model_chat_template(model, MemorySegment.NULL);
+            Optional<String> chatTemplate = tmpl.equals(MemorySegment.NULL) ? Optional.empty()
+                    : Optional.of(tmpl.reinterpret(Long.MAX_VALUE).getString(0));
+            return new ModelConfig(arch, name, desc == null ? "" : desc, params, LlamaH.llama_model_size(model),
+                    LlamaH.llama_model_n_ctx_train(model), embd, layers, attention, moe, rope, vocabulary, chatTemplate, meta);
+        }
+    }
+
+    private static String string(Arena arena, StringCall call) {
+        long size = 256;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            MemorySegment buf = arena.allocate(size);
+            int len = call.call(buf, size);
+            if (len < 0) {
+                return null;
+            }
+            if (len < size) {
+                return buf.getString(0);
+            }
+            size = len + 1L;
+        }
+        return null;
+    }
+
+    private static Optional<Integer> intMeta(Map<String, String> meta, String key) {
+        try {
+            return Optional.ofNullable(meta.get(key)).map(String::trim).map(Integer::parseInt);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Float> floatMeta(Map<String, String> meta, String key) {
+        try {
+            return Optional.ofNullable(meta.get(key)).map(String::trim).map(Float::parseFloat);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static ModelConfig.RopeType ropeType(int t) {
+        if (t == LlamaH.LLAMA_ROPE_TYPE_NONE()) return ModelConfig.RopeType.NONE;
+        if (t == LlamaH.LLAMA_ROPE_TYPE_NORM()) return ModelConfig.RopeType.NORM;
+        if (t == LlamaH.LLAMA_ROPE_TYPE_NEOX()) return ModelConfig.RopeType.NEOX;
+        if (t == LlamaH.LLAMA_ROPE_TYPE_MROPE()) return ModelConfig.RopeType.MROPE;
+        if (t == LlamaH.LLAMA_ROPE_TYPE_IMROPE()) return ModelConfig.RopeType.IMROPE;
+        if (t == LlamaH.LLAMA_ROPE_TYPE_VISION()) return ModelConfig.RopeType.VISION;
+        return ModelConfig.RopeType.UNKNOWN;
+    }
+
+    private static ModelConfig.VocabularyType vocabType(int t) {
+        ModelConfig.VocabularyType[] all = {ModelConfig.VocabularyType.NONE, ModelConfig.VocabularyType.SPM,
+                ModelConfig.VocabularyType.BPE, ModelConfig.VocabularyType.WPM, ModelConfig.VocabularyType.UGM,
+                ModelConfig.VocabularyType.RWKV, ModelConfig.VocabularyType.PLAMO2};
+        return t >= 0 && t < all.length ? all[t] : ModelConfig.VocabularyType.UNKNOWN;
+    }
+}
