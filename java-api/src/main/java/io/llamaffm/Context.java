@@ -97,9 +97,12 @@ public final class Context implements AutoCloseable {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
         }
+        if (!sampler.picksToken()) {
+            throw new IllegalArgumentException("the sampler chain must end with a stage that picks the token (Greedy, Dist, Mirostat)");
+        }
         int[] promptTokens = tokenizer.encode(prompt);
         enter();
-        MemorySegment chain = MemorySegment.NULL;
+        Sampler chain = null;
         try {
             if (promptTokens.length == 0) {
                 throw new IllegalArgumentException("the prompt encodes to no tokens");
@@ -109,7 +112,7 @@ public final class Context implements AutoCloseable {
                         + contextLength + ": shorten it or create the context with a larger contextLength");
             }
             clearMemory();
-            chain = sampler.toNative();
+            chain = Sampler.create(model, sampler);
             decode(promptTokens);
             StringBuilder text = new StringBuilder();
             Utf8Stream utf8 = new Utf8Stream();
@@ -121,7 +124,7 @@ public final class Context implements AutoCloseable {
                     reason = Completion.StopReason.CONTEXT_FULL;
                     break;
                 }
-                int token = LlamaH.llama_sampler_sample(chain, handle, -1);
+                int token = chain.sample(handle);
                 if (tokenizer.isEndOfGeneration(token)) {
                     reason = Completion.StopReason.END_OF_GENERATION;
                     break;
@@ -137,8 +140,8 @@ public final class Context implements AutoCloseable {
             emit(utf8.finish(), text, onText);
             return new Completion(text.toString(), Arrays.copyOf(generated, count), promptTokens.length, reason);
         } finally {
-            if (!chain.equals(MemorySegment.NULL)) {
-                LlamaH.llama_sampler_free(chain);
+            if (chain != null) {
+                chain.close();
             }
             lock.unlock();
         }

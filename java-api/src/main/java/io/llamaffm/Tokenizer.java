@@ -158,6 +158,11 @@ public final class Tokenizer {
         return LlamaH.llama_vocab_is_eog(vocab, token);
     }
 
+    MemorySegment vocab() {
+        model.ensureOpen();
+        return vocab;
+    }
+
     void checkToken(int token) {
         if (token < 0 || token >= vocabularySize) {
             throw new IllegalArgumentException("token id " + token + " is out of range 0.." + (vocabularySize - 1));
