@@ -3,20 +3,26 @@ package io.llamaffm;
 /**
  * The result of one generation.
  *
- * @param text         the generated text (without the prompt)
+ * @param text         the generated text (without the prompt, without a stop string)
  * @param tokens       the generated token ids, in order (an end-of-generation token is not included)
  * @param promptTokens how many tokens the prompt took
+ * @param reusedTokens how many of them were already in the KV cache and not decoded again (prefix reuse)
  * @param stopReason   why generation stopped
+ * @param timings      time to first token, prompt and generation speed
  */
-public record Completion(String text, int[] tokens, int promptTokens, StopReason stopReason) {
+public record Completion(String text, int[] tokens, int promptTokens, int reusedTokens, StopReason stopReason, Timings timings) {
     /** Why generation stopped. */
     public enum StopReason {
         /** The model produced an end-of-generation token. */
         END_OF_GENERATION,
         /** The token budget was used up. */
         MAX_TOKENS,
+        /** A stop string appeared. */
+        STOP_STRING,
         /** The context is full. */
-        CONTEXT_FULL
+        CONTEXT_FULL,
+        /** {@link Context#cancel()} or an interrupt of the generating thread. */
+        CANCELLED
     }
 
     public Completion {

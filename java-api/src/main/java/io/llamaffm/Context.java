@@ -3,19 +3,27 @@ package io.llamaffm;
 import io.llamaffm.bindings.LlamaH;
 import io.llamaffm.bindings.llama_batch;
 import io.llamaffm.bindings.llama_context_params;
-import io.llamaffm.internal.Utf8Stream;
+import io.llamaffm.bindings.llama_set_abort_callback$abort_callback;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * An inference context: owns its KV cache and the buffers of its decode loop. Used by one thread at a time;
- * a call while another thread is inside this context throws {@link IllegalStateException} instead of
- * corrupting native state. Closing is idempotent; after close every method throws {@link IllegalStateException}.
+ * An inference context: owns its KV cache and the buffers of its decode loop.
+ *
+ * <p><b>Threads.</b> A context serves one thread at a time: a call while another thread is inside the context
+ * throws {@link IllegalStateException} instead of corrupting native state. {@link #cancel()} is the exception: any
+ * thread may call it.
+ *
+ * <p><b>Prefix reuse.</b> The context remembers the tokens in its KV cache (sequence 0). A new generation whose
+ * prompt starts with some of them decodes only the rest ({@link Completion#reusedTokens()}).
+ *
+ * <p>Closing is idempotent; after close every method throws {@link IllegalStateException}.
  */
 public final class Context implements AutoCloseable {
     private static final int PIECE_BYTES = 256;
@@ -24,14 +32,20 @@ public final class Context implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final Arena arena;
     private final MemorySegment handle;    // llama_context*, freed by llama_free when the arena closes
+    private final MemorySegment memory;    // llama_memory_t of the context
     private final MemorySegment batch;     // one llama_batch struct, reused for every decode
     private final MemorySegment tokenBuf;  // batchSize token ids
     private final MemorySegment pieceBuf;  // one token's text
     private final byte[] pieceBytes = new byte[PIECE_BYTES];
-    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicBoolean busy = new AtomicBoolean();
     private final int contextLength;
     private final int batchSize;
-    private int position; // tokens in the KV cache
+    private final int sequences;
+    private final int[] cached;            // tokens in the KV cache of sequence 0, in order
+    private int cachedCount;
+    private volatile boolean cancelRequested;
+    private volatile Thread worker;        // the thread inside a decode, for interrupts
+    private Generation active;             // an open generation holds the context
     private volatile boolean closed;
 
     Context(Model model, ContextParams params) {
@@ -46,18 +60,35 @@ public final class Context implements AutoCloseable {
             llama_context_params.n_ubatch(cp, params.microBatchSize());
             llama_context_params.n_threads(cp, params.threads());
             llama_context_params.n_threads_batch(cp, params.threads());
+            llama_context_params.n_seq_max(cp, params.sequences());
+            llama_context_params.type_k(cp, params.cacheType().ggmlType());
+            llama_context_params.type_v(cp, params.cacheType().ggmlType());
+            llama_context_params.flash_attn_type(cp, switch (params.flashAttention()) {
+                case AUTO -> LlamaH.LLAMA_FLASH_ATTN_TYPE_AUTO();
+                case ENABLED -> LlamaH.LLAMA_FLASH_ATTN_TYPE_ENABLED();
+                case DISABLED -> LlamaH.LLAMA_FLASH_ATTN_TYPE_DISABLED();
+            });
+            llama_context_params.embeddings(cp, params.embeddings());
             llama_context_params.no_perf(cp, true);
             MemorySegment raw = LlamaH.llama_init_from_model(model.handle(), cp);
             if (raw.equals(MemorySegment.NULL)) {
-                throw new LlamaException("llama.cpp could not create a context with " + params
-                        + " for " + model.path().getFileName() + " (out of memory, or a size the model does not support)");
+                throw new LlamaException("llama.cpp could not create a context with " + params + " for "
+                        + model.path().getFileName() + " (out of memory, or a setting the model or backend does not support)");
             }
             this.handle = raw.reinterpret(a, LlamaH::llama_free);
+            // aborts a running decode when cancel() is called or the decoding thread is interrupted
+            LlamaH.llama_set_abort_callback(handle, llama_set_abort_callback$abort_callback.allocate(data -> {
+                Thread w = worker;
+                return cancelRequested || (w != null && w.isInterrupted());
+            }, a), MemorySegment.NULL);
+            this.memory = LlamaH.llama_get_memory(handle);
             this.contextLength = LlamaH.llama_n_ctx(handle);
             this.batchSize = LlamaH.llama_n_batch(handle);
+            this.sequences = LlamaH.llama_n_seq_max(handle);
             this.batch = a.allocate(llama_batch.layout());
             this.tokenBuf = a.allocate(ValueLayout.JAVA_INT, batchSize);
             this.pieceBuf = a.allocate(PIECE_BYTES);
+            this.cached = new int[contextLength];
             this.arena = a;
         } catch (RuntimeException | Error e) {
             a.close();
@@ -83,105 +114,353 @@ public final class Context implements AutoCloseable {
         return model;
     }
 
+    /** The tokens in the KV cache (sequence 0), oldest first. */
+    public int[] cachedTokens() {
+        enter();
+        try {
+            return Arrays.copyOf(cached, cachedCount);
+        } finally {
+            exit();
+        }
+    }
+
     /**
-     * Generates a continuation of {@code prompt}, starting from an empty KV cache.
+     * Generates a continuation of {@code prompt} (encoded with BOS added and special tokens parsed).
      *
-     * @param prompt    text; encoded with BOS added and special tokens parsed
      * @param maxTokens most tokens to generate (at least 1)
-     * @param sampler   the decoding strategy
+     * @param sampler   the decoding strategy; must end with a stage that picks the token
      * @param onText    receives the text as it is produced, never a cut multi-byte character; may be null
      * @throws IllegalArgumentException if the prompt does not fit the context or {@code maxTokens < 1}
      * @throws DecodeException          if llama.cpp fails to decode
      */
     public Completion generate(String prompt, int maxTokens, SamplerChain sampler, Consumer<String> onText) {
-        if (maxTokens < 1) {
-            throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+        return generate(prompt, GenerationParams.defaults().withMaxTokens(maxTokens), sampler, onText);
+    }
+
+    /** Generates a continuation of {@code prompt} with the given parameters (stop strings, ignore-EOS, ...). */
+    public Completion generate(String prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+        return generate(tokenizer.encode(prompt), params, sampler, onText);
+    }
+
+    /** Generates a continuation of the given prompt tokens. */
+    public Completion generate(int[] prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+        try (Generation g = start(prompt, params, sampler)) {
+            int[] tokens = new int[Math.min(params.maxTokens(), 1024)];
+            int n = 0;
+            StringBuilder text = new StringBuilder();
+            for (int t; (t = g.nextToken()) >= 0; ) {
+                if (n == tokens.length) {
+                    tokens = Arrays.copyOf(tokens, Math.min(params.maxTokens(), n * 2));
+                }
+                tokens[n++] = t;
+                CharSequence delta = g.text();
+                if (!delta.isEmpty()) {
+                    text.append(delta);
+                    if (onText != null) {
+                        onText.accept(delta.toString());
+                    }
+                }
+            }
+            CharSequence tail = g.text(); // text held back for stop strings or UTF-8, released at the end
+            if (!tail.isEmpty()) {
+                text.append(tail);
+                if (onText != null) {
+                    onText.accept(tail.toString());
+                }
+            }
+            return new Completion(text.toString(), Arrays.copyOf(tokens, n), prompt.length, g.reusedTokens(), g.stopReason(),
+                    g.timings());
         }
+    }
+
+    /**
+     * Starts a generation that yields one token per {@link Generation#nextToken()} call (or as an iterator/stream).
+     * The context belongs to the generation until it is closed or exhausted.
+     */
+    public Generation start(String prompt, GenerationParams params, SamplerChain sampler) {
+        return start(tokenizer.encode(prompt), params, sampler);
+    }
+
+    /** Starts a generation from prompt tokens; see {@link #start(String, GenerationParams, SamplerChain)}. */
+    public Generation start(int[] prompt, GenerationParams params, SamplerChain sampler) {
         if (!sampler.picksToken()) {
             throw new IllegalArgumentException("the sampler chain must end with a stage that picks the token (Greedy, Dist, Mirostat)");
         }
-        int[] promptTokens = tokenizer.encode(prompt);
+        tokenizer.checkTokens(prompt);
         enter();
-        Sampler chain = null;
         try {
-            if (promptTokens.length == 0) {
-                throw new IllegalArgumentException("the prompt encodes to no tokens");
+            if (active != null) {
+                throw new IllegalStateException("a generation is still open on this context: close it first");
             }
-            if (promptTokens.length >= contextLength) {
-                throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens but the context holds "
+            if (prompt.length == 0) {
+                throw new IllegalArgumentException("the prompt has no tokens");
+            }
+            if (prompt.length >= contextLength) {
+                throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
                         + contextLength + ": shorten it or create the context with a larger contextLength");
             }
-            clearMemory();
-            chain = Sampler.create(model, sampler);
-            decode(promptTokens);
-            StringBuilder text = new StringBuilder();
-            Utf8Stream utf8 = new Utf8Stream();
-            int[] generated = new int[Math.min(maxTokens, 1024)];
-            int count = 0;
-            Completion.StopReason reason = Completion.StopReason.MAX_TOKENS;
-            while (count < maxTokens) {
-                if (position >= contextLength) {
-                    reason = Completion.StopReason.CONTEXT_FULL;
-                    break;
-                }
-                int token = chain.sample(handle);
-                if (tokenizer.isEndOfGeneration(token)) {
-                    reason = Completion.StopReason.END_OF_GENERATION;
-                    break;
-                }
-                if (count == generated.length) {
-                    generated = Arrays.copyOf(generated, Math.min(maxTokens, count * 2));
-                }
-                generated[count++] = token;
-                emit(utf8.push(pieceBytes, piece(token)), text, onText);
-                tokenBuf.setAtIndex(ValueLayout.JAVA_INT, 0, token);
-                decodeBuffer(1);
+            cancelRequested = false;
+            Sampler s = Sampler.create(model, sampler);
+            try {
+                active = new Generation(this, s, params, prompt);
+                return active;
+            } catch (RuntimeException | Error e) {
+                s.close();
+                throw e;
             }
-            emit(utf8.finish(), text, onText);
-            return new Completion(text.toString(), Arrays.copyOf(generated, count), promptTokens.length, reason);
         } finally {
-            if (chain != null) {
-                chain.close();
+            exit();
+        }
+    }
+
+    /** Asks a running decode or generation to stop; safe from any thread. The context stays usable. */
+    public void cancel() {
+        cancelRequested = true;
+    }
+
+    /** Empties the KV cache. */
+    public void clear() {
+        enter();
+        try {
+            requireIdle();
+            LlamaH.llama_memory_clear(memory, true);
+            cachedCount = 0;
+        } finally {
+            exit();
+        }
+    }
+
+    // ---- KV cache operations -------------------------------------------------------------------------------
+
+    /**
+     * Removes positions {@code [from, to)} of a sequence from the KV cache ({@code to = -1}: to the end).
+     *
+     * @return false if the cache cannot remove a part of a sequence (recurrent models), true otherwise
+     */
+    public boolean removeTokens(int sequence, int from, int to) {
+        checkRange(sequence, from, to);
+        enter();
+        try {
+            requireIdle();
+            boolean ok = LlamaH.llama_memory_seq_rm(memory, sequence, from, to);
+            if (ok && sequence == 0) {
+                cachedCount = to < 0 || to >= cachedCount ? Math.min(cachedCount, from) : 0; // a hole: forget the prefix
             }
-            lock.unlock();
+            return ok;
+        } finally {
+            exit();
         }
     }
 
-    private static void emit(String s, StringBuilder text, Consumer<String> onText) {
-        if (!s.isEmpty()) {
-            text.append(s);
-            if (onText != null) {
-                onText.accept(s);
+    /** Copies positions {@code [from, to)} of sequence {@code source} to sequence {@code target} (shares the cells). */
+    public void copySequence(int source, int target, int from, int to) {
+        checkRange(source, from, to);
+        checkSequence(target);
+        enter();
+        try {
+            requireIdle();
+            LlamaH.llama_memory_seq_cp(memory, source, target, from, to);
+            if (target == 0) {
+                cachedCount = 0;
             }
+        } finally {
+            exit();
         }
     }
 
-    /** Copies the piece of {@code token} into {@link #pieceBytes}; returns its length. */
-    private int piece(int token) {
-        int n = tokenizer.pieceInto(token, pieceBuf);
-        if (n < 0 || n > PIECE_BYTES) {
-            throw new LlamaException("token " + token + " has a piece longer than " + PIECE_BYTES + " bytes");
-        }
-        MemorySegment.copy(pieceBuf, ValueLayout.JAVA_BYTE, 0, pieceBytes, 0, n);
-        return n;
-    }
-
-    private void clearMemory() {
-        LlamaH.llama_memory_clear(LlamaH.llama_get_memory(handle), true);
-        position = 0;
-    }
-
-    /** Decodes tokens at the end of the cache, in batches of at most {@link #batchSize}. */
-    private void decode(int[] tokens) {
-        for (int off = 0; off < tokens.length; off += batchSize) {
-            int n = Math.min(batchSize, tokens.length - off);
-            MemorySegment.copy(tokens, off, tokenBuf, ValueLayout.JAVA_INT, 0, n);
-            decodeBuffer(n);
+    /** Removes every sequence but {@code sequence}. */
+    public void keepSequence(int sequence) {
+        checkSequence(sequence);
+        enter();
+        try {
+            requireIdle();
+            // llama_memory_seq_keep leaves the other streams of a non-unified cache alone: remove them one by one
+            for (int s = 0; s < sequences; s++) {
+                if (s != sequence) {
+                    LlamaH.llama_memory_seq_rm(memory, s, -1, -1);
+                }
+            }
+            if (sequence != 0) {
+                cachedCount = 0;
+            }
+        } finally {
+            exit();
         }
     }
 
-    private void decodeBuffer(int n) {
-        if (position + n > contextLength) {
+    /** Adds {@code delta} to the positions {@code [from, to)} of a sequence (context shifting). */
+    public void shift(int sequence, int from, int to, int delta) {
+        checkRange(sequence, from, to);
+        enter();
+        try {
+            requireIdle();
+            if (!LlamaH.llama_memory_can_shift(memory)) {
+                throw new IllegalStateException("this model's KV cache cannot shift positions");
+            }
+            LlamaH.llama_memory_seq_add(memory, sequence, from, to, delta);
+            if (sequence == 0) {
+                cachedCount = 0; // positions no longer match token indexes
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** Highest position a sequence holds in the KV cache, or -1 when it is empty. */
+    public int maxPosition(int sequence) {
+        checkSequence(sequence);
+        enter();
+        try {
+            return LlamaH.llama_memory_seq_pos_max(memory, sequence);
+        } finally {
+            exit();
+        }
+    }
+
+    // ---- state ---------------------------------------------------------------------------------------------
+
+    /**
+     * Saves the whole context (KV cache, last logits, RNG) into memory owned by {@code owner} (for example
+     * {@code Arena.ofAuto()}), together with the cached tokens.
+     */
+    public ContextState saveState(Arena owner) {
+        enter();
+        try {
+            requireIdle();
+            long size = LlamaH.llama_state_get_size(handle);
+            MemorySegment data = owner.allocate(size, 16);
+            long written = LlamaH.llama_state_get_data(handle, data, size);
+            if (written != size) {
+                throw new LlamaException("llama_state_get_data wrote " + written + " of " + size + " bytes");
+            }
+            return new ContextState(data, Arrays.copyOf(cached, cachedCount), -1);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Saves one sequence's KV cache into memory owned by {@code owner}. */
+    public ContextState saveSequence(Arena owner, int sequence) {
+        checkSequence(sequence);
+        enter();
+        try {
+            requireIdle();
+            long size = LlamaH.llama_state_seq_get_size(handle, sequence);
+            MemorySegment data = owner.allocate(Math.max(1, size), 16);
+            long written = LlamaH.llama_state_seq_get_data(handle, data, size, sequence);
+            if (written != size) {
+                throw new LlamaException("llama_state_seq_get_data wrote " + written + " of " + size + " bytes");
+            }
+            int[] tokens = sequence == 0 ? Arrays.copyOf(cached, cachedCount) : new int[0];
+            return new ContextState(data.asSlice(0, size), tokens, sequence);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Restores a state saved by {@link #saveState} (whole context) or {@link #saveSequence} (into {@code state.sequence()}). */
+    public void restoreState(ContextState state) {
+        restoreState(state, state.sequence());
+    }
+
+    /** Restores a saved sequence into sequence {@code target}, or a whole-context state when {@code target} is -1. */
+    public void restoreState(ContextState state, int target) {
+        if (target != -1) {
+            checkSequence(target);
+        }
+        enter();
+        try {
+            requireIdle();
+            MemorySegment data = state.data();
+            long read = target == -1 ? LlamaH.llama_state_set_data(handle, data, data.byteSize())
+                    : LlamaH.llama_state_seq_set_data(handle, data, data.byteSize(), target);
+            if (read == 0) {
+                cachedCount = 0;
+                throw new LlamaException("llama.cpp rejected the saved state (from another model or context size?)");
+            }
+            if (target <= 0) {
+                int[] t = state.tokens();
+                System.arraycopy(t, 0, cached, 0, Math.min(t.length, cached.length));
+                cachedCount = Math.min(t.length, cached.length);
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** Saves the whole context and its cached tokens to a file. */
+    public void saveState(Path file) {
+        enter();
+        try (Arena tmp = Arena.ofConfined()) {
+            requireIdle();
+            MemorySegment tokens = tmp.allocate(ValueLayout.JAVA_INT, Math.max(1, cachedCount));
+            MemorySegment.copy(cached, 0, tokens, ValueLayout.JAVA_INT, 0, cachedCount);
+            if (!LlamaH.llama_state_save_file(handle, tmp.allocateFrom(file.toAbsolutePath().toString()), tokens, cachedCount)) {
+                throw new LlamaException("could not save the context state to " + file);
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** Loads a state saved by {@link #saveState(Path)}. */
+    public void loadState(Path file) {
+        enter();
+        try (Arena tmp = Arena.ofConfined()) {
+            requireIdle();
+            MemorySegment tokens = tmp.allocate(ValueLayout.JAVA_INT, contextLength);
+            MemorySegment count = tmp.allocate(ValueLayout.JAVA_LONG);
+            if (!LlamaH.llama_state_load_file(handle, tmp.allocateFrom(file.toAbsolutePath().toString()), tokens,
+                    contextLength, count)) {
+                cachedCount = 0;
+                throw new LlamaException("could not load a context state from " + file
+                        + " (missing, corrupt, or saved from another model or context size)");
+            }
+            int n = (int) count.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment.copy(tokens, ValueLayout.JAVA_INT, 0, cached, 0, n);
+            cachedCount = n;
+        } finally {
+            exit();
+        }
+    }
+
+    // ---- used by Generation ------------------------------------------------------------------------------------
+
+    /** Makes the KV cache hold {@code prompt} and its logits; returns how many tokens were reused from the cache. */
+    int preparePrompt(int[] prompt) {
+        int common = 0;
+        int limit = Math.min(cachedCount, prompt.length);
+        while (common < limit && cached[common] == prompt[common]) {
+            common++;
+        }
+        if (common == prompt.length) {
+            common--; // the last prompt token must be decoded again for its logits
+        }
+        if (common < cachedCount && !LlamaH.llama_memory_seq_rm(memory, 0, common, -1)) {
+            LlamaH.llama_memory_clear(memory, true);
+            common = 0;
+        }
+        cachedCount = common;
+        for (int off = common; off < prompt.length; off += batchSize) {
+            int n = Math.min(batchSize, prompt.length - off);
+            MemorySegment.copy(prompt, off, tokenBuf, ValueLayout.JAVA_INT, 0, n);
+            decodeBuffer(n, prompt, off);
+        }
+        return common;
+    }
+
+    /** Decodes one generated token at the end of sequence 0. */
+    void decodeOne(int token) {
+        if (cachedCount >= contextLength) {
+            throw new DecodeException(1);
+        }
+        tokenBuf.setAtIndex(ValueLayout.JAVA_INT, 0, token);
+        cached[cachedCount] = token; // recorded by decodeBuffer only once the decode succeeded
+        decodeBuffer(1, cached, cachedCount);
+    }
+
+    private void decodeBuffer(int n, int[] source, int offset) {
+        if (cachedCount + n > contextLength) {
             throw new DecodeException(1);
         }
         llama_batch.n_tokens(batch, n);
@@ -191,20 +470,94 @@ public final class Context implements AutoCloseable {
         llama_batch.n_seq_id(batch, MemorySegment.NULL);
         llama_batch.seq_id(batch, MemorySegment.NULL);
         llama_batch.logits(batch, MemorySegment.NULL);
-        int rc = LlamaH.llama_decode(handle, batch);
+        worker = Thread.currentThread();
+        int rc;
+        try {
+            rc = LlamaH.llama_decode(handle, batch);
+        } finally {
+            worker = null;
+        }
         if (rc != 0) {
+            if (rc == 2 || rc < 0) {
+                // aborted or failed part-way: trust the cache only up to what llama.cpp reports
+                cachedCount = Math.max(0, Math.min(cachedCount, LlamaH.llama_memory_seq_pos_max(memory, 0) + 1));
+            }
             throw new DecodeException(rc);
         }
-        position += n;
+        if (source != cached) {
+            System.arraycopy(source, offset, cached, cachedCount, n);
+        }
+        cachedCount += n;
     }
 
-    private void enter() {
-        if (!lock.tryLock()) {
+    int sample(Sampler sampler) {
+        return sampler.sample(handle);
+    }
+
+    /** Copies the piece of {@code token} into {@link #pieceBytes()}; returns its length. */
+    int piece(int token) {
+        int n = tokenizer.pieceInto(token, pieceBuf);
+        if (n < 0 || n > PIECE_BYTES) {
+            throw new LlamaException("token " + token + " has a piece longer than " + PIECE_BYTES + " bytes");
+        }
+        MemorySegment.copy(pieceBuf, ValueLayout.JAVA_BYTE, 0, pieceBytes, 0, n);
+        return n;
+    }
+
+    byte[] pieceBytes() {
+        return pieceBytes;
+    }
+
+    Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    int cachedCount() {
+        return cachedCount;
+    }
+
+    boolean cancelRequested() {
+        return cancelRequested;
+    }
+
+    void generationClosed(Generation g) {
+        if (active == g) {
+            active = null;
+        }
+    }
+
+    /** Claims the context for the calling thread's native call. */
+    void enter() {
+        if (!busy.compareAndSet(false, true)) {
             throw new IllegalStateException("this context is in use by another thread; a context serves one thread at a time");
         }
         if (closed) {
-            lock.unlock();
+            busy.set(false);
             throw new IllegalStateException("context is closed");
+        }
+    }
+
+    void exit() {
+        busy.set(false);
+    }
+
+    private void requireIdle() {
+        if (active != null) {
+            throw new IllegalStateException("a generation is open on this context: close it first");
+        }
+    }
+
+    private void checkSequence(int sequence) {
+        if (sequence < 0 || sequence >= sequences) {
+            throw new IllegalArgumentException("sequence id " + sequence + " is out of range 0.." + (sequences - 1)
+                    + " (ContextParams.withSequences sets how many a context holds)");
+        }
+    }
+
+    private void checkRange(int sequence, int from, int to) {
+        checkSequence(sequence);
+        if (from < 0 || (to >= 0 && to < from)) {
+            throw new IllegalArgumentException("bad position range [" + from + ", " + to + ")");
         }
     }
 
@@ -214,23 +567,28 @@ public final class Context implements AutoCloseable {
         }
     }
 
-    /** Frees the context and its KV cache. Idempotent; refused while another thread is inside the context. */
+    /** Frees the context and its KV cache (closing an open generation first). Idempotent; refused while another thread is inside. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        if (!lock.tryLock()) {
+        if (!busy.compareAndSet(false, true)) {
             throw new IllegalStateException("cannot close a context while another thread is using it");
         }
         try {
-            if (!closed) {
-                arena.close();
-                closed = true;
-                model.contextClosed();
+            if (closed) {
+                return;
             }
+            if (active != null) {
+                active.release();
+                active = null;
+            }
+            arena.close();
+            closed = true;
+            model.contextClosed();
         } finally {
-            lock.unlock();
+            busy.set(false);
         }
     }
 }

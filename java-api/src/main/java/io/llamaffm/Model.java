@@ -38,7 +38,7 @@ public final class Model implements AutoCloseable {
         this.handle = handle;
         MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null);
         this.tokenizer = new Tokenizer(this, vocab);
-        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString());
+        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly());
     }
 
     /** Loads a model with {@link ModelParams#defaults()}. */

@@ -18,7 +18,11 @@ final class ModelConfigReader {
         int call(MemorySegment buf, long size);
     }
 
-    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName) {
+    /**
+     * Reads the configuration. Per-layer accessors (head counts) abort inside llama.cpp when the model has no layers
+     * loaded (vocabulary-only loads), so those counts then come from the metadata instead.
+     */
+    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly) {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, String> meta = new LinkedHashMap<>();
             int n = LlamaH.llama_model_meta_count(model);
@@ -36,8 +40,10 @@ final class ModelConfigReader {
 
             int embd = LlamaH.llama_model_n_embd(model);
             int layers = LlamaH.llama_model_n_layer(model);
-            int heads = LlamaH.llama_model_n_head(model);
-            int kvHeads = LlamaH.llama_model_n_head_kv(model);
+            boolean layersLoaded = !vocabOnly && layers > 0;
+            int heads = layersLoaded ? LlamaH.llama_model_n_head(model) : intMeta(meta, arch + ".attention.head_count").orElse(0);
+            int kvHeads = layersLoaded ? LlamaH.llama_model_n_head_kv(model)
+                    : intMeta(meta, arch + ".attention.head_count_kv").orElse(heads);
             int headDim = intMeta(meta, arch + ".attention.key_length").orElse(heads > 0 ? embd / heads : 0);
             ModelConfig.Attention attention = heads > 0 && kvHeads > 0 && heads % kvHeads == 0
                     ? ModelConfig.Attention.of(heads, kvHeads, headDim)

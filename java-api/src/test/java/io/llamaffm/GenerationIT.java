@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -73,6 +74,101 @@ class GenerationIT {
             assertThrows(IllegalArgumentException.class, () -> ctx.generate(PROMPT, 0, SamplerChain.greedy(), null));
             // the context is still usable after refusing
             assertEquals(5, ctx.generate(PROMPT, 5, SamplerChain.greedy(), null).tokens().length);
+        }
+    }
+
+    @Test
+    void stopStringsIteratorStreamAndTimings() {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(256))) {
+            Completion full = ctx.generate(PROMPT, 40, SamplerChain.greedy(), null);
+            int cut = full.text().indexOf(" named");
+            assertTrue(cut > 0, full.text());
+            List<String> streamed = new ArrayList<>();
+            Completion stopped = ctx.generate(PROMPT, GenerationParams.defaults().withMaxTokens(40).withStopStrings(" named", "zzz"),
+                    SamplerChain.greedy(), streamed::add);
+            assertEquals(Completion.StopReason.STOP_STRING, stopped.stopReason());
+            assertEquals(full.text().substring(0, cut), stopped.text());
+            assertEquals(stopped.text(), String.join("", streamed), "nothing of the stop string leaks into the stream");
+
+            StringBuilder viaIterator = new StringBuilder();
+            int count = 0;
+            try (Generation g = ctx.start(PROMPT, GenerationParams.defaults().withMaxTokens(40), SamplerChain.greedy())) {
+                while (g.hasNext()) {
+                    Generation.GeneratedToken t = g.next();
+                    viaIterator.append(t.text());
+                    if (t.id() >= 0) {
+                        count++;
+                    }
+                }
+                assertEquals(Completion.StopReason.MAX_TOKENS, g.stopReason());
+                Timings timings = g.timings();
+                assertEquals(40, timings.generatedTokens());
+                assertTrue(timings.tokensPerSecond() > 0 && timings.timeToFirstTokenNanos() > 0, timings.toString());
+            }
+            assertEquals(40, count);
+            assertEquals(full.text(), viaIterator.toString());
+            try (Generation g = ctx.start(PROMPT, GenerationParams.defaults().withMaxTokens(40), SamplerChain.greedy());
+                 java.util.stream.Stream<Generation.GeneratedToken> s = g.stream()) {
+                assertEquals(full.text(), s.map(Generation.GeneratedToken::text).collect(java.util.stream.Collectors.joining()));
+            }
+            Completion ignoring = ctx.generate(PROMPT, GenerationParams.defaults().withMaxTokens(300).withIgnoreEos(true),
+                    SamplerChain.greedy(), null);
+            assertEquals(Math.min(300, ctx.contextLength() - 5), ignoring.tokens().length);
+        }
+    }
+
+    @Test
+    void cancelFromAnotherThreadStopsAndTheContextStaysUsable() throws Exception {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048))) {
+            java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+            Completion c = ctx.generate(PROMPT, GenerationParams.defaults().withMaxTokens(1000).withIgnoreEos(true),
+                    SamplerChain.greedy(), s -> {
+                        if (seen.incrementAndGet() == 10) {
+                            Thread t = Thread.ofPlatform().start(ctx::cancel);
+                            try {
+                                t.join();
+                            } catch (InterruptedException e) {
+                                throw new AssertionError(e);
+                            }
+                        }
+                    });
+            assertEquals(Completion.StopReason.CANCELLED, c.stopReason());
+            assertTrue(c.tokens().length >= 10 && c.tokens().length <= 11, "stopped right after the cancel: " + c.tokens().length);
+            Completion again = ctx.generate(PROMPT, 8, SamplerChain.greedy(), null);
+            assertEquals(Completion.StopReason.MAX_TOKENS, again.stopReason());
+            assertEquals(8, again.tokens().length);
+
+            Thread.currentThread().interrupt();
+            Completion interrupted = ctx.generate(PROMPT, 50, SamplerChain.greedy(), null);
+            assertTrue(Thread.interrupted(), "the interrupt flag is left set");
+            assertEquals(Completion.StopReason.CANCELLED, interrupted.stopReason());
+        }
+    }
+
+    @Test
+    void theTokenLoopAllocatesNothingPerTokenInSteadyState() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048))) {
+            long[] perToken = new long[3];
+            for (int round = 0; round < perToken.length; round++) {
+                try (Generation g = ctx.start(PROMPT, GenerationParams.defaults().withMaxTokens(1500).withIgnoreEos(true),
+                        SamplerChain.greedy())) {
+                    for (int i = 0; i < 500; i++) { // warm-up: JIT, buffers grown to the longest piece
+                        g.nextToken();
+                    }
+                    long before = mx.getThreadAllocatedBytes(tid);
+                    for (int i = 0; i < 1000; i++) {
+                        assertTrue(g.nextToken() >= 0);
+                    }
+                    perToken[round] = (mx.getThreadAllocatedBytes(tid) - before) / 1000;
+                }
+            }
+            System.out.println("bytes allocated per generated token (3 rounds of 1000): " + Arrays.toString(perToken));
+            assertEquals(0, Arrays.stream(perToken).min().orElseThrow(), Arrays.toString(perToken));
         }
     }
 

@@ -37,4 +37,16 @@ class ModelConfigIT {
             assertEquals(c.sizeBytes() + e.kvCacheBytes(), e.totalBytes());
         }
     }
+
+    @Test
+    void aVocabularyOnlyLoadReportsHeadsFromTheMetadataWithoutTouchingLayers() {
+        // llama.cpp's per-layer accessors abort the process on a vocabulary-only model; the config must not call them
+        try (Model m = Model.load(TestEnv.stories(), ModelParams.defaults().withVocabOnly(true))) {
+            ModelConfig c = m.config();
+            assertEquals(8, c.attention().headCount());
+            assertEquals(4, c.attention().kvHeadCount());
+            assertEquals(ModelConfig.AttentionKind.GQA, c.attention().kind());
+            assertEquals(512, c.vocabulary().size());
+        }
+    }
 }

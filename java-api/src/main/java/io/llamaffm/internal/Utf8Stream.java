@@ -17,8 +17,16 @@ public final class Utf8Stream {
     private ByteBuffer pending = ByteBuffer.allocate(64);
     private CharBuffer chars = CharBuffer.allocate(64);
 
-    /** Adds bytes and returns the text completed by them (possibly empty). */
-    public String push(byte[] bytes, int length) {
+    /**
+     * Adds bytes and appends the text completed by them to {@code out}, allocating nothing once its buffers
+     * have grown to the longest piece.
+     */
+    public void push(byte[] bytes, int length, StringBuilder out) {
+        append(bytes, length);
+        drainInto(false, out);
+    }
+
+    private void append(byte[] bytes, int length) {
         if (pending.remaining() < length) {
             ByteBuffer bigger = ByteBuffer.allocate(Math.max(pending.capacity() * 2, pending.position() + length));
             pending.flip();
@@ -26,17 +34,20 @@ public final class Utf8Stream {
             pending = bigger;
         }
         pending.put(bytes, 0, length);
-        return drain(false);
     }
 
-    /** Ends the stream: any unfinished character becomes U+FFFD. */
-    public String finish() {
-        String s = drain(true);
+    /** Ends the stream, appending any unfinished character as U+FFFD to {@code out}. */
+    public void finish(StringBuilder out) {
+        drainInto(true, out);
         decoder.reset();
-        return s;
     }
 
-    private String drain(boolean endOfInput) {
+    private void drainInto(boolean endOfInput, StringBuilder out) {
+        decode(endOfInput);
+        out.append(chars);
+    }
+
+    private void decode(boolean endOfInput) {
         pending.flip();
         if (chars.capacity() < pending.remaining() + 2) {
             chars = CharBuffer.allocate(pending.remaining() + 2);
@@ -48,6 +59,5 @@ public final class Utf8Stream {
         }
         pending.compact();
         chars.flip();
-        return chars.toString();
     }
 }

@@ -1,0 +1,39 @@
+package io.llamaffm;
+
+import java.util.List;
+
+/**
+ * How a generation runs. Start from {@link #defaults()}.
+ *
+ * @param maxTokens   most tokens to generate (at least 1)
+ * @param stopStrings generation stops before the first occurrence of any of these in the text (not emitted)
+ * @param ignoreEos   keep generating past end-of-generation tokens (benchmarks, fixed-length output)
+ */
+public record GenerationParams(int maxTokens, List<String> stopStrings, boolean ignoreEos) {
+    public GenerationParams {
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+        }
+        stopStrings = List.copyOf(stopStrings);
+        if (stopStrings.stream().anyMatch(String::isEmpty)) {
+            throw new IllegalArgumentException("stop strings must not be empty");
+        }
+    }
+
+    /** 256 tokens, no stop strings, stop at end-of-generation. */
+    public static GenerationParams defaults() {
+        return new GenerationParams(256, List.of(), false);
+    }
+
+    public GenerationParams withMaxTokens(int n) {
+        return new GenerationParams(n, stopStrings, ignoreEos);
+    }
+
+    public GenerationParams withStopStrings(String... stops) {
+        return new GenerationParams(maxTokens, List.of(stops), ignoreEos);
+    }
+
+    public GenerationParams withIgnoreEos(boolean ignore) {
+        return new GenerationParams(maxTokens, stopStrings, ignore);
+    }
+}
