@@ -1,15 +1,20 @@
 package io.llamaffm;
 
 import io.llamaffm.bindings.LlamaH;
+import io.llamaffm.bindings.llama_model_kv_override;
 import io.llamaffm.bindings.llama_model_params;
+import io.llamaffm.bindings.llama_progress_callback;
 import io.llamaffm.internal.NativeLibraryLoader;
 import io.llamaffm.internal.NativeLog;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -46,13 +51,19 @@ public final class Model implements AutoCloseable {
         return load(path, ModelParams.defaults());
     }
 
-    /**
-     * Loads a GGUF model file.
-     *
-     * @throws ModelLoadException if the file is missing, unreadable or not a model llama.cpp can load; the
-     *                            exception carries llama.cpp's log lines of the failed load
-     */
+    /** Loads a GGUF model file; see {@link #load(Path, ModelParams, LoadProgressListener)}. */
     public static Model load(Path path, ModelParams params) {
+        return load(path, params, null);
+    }
+
+    /**
+     * Loads a GGUF model file (the first file of a split model loads the other parts beside it).
+     *
+     * @param progress told how far the load has come, may cancel it; may be null
+     * @throws ModelLoadException if the file is missing, unreadable, not a model llama.cpp can load, or the load was
+     *                            cancelled; the exception carries llama.cpp's log lines of the failed load
+     */
+    public static Model load(Path path, ModelParams params, LoadProgressListener progress) {
         Path p = path.toAbsolutePath();
         if (!Files.isRegularFile(p)) {
             throw new ModelLoadException(p, Files.exists(p) ? "not a regular file" : "no such file", List.of());
@@ -65,11 +76,35 @@ public final class Model implements AutoCloseable {
         try {
             MemorySegment mp = LlamaH.llama_model_default_params(arena);
             llama_model_params.n_gpu_layers(mp, params.gpuLayers());
+            llama_model_params.main_gpu(mp, params.mainGpu());
+            llama_model_params.split_mode(mp, switch (params.splitMode()) {
+                case NONE -> LlamaH.LLAMA_SPLIT_MODE_NONE();
+                case LAYER -> LlamaH.LLAMA_SPLIT_MODE_LAYER();
+                case ROW -> LlamaH.LLAMA_SPLIT_MODE_ROW();
+            });
             llama_model_params.vocab_only(mp, params.vocabOnly());
             int mode = params.useMmap()
                     ? (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MMAP_MLOCK() : LlamaH.LLAMA_LOAD_MODE_MMAP())
                     : (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MLOCK() : LlamaH.LLAMA_LOAD_MODE_NONE());
             llama_model_params.load_mode(mp, mode);
+            if (!params.metadataOverrides().isEmpty()) {
+                llama_model_params.kv_overrides(mp, overrides(arena, params.metadataOverrides()));
+            }
+            Throwable[] listenerFailure = new Throwable[1];
+            boolean[] cancelled = new boolean[1];
+            if (progress != null) {
+                llama_model_params.progress_callback(mp, llama_progress_callback.allocate((fraction, data) -> {
+                    // upcall: nothing may escape into native code
+                    try {
+                        boolean go = progress.onProgress(fraction);
+                        cancelled[0] |= !go;
+                        return go;
+                    } catch (Throwable t) {
+                        listenerFailure[0] = t;
+                        return false;
+                    }
+                }, arena));
+            }
             MemorySegment raw;
             List<String> log;
             NativeLog.beginCapture();
@@ -79,7 +114,10 @@ public final class Model implements AutoCloseable {
                 log = NativeLog.endCapture();
             }
             if (raw.equals(MemorySegment.NULL)) {
-                throw new ModelLoadException(p, "llama.cpp could not load it", log);
+                if (listenerFailure[0] != null) {
+                    throw new ModelLoadException(p, "the progress listener failed: " + listenerFailure[0], log, listenerFailure[0]);
+                }
+                throw new ModelLoadException(p, cancelled[0] ? "the load was cancelled" : "llama.cpp could not load it", log);
             }
             MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
             return new Model(p, params, arena, handle);
@@ -88,6 +126,35 @@ public final class Model implements AutoCloseable {
             throw e;
         }
     }
+
+    /** Writes the overrides as llama.cpp's array of llama_model_kv_override, ended by an entry with an empty key. */
+    private static MemorySegment overrides(Arena arena, Map<String, Object> values) {
+        long size = llama_model_kv_override.layout().byteSize();
+        MemorySegment all = arena.allocate(size * (values.size() + 1), 8);
+        int i = 0;
+        for (Map.Entry<String, Object> e : values.entrySet()) {
+            MemorySegment o = all.asSlice(i++ * size, size);
+            byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
+            MemorySegment.copy(key, 0, o, ValueLayout.JAVA_BYTE, 4, key.length);
+            // the value union follows tag (4 bytes) and key (128 bytes), aligned to 8
+            switch (e.getValue()) {
+                case Long l -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_INT()); o.set(ValueLayout.JAVA_LONG, KV_VALUE, l); }
+                case Integer n -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_INT()); o.set(ValueLayout.JAVA_LONG, KV_VALUE, n); }
+                case Double d -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_FLOAT()); o.set(ValueLayout.JAVA_DOUBLE, KV_VALUE, d); }
+                case Float f -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_FLOAT()); o.set(ValueLayout.JAVA_DOUBLE, KV_VALUE, f); }
+                case Boolean b -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_BOOL()); o.set(ValueLayout.JAVA_BOOLEAN, KV_VALUE, b); }
+                case String str -> {
+                    llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_STR());
+                    byte[] v = str.getBytes(StandardCharsets.UTF_8);
+                    MemorySegment.copy(v, 0, o, ValueLayout.JAVA_BYTE, KV_VALUE, v.length);
+                }
+                default -> throw new IllegalArgumentException("unsupported override value " + e.getValue());
+            }
+        }
+        return all;
+    }
+
+    private static final long KV_VALUE = 136;
 
     /** The file this model was loaded from. */
     public Path path() {

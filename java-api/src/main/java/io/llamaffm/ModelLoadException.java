@@ -9,7 +9,11 @@ public final class ModelLoadException extends LlamaException {
     private final List<String> nativeLog;
 
     public ModelLoadException(Path path, String reason, List<String> nativeLog) {
-        super(message(path, reason, nativeLog));
+        this(path, reason, nativeLog, null);
+    }
+
+    public ModelLoadException(Path path, String reason, List<String> nativeLog, Throwable cause) {
+        super(message(path, reason, nativeLog), cause);
         this.path = path;
         this.nativeLog = List.copyOf(nativeLog);
     }

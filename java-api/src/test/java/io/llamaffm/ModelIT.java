@@ -40,6 +40,40 @@ class ModelIT {
     }
 
     @Test
+    void progressIsReportedAndCanCancelTheLoad() {
+        java.util.List<Float> seen = new java.util.ArrayList<>();
+        try (Model m = Model.load(TestEnv.stories(), ModelParams.defaults(), f -> seen.add(f))) {
+            assertFalse(seen.isEmpty());
+            assertEquals(1.0f, seen.getLast());
+            for (int i = 1; i < seen.size(); i++) {
+                assertTrue(seen.get(i) >= seen.get(i - 1), "monotonic: " + seen);
+            }
+        }
+        ModelLoadException cancelled = assertThrows(ModelLoadException.class,
+                () -> Model.load(TestEnv.stories(), ModelParams.defaults(), f -> false));
+        assertTrue(cancelled.getMessage().contains("cancelled"), cancelled.getMessage());
+        ModelLoadException failed = assertThrows(ModelLoadException.class,
+                () -> Model.load(TestEnv.stories(), ModelParams.defaults(), f -> { throw new IllegalStateException("listener bug"); }));
+        assertTrue(failed.getCause() instanceof IllegalStateException, String.valueOf(failed.getCause()));
+        // the loader is unharmed
+        try (Model again = Model.load(TestEnv.stories())) {
+            assertEquals(5, again.config().layerCount());
+        }
+    }
+
+    @Test
+    void metadataOverridesReachLlamaCpp() {
+        try (Model m = Model.load(TestEnv.stories(), ModelParams.defaults()
+                .withMetadataOverrides(java.util.Map.of("llama.context_length", 4096L)))) {
+            assertEquals(4096, m.config().trainedContextLength());
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> ModelParams.defaults().withMetadataOverrides(java.util.Map.of("k", new Object())));
+        assertThrows(IllegalArgumentException.class,
+                () -> ModelParams.defaults().withMetadataOverrides(java.util.Map.of("x".repeat(200), 1L)));
+    }
+
+    @Test
     void tokenizerOnStories() {
         try (Model m = Model.load(TestEnv.stories(), ModelParams.defaults().withVocabOnly(true))) {
             Tokenizer t = m.tokenizer();
