@@ -5,12 +5,15 @@ package io.llamaffm;
  *
  * @param text         the generated text (without the prompt, without a stop string)
  * @param tokens       the generated token ids, in order (an end-of-generation token is not included)
+ * @param logprobs     natural-log probability of each generated token under the model's raw distribution, when
+ *                     {@link GenerationParams#logprobs()} was on; empty otherwise
  * @param promptTokens how many tokens the prompt took
  * @param reusedTokens how many of them were already in the KV cache and not decoded again (prefix reuse)
  * @param stopReason   why generation stopped
  * @param timings      time to first token, prompt and generation speed
  */
-public record Completion(String text, int[] tokens, int promptTokens, int reusedTokens, StopReason stopReason, Timings timings) {
+public record Completion(String text, int[] tokens, float[] logprobs, int promptTokens, int reusedTokens, StopReason stopReason,
+                         Timings timings) {
     /** Why generation stopped. */
     public enum StopReason {
         /** The model produced an end-of-generation token. */
@@ -27,10 +30,16 @@ public record Completion(String text, int[] tokens, int promptTokens, int reused
 
     public Completion {
         tokens = tokens.clone();
+        logprobs = logprobs.clone();
     }
 
     @Override
     public int[] tokens() {
         return tokens.clone();
+    }
+
+    @Override
+    public float[] logprobs() {
+        return logprobs.clone();
     }
 }

@@ -146,11 +146,16 @@ public final class Context implements AutoCloseable {
     public Completion generate(int[] prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
         try (Generation g = start(prompt, params, sampler)) {
             int[] tokens = new int[Math.min(params.maxTokens(), 1024)];
+            float[] logprobs = new float[params.logprobs() ? tokens.length : 0];
             int n = 0;
             StringBuilder text = new StringBuilder();
             for (int t; (t = g.nextToken()) >= 0; ) {
                 if (n == tokens.length) {
                     tokens = Arrays.copyOf(tokens, Math.min(params.maxTokens(), n * 2));
+                    logprobs = params.logprobs() ? Arrays.copyOf(logprobs, tokens.length) : logprobs;
+                }
+                if (params.logprobs()) {
+                    logprobs[n] = g.logprob();
                 }
                 tokens[n++] = t;
                 CharSequence delta = g.text();
@@ -168,8 +173,8 @@ public final class Context implements AutoCloseable {
                     onText.accept(tail.toString());
                 }
             }
-            return new Completion(text.toString(), Arrays.copyOf(tokens, n), prompt.length, g.reusedTokens(), g.stopReason(),
-                    g.timings());
+            return new Completion(text.toString(), Arrays.copyOf(tokens, n), Arrays.copyOf(logprobs, params.logprobs() ? n : 0),
+                    prompt.length, g.reusedTokens(), g.stopReason(), g.timings());
         }
     }
 
@@ -424,7 +429,86 @@ public final class Context implements AutoCloseable {
         }
     }
 
+    /**
+     * Scores a text under the model: the log-probability of each token given the ones before it (teacher forcing)
+     * and the perplexity {@code exp(-mean logprob)}. The text is encoded with BOS; the first token is not scored.
+     * Uses (and replaces) the KV cache.
+     *
+     * @throws IllegalArgumentException if the text has fewer than 2 tokens or does not fit the context
+     */
+    public TextScore score(String text) {
+        return score(tokenizer.encode(text));
+    }
+
+    /** Scores a token sequence; see {@link #score(String)}. */
+    public TextScore score(int[] tokens) {
+        tokenizer.checkTokens(tokens);
+        if (tokens.length < 2) {
+            throw new IllegalArgumentException("a text needs at least 2 tokens to be scored, got " + tokens.length);
+        }
+        if (tokens.length > contextLength) {
+            throw new IllegalArgumentException("the text has " + tokens.length + " tokens but the context holds " + contextLength);
+        }
+        enter();
+        try {
+            requireIdle();
+            LlamaH.llama_memory_clear(memory, true);
+            cachedCount = 0;
+            float[] logprobs = new float[tokens.length - 1];
+            MemorySegment outputs = outputFlags();
+            for (int off = 0; off < tokens.length; off += batchSize) {
+                int n = Math.min(batchSize, tokens.length - off);
+                MemorySegment.copy(tokens, off, tokenBuf, ValueLayout.JAVA_INT, 0, n);
+                decodeBuffer(n, tokens, off, outputs);
+                for (int i = 0; i < n; i++) {
+                    int next = off + i + 1;
+                    if (next < tokens.length) {
+                        logprobs[next - 1] = logprob(LlamaH.llama_get_logits_ith(handle, i), tokens[next]);
+                    }
+                }
+            }
+            double sum = 0;
+            for (float lp : logprobs) {
+                sum += lp;
+            }
+            return new TextScore(tokens, logprobs, Math.exp(-sum / logprobs.length));
+        } finally {
+            exit();
+        }
+    }
+
+    private MemorySegment outputFlagsBuf;
+
+    /** One output flag per batch slot, all set: logits for every token. */
+    private MemorySegment outputFlags() {
+        if (outputFlagsBuf == null) {
+            outputFlagsBuf = arena.allocate(batchSize);
+            outputFlagsBuf.fill((byte) 1);
+        }
+        return outputFlagsBuf;
+    }
+
+    /** log p(token) from a row of raw logits: logit - logsumexp, read straight from native memory. */
+    private float logprob(MemorySegment row, int token) {
+        int vocab = tokenizer.vocabularySize();
+        MemorySegment logits = row.reinterpret((long) vocab * Float.BYTES);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - max);
+        }
+        return (float) (logits.getAtIndex(ValueLayout.JAVA_FLOAT, token) - max - Math.log(sum));
+    }
+
     // ---- used by Generation ------------------------------------------------------------------------------------
+
+    /** Log-probability of {@code token} under the logits of the last decoded token. */
+    float logprobOfLast(int token) {
+        return logprob(LlamaH.llama_get_logits_ith(handle, -1), token);
+    }
 
     /** Makes the KV cache hold {@code prompt} and its logits; returns how many tokens were reused from the cache. */
     int preparePrompt(int[] prompt) {
@@ -444,7 +528,7 @@ public final class Context implements AutoCloseable {
         for (int off = common; off < prompt.length; off += batchSize) {
             int n = Math.min(batchSize, prompt.length - off);
             MemorySegment.copy(prompt, off, tokenBuf, ValueLayout.JAVA_INT, 0, n);
-            decodeBuffer(n, prompt, off);
+            decodeBuffer(n, prompt, off, MemorySegment.NULL);
         }
         return common;
     }
@@ -456,10 +540,11 @@ public final class Context implements AutoCloseable {
         }
         tokenBuf.setAtIndex(ValueLayout.JAVA_INT, 0, token);
         cached[cachedCount] = token; // recorded by decodeBuffer only once the decode succeeded
-        decodeBuffer(1, cached, cachedCount);
+        decodeBuffer(1, cached, cachedCount, MemorySegment.NULL);
     }
 
-    private void decodeBuffer(int n, int[] source, int offset) {
+    /** Decodes tokenBuf[0..n) at the end of sequence 0; {@code outputs}: per-token output flags, or NULL for the last only. */
+    private void decodeBuffer(int n, int[] source, int offset, MemorySegment outputs) {
         if (cachedCount + n > contextLength) {
             throw new DecodeException(1);
         }
@@ -469,7 +554,7 @@ public final class Context implements AutoCloseable {
         llama_batch.pos(batch, MemorySegment.NULL);
         llama_batch.n_seq_id(batch, MemorySegment.NULL);
         llama_batch.seq_id(batch, MemorySegment.NULL);
-        llama_batch.logits(batch, MemorySegment.NULL);
+        llama_batch.logits(batch, outputs);
         worker = Thread.currentThread();
         int rc;
         try {

@@ -40,6 +40,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     private long firstTokenNanos;
     private long lastTokenNanos;
     private int generated;
+    private float lastLogprob = Float.NaN;
     private int lookahead = -2;      // iterator: -2 = not fetched
     private boolean finished;
     private boolean stopped;         // a stop string was found
@@ -88,6 +89,9 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
                 return finish(Completion.StopReason.CONTEXT_FULL);
             }
             int token = context.sample(sampler);
+            if (params.logprobs()) {
+                lastLogprob = context.logprobOfLast(token);
+            }
             long now = System.nanoTime();
             if (generated == 0) {
                 firstTokenNanos = now;
@@ -148,6 +152,11 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     /** The text completed by the last {@link #nextToken()} call; a view reused by the next call. */
     public CharSequence text() {
         return text;
+    }
+
+    /** Log-probability of the token last returned by {@link #nextToken()}, when {@link GenerationParams#logprobs()} is on; NaN otherwise. */
+    public float logprob() {
+        return lastLogprob;
     }
 
     /** Why the generation ended, or null while it runs. */

@@ -8,8 +8,9 @@ import java.util.List;
  * @param maxTokens   most tokens to generate (at least 1)
  * @param stopStrings generation stops before the first occurrence of any of these in the text (not emitted)
  * @param ignoreEos   keep generating past end-of-generation tokens (benchmarks, fixed-length output)
+ * @param logprobs    record each generated token's log-probability under the model (before sampling transforms)
  */
-public record GenerationParams(int maxTokens, List<String> stopStrings, boolean ignoreEos) {
+public record GenerationParams(int maxTokens, List<String> stopStrings, boolean ignoreEos, boolean logprobs) {
     public GenerationParams {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
@@ -22,18 +23,22 @@ public record GenerationParams(int maxTokens, List<String> stopStrings, boolean 
 
     /** 256 tokens, no stop strings, stop at end-of-generation. */
     public static GenerationParams defaults() {
-        return new GenerationParams(256, List.of(), false);
+        return new GenerationParams(256, List.of(), false, false);
     }
 
     public GenerationParams withMaxTokens(int n) {
-        return new GenerationParams(n, stopStrings, ignoreEos);
+        return new GenerationParams(n, stopStrings, ignoreEos, logprobs);
     }
 
     public GenerationParams withStopStrings(String... stops) {
-        return new GenerationParams(maxTokens, List.of(stops), ignoreEos);
+        return new GenerationParams(maxTokens, List.of(stops), ignoreEos, logprobs);
     }
 
     public GenerationParams withIgnoreEos(boolean ignore) {
-        return new GenerationParams(maxTokens, stopStrings, ignore);
+        return new GenerationParams(maxTokens, stopStrings, ignore, logprobs);
+    }
+
+    public GenerationParams withLogprobs(boolean on) {
+        return new GenerationParams(maxTokens, stopStrings, ignoreEos, on);
     }
 }
