@@ -387,6 +387,10 @@ final class GgufParser {
             throw fail(at, what + " length " + n + " of " + context + " is more than a Java string holds");
         }
         byte[] bytes = file.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        if (isAscii(bytes)) {
+            pos += n;
+            return new String(bytes, StandardCharsets.US_ASCII);
+        }
         ByteBuffer in = ByteBuffer.wrap(bytes);
         CharBuffer out = CharBuffer.allocate(bytes.length);
         CoderResult r = utf8.reset().decode(in, out, true);
@@ -398,6 +402,15 @@ final class GgufParser {
         }
         pos += n;
         return out.flip().toString();
+    }
+
+    private static boolean isAscii(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private GgufFormatException fail(long offset, String problem) {
