@@ -156,7 +156,8 @@ public final class GgufWriter {
      *                                  {@code values} does not hold exactly the shape's element count
      */
     public GgufWriter addTensor(String name, GgmlType type, long[] dims, float[] values) {
-        long elements = checkTensor(name, type, dims);
+        checkTensor(name, type, dims);
+        long elements = elementCount(dims); // checked by checkTensor: no overflow
         if (values.length != elements) {
             throw new IllegalArgumentException("tensor '" + name + "' of shape " + java.util.Arrays.toString(dims)
                     + " has " + elements + " elements, got " + values.length + " values");
@@ -183,8 +184,7 @@ public final class GgufWriter {
      *                                  byte count is not the shape's size in {@code type}
      */
     public GgufWriter addTensorBytes(String name, GgmlType type, long[] dims, MemorySegment data) {
-        long elements = checkTensor(name, type, dims);
-        long bytes = type.byteSize(elements);
+        long bytes = checkTensor(name, type, dims);
         if (data.byteSize() != bytes) {
             throw new IllegalArgumentException("tensor '" + name + "' of shape " + java.util.Arrays.toString(dims)
                     + " takes " + bytes + " bytes as " + type + ", got " + data.byteSize());
@@ -198,6 +198,7 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Validates name and shape; returns the tensor's size in bytes. */
     private long checkTensor(String name, GgmlType type, long[] dims) {
         if (name == null || type == null || dims == null) throw new NullPointerException("name, type and dims are required");
         if (name.isEmpty()) throw new IllegalArgumentException("tensor names must not be empty");
@@ -209,16 +210,27 @@ public final class GgufWriter {
         if (dims.length < 1 || dims.length > GgufParser.MAX_DIMS) {
             throw new IllegalArgumentException("tensor '" + name + "' needs 1 to 4 dimensions, got " + dims.length);
         }
-        long elements = 1;
         for (long d : dims) {
             if (d <= 0) throw new IllegalArgumentException("tensor '" + name + "' has a dimension " + d + " (must be > 0)");
-            elements = Math.multiplyExact(elements, d);
         }
         if (dims[0] % type.blockSize() != 0) {
             throw new IllegalArgumentException("tensor '" + name + "': " + type + " stores rows in blocks of "
                     + type.blockSize() + ", but the first dimension is " + dims[0]);
         }
-        return elements;
+        try {
+            return type.byteSize(elementCount(dims));
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("tensor '" + name + "' of shape " + java.util.Arrays.toString(dims)
+                    + " is larger than 2^63 bytes");
+        }
+    }
+
+    private static long elementCount(long[] dims) {
+        long n = 1;
+        for (long d : dims) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
     }
 
     // ---- writing ----------------------------------------------------------------------------------------------
