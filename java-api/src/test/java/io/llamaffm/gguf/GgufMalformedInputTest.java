@@ -51,8 +51,8 @@ class GgufMalformedInputTest {
         }
         int tensorInfos = (int) find(bytes, lengthPrefixed("token_embd.weight"));
         int refused = 0;
-        for (int p = 0; p < dataOffset; p++) {
-            // one bit per byte of the metadata, two per byte of the tensor infos (a low and a high one)
+        // one bit of every third byte of the metadata (mostly token text), two bits of every byte of the tensor infos
+        for (int p = 0; p < dataOffset; p += p < tensorInfos ? 3 : 1) {
             for (int bit = p % 4; bit < 8; bit += p < tensorInfos ? 8 : 4) {
                 bytes[p] ^= (byte) (1 << bit);
                 try (GgufFile ignored = GgufFile.read(MemorySegment.ofArray(bytes))) {
@@ -66,7 +66,7 @@ class GgufMalformedInputTest {
                 }
             }
         }
-        assertTrue(refused > 5_000, refused + " flips refused");
+        assertTrue(refused > 3_000, refused + " flips refused");
     }
 
     @Test
