@@ -159,15 +159,34 @@ final class GgufParser {
             throw fail(countAt, "array length " + Long.toUnsignedString(n) + " of " + context + " cannot fit in the "
                     + left + " bytes left (each " + elementType + " takes at least " + elementType.minBytes() + ")");
         }
-        if (n > MAX_JAVA_LENGTH) {
+        if (n * elementType.minBytes() > MAX_JAVA_LENGTH) {
             throw fail(countAt, "array length " + n + " of " + context + " is more than this reader holds ("
-                    + MAX_JAVA_LENGTH + ")");
+                    + MAX_JAVA_LENGTH + " bytes)");
         }
-        GgufValue[] values = new GgufValue[(int) n]; // n elements of at least one byte each are really there
-        for (int i = 0; i < values.length; i++) {
-            values[i] = scalar(elementType);
+        if (elementType.isFixedSize()) {
+            return new GgufValue.Array(elementType, packed(elementType, (int) n));
         }
-        return new GgufValue.Array(elementType, List.of(values));
+        List<GgufValue> values = new ArrayList<>(); // grows with the strings really read, never pre-sized from n
+        for (long i = 0; i < n; i++) {
+            values.add(scalar(elementType));
+        }
+        return new GgufValue.Array(elementType, values);
+    }
+
+    /** {@code n} fixed-size values kept as their bytes (which are all there: n was checked against the bytes left). */
+    private PackedElements packed(Type type, int n) {
+        int bytes = n * type.minBytes();
+        byte[] raw = file.asSlice(pos, bytes).toArray(ValueLayout.JAVA_BYTE);
+        if (type == Type.BOOL) {
+            for (int i = 0; i < n; i++) {
+                if (raw[i] != 0 && raw[i] != 1) {
+                    throw fail(pos + i, "bool element " + i + " of " + context + " is " + Byte.toUnsignedInt(raw[i])
+                            + ", must be 0 or 1");
+                }
+            }
+        }
+        pos += bytes;
+        return new PackedElements(type, raw);
     }
 
     private GgufValue scalar(Type type) {

@@ -219,11 +219,14 @@ public sealed interface GgufValue {
             if (elementType == Type.ARRAY) {
                 throw new IllegalArgumentException("arrays of arrays are not supported (llama.cpp cannot read them)");
             }
-            elements = List.copyOf(elements);
-            for (int i = 0; i < elements.size(); i++) {
-                if (elements.get(i).type() != elementType) {
-                    throw new IllegalArgumentException("array of " + elementType + " has a " + elements.get(i).type()
-                            + " at index " + i);
+            // a reader's packed elements are immutable and typed already; anything else is copied and checked
+            if (!(elements instanceof PackedElements p && p.type() == elementType)) {
+                elements = List.copyOf(elements);
+                for (int i = 0; i < elements.size(); i++) {
+                    if (elements.get(i).type() != elementType) {
+                        throw new IllegalArgumentException("array of " + elementType + " has a "
+                                + elements.get(i).type() + " at index " + i);
+                    }
                 }
             }
         }
