@@ -102,7 +102,7 @@ final class GgufParser {
         long at = pos;
         long version = u32("the version");
         if (version != 2 && version != 3) {
-            String hint = (version & 0xFFFF) == 0 ? " (a big-endian file? only little-endian GGUF is read)" : "";
+            String hint = version != 0 && (version & 0xFFFF) == 0 ? " (a big-endian file? only little-endian GGUF is read)" : "";
             throw fail(at, "version " + version + " is not supported; versions 2 and 3 are" + hint);
         }
         return (int) version;
@@ -159,9 +159,10 @@ final class GgufParser {
             throw fail(countAt, "array length " + Long.toUnsignedString(n) + " of " + context + " cannot fit in the "
                     + left + " bytes left (each " + elementType + " takes at least " + elementType.minBytes() + ")");
         }
-        if (n * elementType.minBytes() > MAX_JAVA_LENGTH) {
-            throw fail(countAt, "array length " + n + " of " + context + " is more than this reader holds ("
-                    + MAX_JAVA_LENGTH + " bytes)");
+        long most = elementType.isFixedSize() ? MAX_JAVA_LENGTH / elementType.minBytes() : MAX_JAVA_LENGTH;
+        if (n > most) {
+            throw fail(countAt, "array length " + n + " of " + context + " is more than this reader holds (" + most
+                    + " elements of " + elementType + ")");
         }
         if (elementType.isFixedSize()) {
             return new GgufValue.Array(elementType, packed(elementType, (int) n));

@@ -1,5 +1,6 @@
 package io.llamaffm.gguf;
 
+import io.llamaffm.TestEnv;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,6 +63,18 @@ class GgufWriterTest {
         e.position(96);                                                                       // padding to 32
         e.putFloat(1f).putFloat(-2f);                                                         // data, then padding to 128
         assertArrayEquals(e.array(), actual);
+    }
+
+    @Test
+    void copyingStoriesThroughReaderAndWriterGivesTheSameBytes(@TempDir Path tmp) throws IOException {
+        Path copy = tmp.resolve("copy.gguf");
+        try (GgufFile f = GgufFile.open(TestEnv.stories())) {
+            GgufWriter w = new GgufWriter();
+            f.metadata().forEach(w::put);
+            f.tensors().forEach(t -> w.addTensorBytes(t.name(), t.type(), t.dims(), f.tensorData(t)));
+            w.write(copy);
+        }
+        assertEquals(-1, Files.mismatch(TestEnv.stories(), copy));
     }
 
     @Test
