@@ -40,7 +40,7 @@ final class ProgressBar {
     /** A bar on {@code out} timed by {@link System#nanoTime()}. */
     static ProgressBar start(String label, PrintWriter out) {
         ProgressBar bar = new ProgressBar(label, out, System::nanoTime);
-        bar.tick();
+        bar.redraw();
         return bar;
     }
 
@@ -53,6 +53,11 @@ final class ProgressBar {
     /** Advances the spinner and redraws (call a few times a second while waiting). */
     synchronized void tick() {
         frame++;
+        draw();
+    }
+
+    /** Redraws without advancing the spinner. */
+    synchronized void redraw() {
         draw();
     }
 
