@@ -101,9 +101,15 @@ final class ChatCommand implements Callable<Integer> {
                 Completion c = session.send(message, params, chain, new LeadingSpaceTrimmer(piece -> {
                     out.print(piece);
                     out.flush();
+                    if (out.checkError()) {
+                        ctx.cancel(); // nobody reads the reply any more
+                    }
                 }));
                 out.println();
                 out.flush();
+                if (out.checkError()) {
+                    break;
+                }
                 err.println(Reports.timings(c));
                 err.flush();
             }

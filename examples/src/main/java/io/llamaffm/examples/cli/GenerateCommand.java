@@ -69,6 +69,9 @@ final class GenerateCommand implements Callable<Integer> {
             Completion c = ctx.generate(text, params, chain, piece -> {
                 out.print(piece);
                 out.flush();
+                if (out.checkError()) {
+                    ctx.cancel(); // stdout was closed (e.g. piped into head): stop generating for nobody
+                }
             });
             out.println();
             out.flush();

@@ -76,7 +76,7 @@ final class InspectCommand implements Callable<Integer> {
 
     private String text(Model m, ModelConfig c, int ctx, MemoryEstimate memory) {
         StringBuilder sb = new StringBuilder();
-        row(sb, "file", m.path().toString());
+        row(sb, "file", m.path().normalize().toString());
         row(sb, "name", c.name());
         row(sb, "architecture", c.architecture());
         row(sb, "description", c.description());
@@ -119,7 +119,7 @@ final class InspectCommand implements Callable<Integer> {
 
     private String json(Model m, ModelConfig c, int ctx, MemoryEstimate memory) {
         JsonWriter w = new JsonWriter().beginObject();
-        w.field("file", m.path().toString());
+        w.field("file", m.path().normalize().toString());
         w.field("vocabOnly", vocabOnly);
         w.field("name", c.name());
         w.field("architecture", c.architecture());

@@ -12,6 +12,8 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 import java.io.Console;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStreamWriter;
@@ -76,9 +78,12 @@ public final class LlamaCli implements Runnable {
         }
         Console console = System.console();
         boolean terminal = console != null && console.isTerminal();
+        // UTF-8 unless a person reads it on a terminal; straight to the file descriptors (not through System.out,
+        // which hides write errors) so a closed pipe is noticed and generation stops
         Charset outCharset = terminal ? System.out.charset() : StandardCharsets.UTF_8;
-        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, outCharset), true);
-        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, terminal ? System.err.charset() : StandardCharsets.UTF_8), true);
+        Charset errCharset = terminal ? System.err.charset() : StandardCharsets.UTF_8;
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), outCharset), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.err), errCharset), true);
         int code = run(args, System.in, out, err, terminal);
         out.flush();
         err.flush();
