@@ -1,0 +1,35 @@
+package io.llamaffm.examples.cli;
+
+import io.llamaffm.Model;
+
+import java.util.List;
+
+/**
+ * Turns a conversation into prompt text for the model. {@link PlainChatFormat} is the fallback for every model
+ * today; a renderer of the model's own chat template (its GGUF {@code tokenizer.chat_template}) implements this
+ * interface too and is picked in {@link #forModel}.
+ */
+interface ChatFormat {
+    /**
+     * The prompt for the conversation so far, ending where the assistant's next reply begins (the "generation
+     * prompt"). Rendering a longer conversation must start with the text of a shorter one, so the context can reuse
+     * the tokens already in its KV cache.
+     */
+    String render(List<ChatMessage> messages);
+
+    /** Texts that end an assistant reply (they are not shown); empty when end-of-turn tokens do it. */
+    List<String> stopStrings();
+
+    /** Whether special-token text in the rendered prompt is parsed as special tokens (true for chat templates). */
+    boolean parseSpecial();
+
+    /** A short name for messages: {@code plain}, or the template's name. */
+    String name();
+
+    /** The format for {@code model}. */
+    static ChatFormat forModel(Model model) {
+        // When the chat-template renderer exists: if model.config().chatTemplate() is present, return a ChatFormat
+        // that renders it (add_generation_prompt = true, parseSpecial = true, no stop strings).
+        return new PlainChatFormat();
+    }
+}

@@ -1,0 +1,88 @@
+package io.llamaffm.examples.cli;
+
+import io.llamaffm.Completion;
+import io.llamaffm.Context;
+import io.llamaffm.GenerationParams;
+import io.llamaffm.SamplerChain;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A multi-turn conversation on one context. Each turn renders the whole conversation with its {@link ChatFormat}
+ * and generates from those tokens; the context decodes only what its KV cache does not hold yet (the earlier turns
+ * are reused). When the conversation outgrows the context, the oldest exchanges are dropped (the system message
+ * stays).
+ */
+final class ChatSession {
+    private final Context context;
+    private final ChatFormat format;
+    private final ChatMessage system; // may be null
+    private final List<ChatMessage> history = new ArrayList<>();
+
+    ChatSession(Context context, ChatFormat format, String systemPrompt) {
+        this.context = context;
+        this.format = format;
+        this.system = systemPrompt == null || systemPrompt.isBlank() ? null : ChatMessage.system(systemPrompt);
+    }
+
+    /**
+     * Sends a user message and generates the reply, streaming its text to {@code onText}.
+     *
+     * @throws IllegalArgumentException if the message alone leaves no room for a reply in the context
+     */
+    Completion send(String userText, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+        history.add(ChatMessage.user(userText));
+        Completion c;
+        try {
+            int[] prompt = fit(params.maxTokens());
+            Set<String> stops = new LinkedHashSet<>(params.stopStrings());
+            stops.addAll(format.stopStrings());
+            c = context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos()),
+                    sampler, onText);
+        } catch (RuntimeException e) {
+            history.removeLast();
+            throw e;
+        }
+        history.add(ChatMessage.assistant(c.text().strip()));
+        return c;
+    }
+
+    /** Forgets the conversation (the system message stays). */
+    void reset() {
+        history.clear();
+    }
+
+    /** The conversation so far, system message first. */
+    List<ChatMessage> messages() {
+        List<ChatMessage> all = new ArrayList<>(history.size() + 1);
+        if (system != null) {
+            all.add(system);
+        }
+        all.addAll(history);
+        return all;
+    }
+
+    /** The prompt tokens of the conversation, dropping the oldest exchanges until a reply fits. */
+    private int[] fit(int maxTokens) {
+        int room = Math.min(maxTokens, context.contextLength() / 2); // what a reply may need
+        while (true) {
+            int[] tokens = context.model().tokenizer().encode(format.render(messages()), true, format.parseSpecial());
+            if (tokens.length + room <= context.contextLength()) {
+                return tokens;
+            }
+            if (history.size() <= 1) {
+                throw new IllegalArgumentException("the message takes " + tokens.length + " tokens and leaves no room for a "
+                        + "reply in a context of " + context.contextLength() + " tokens: shorten it or use a larger --ctx");
+            }
+            // drop the oldest user message and everything up to the next user message (its reply)
+            history.removeFirst();
+            while (history.size() > 1 && history.getFirst().role() != ChatMessage.Role.USER) {
+                history.removeFirst();
+            }
+        }
+    }
+}

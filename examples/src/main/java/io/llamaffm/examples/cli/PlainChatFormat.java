@@ -1,0 +1,49 @@
+package io.llamaffm.examples.cli;
+
+import java.util.List;
+
+/**
+ * The fallback conversation format, for models without a chat template (or before templates are rendered):
+ *
+ * <pre>
+ * SYSTEM TEXT            (when there is a system message)
+ *
+ * User: first question
+ * Assistant: first answer
+ * User: second question
+ * Assistant:
+ * </pre>
+ *
+ * A reply ends at an end-of-generation token or when the model starts the next user line ({@code "\nUser:"}).
+ */
+final class PlainChatFormat implements ChatFormat {
+    static final String STOP = "\nUser:";
+
+    @Override
+    public String render(List<ChatMessage> messages) {
+        StringBuilder sb = new StringBuilder();
+        for (ChatMessage m : messages) {
+            switch (m.role()) {
+                case SYSTEM -> sb.append(m.content()).append("\n\n");
+                case USER -> sb.append("User: ").append(m.content()).append('\n');
+                case ASSISTANT -> sb.append("Assistant: ").append(m.content()).append('\n');
+            }
+        }
+        return sb.append("Assistant:").toString();
+    }
+
+    @Override
+    public List<String> stopStrings() {
+        return List.of(STOP);
+    }
+
+    @Override
+    public boolean parseSpecial() {
+        return false; // a user typing "<s>" means the text, not the token
+    }
+
+    @Override
+    public String name() {
+        return "plain";
+    }
+}

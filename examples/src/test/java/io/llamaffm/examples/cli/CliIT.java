@@ -1,0 +1,329 @@
+package io.llamaffm.examples.cli;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The {@code llama-ffm} CLI as a user runs it: the executable jar in a child process, on stories260K (tiny LLaMA:
+ * 8 query heads sharing 4 KV heads, a 512-token SentencePiece vocabulary). One thread per generation keeps the
+ * timings sane on a busy machine.
+ */
+class CliIT {
+    static final String GREEDY = ", there was a little girl named Lily. She loved to play outside in the park.";
+
+    static Path model;
+
+    record Result(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- stdout\n" + out + "\n--- stderr\n" + err;
+        }
+    }
+
+    @BeforeAll
+    static void findModel() {
+        model = Path.of(System.getProperty("llamaffm.shared.dir", "../shared"), "models", "stories260K.gguf");
+        Assumptions.assumeTrue(Files.isRegularFile(model), "../shared/models/stories260K.gguf is absent");
+        assertTrue(Files.isRegularFile(Path.of("target", "llama-ffm-examples.jar")), "the shaded jar is built in the package phase");
+    }
+
+    static Result cliWithInput(String stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", Path.of("target", "llama-ffm-examples.jar").toString()));
+        command.addAll(List.of(args));
+        Path errFile = Files.createTempFile("cli-stderr", ".txt");
+        try {
+            Process p = new ProcessBuilder(command).redirectError(errFile.toFile()).start();
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+            String out;
+            try (InputStream o = p.getInputStream()) {
+                out = new String(o.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the CLI did not finish: " + command);
+            return new Result(p.exitValue(), out, Files.readString(errFile, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(errFile);
+        }
+    }
+
+    static Result cli(String... args) throws Exception {
+        return cliWithInput("", args);
+    }
+
+    @Test
+    void inspectShowsGroupedQueryAttentionAndTheMemoryEstimate() throws Exception {
+        Result r = cli("inspect", model.toString());
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("attention          GQA: 8 heads, 4 KV heads, head dim 8, group size 2\n"), r::toString);
+        assertTrue(r.out().contains("architecture       llama\n"), r::toString);
+        assertTrue(r.out().contains("layers             5\n"), r::toString);
+        assertTrue(r.out().contains("vocabulary         SPM, 512 tokens, BOS 1, EOS 2, EOT -1\n"), r::toString);
+        assertTrue(r.out().contains("experts            none\n"), r::toString);
+        // 2 (K and V) x 5 layers x 2048 tokens x 4 KV heads x 8 dims x 2 bytes = 1.25 MiB
+        assertTrue(r.out().contains("memory for 2048 tokens x 1 sequence, F16 cache\n"), r::toString);
+        assertTrue(r.out().contains("  KV cache         1.3 MiB\n"), r::toString);
+        assertFalse(r.err().contains("loading"), "no progress line when stderr is not a terminal: " + r.err());
+    }
+
+    @Test
+    void inspectJsonIsOneParsableObject() throws Exception {
+        Result r = cli("inspect", model.toString(), "--json", "--ctx", "256", "--batch", "2", "--cache-type", "q8_0");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(1, r.out().lines().count(), r::toString);
+        Object doc = MiniJson.parse(r.out());
+        assertEquals("llama", MiniJson.get(doc, "architecture"));
+        assertEquals(8L, MiniJson.get(doc, "attention", "heads"));
+        assertEquals(4L, MiniJson.get(doc, "attention", "kvHeads"));
+        assertEquals(8L, MiniJson.get(doc, "attention", "headDim"));
+        assertEquals("GQA", MiniJson.get(doc, "attention", "kind"));
+        assertEquals(2L, MiniJson.get(doc, "attention", "groupSize"));
+        assertEquals(5L, MiniJson.get(doc, "layers"));
+        assertEquals(64L, MiniJson.get(doc, "embeddingLength"));
+        assertEquals(null, MiniJson.get(doc, "experts"));
+        assertEquals("NORM", MiniJson.get(doc, "rope", "type"));
+        assertEquals(10000L, MiniJson.get(doc, "rope", "frequencyBase"));
+        assertEquals("SPM", MiniJson.get(doc, "vocabulary", "type"));
+        assertEquals(512L, MiniJson.get(doc, "vocabulary", "size"));
+        assertEquals(null, MiniJson.get(doc, "chatTemplate"));
+        assertEquals(256L, MiniJson.get(doc, "memory", "contextLength"));
+        assertEquals(2L, MiniJson.get(doc, "memory", "sequences"));
+        assertEquals("Q8_0", MiniJson.get(doc, "memory", "cacheType"));
+        // 2 x 5 layers x 256 tokens x 2 sequences = 5120 rows of 32 values; one Q8_0 block of 32 values is 34 bytes
+        assertEquals(5120L * 34, MiniJson.get(doc, "memory", "kvCacheBytes"));
+        long weights = (Long) MiniJson.get(doc, "memory", "weightsBytes");
+        assertEquals(MiniJson.get(doc, "sizeBytes"), weights);
+        assertEquals(weights + 5120L * 34, MiniJson.get(doc, "memory", "totalBytes"));
+    }
+
+    @Test
+    void inspectReadsAVocabularyOnlyFileWithAChatTemplate() throws Exception {
+        Path vocab = llamaCppModels().resolve("ggml-vocab-phi-3.gguf");
+        Assumptions.assumeTrue(Files.isRegularFile(vocab), "no " + vocab);
+        Result full = cli("inspect", vocab.toString());
+        assertEquals(1, full.code(), full::toString);
+        assertEquals(1, full.err().lines().count(), full::toString);
+        assertTrue(full.err().contains("tensor 'token_embd.weight' not found"), full::toString);
+        Result r = cli("inspect", vocab.toString(), "--vocab-only", "--json");
+        assertEquals(0, r.code(), r::toString);
+        Object doc = MiniJson.parse(r.out());
+        assertEquals(true, MiniJson.get(doc, "vocabOnly"));
+        assertEquals("phi3", MiniJson.get(doc, "architecture"));
+        assertEquals(32064L, MiniJson.get(doc, "vocabulary", "size"));
+        assertTrue(((String) MiniJson.get(doc, "chatTemplate")).contains("<|assistant|>"), r::toString);
+        assertEquals(null, MiniJson.get(doc, "memory"));
+    }
+
+    @Test
+    void tokenizeGivesIdsAndPieces() throws Exception {
+        Result ids = cli("tokenize", model.toString(), "Once upon a time", "--ids");
+        assertEquals(0, ids.code(), ids::toString);
+        assertEquals("1 403 407 261 378\n", ids.out());
+        Result noBos = cli("tokenize", model.toString(), "Once upon a time", "--ids", "--no-bos");
+        assertEquals("403 407 261 378\n", noBos.out(), noBos::toString);
+        Result text = cli("tokenize", model.toString(), "Once upon a time");
+        assertEquals("      1  '<s>'\n    403  ' Once'\n    407  ' upon'\n    261  ' a'\n    378  ' time'\n5 tokens\n", text.out(),
+                text::toString);
+        Result json = cli("tokenize", model.toString(), "Once upon a time", "--json");
+        Object doc = MiniJson.parse(json.out());
+        assertEquals(List.of(1L, 403L, 407L, 261L, 378L), MiniJson.get(doc, "ids"));
+        assertEquals(" Once", MiniJson.get(doc, "tokens", 1, "piece"));
+        assertEquals(5L, MiniJson.get(doc, "count"));
+        Result stdin = cliWithInput("Once upon a time", "tokenize", model.toString(), "-", "--ids");
+        assertEquals("1 403 407 261 378\n", stdin.out(), stdin::toString);
+    }
+
+    @Test
+    void tokenizeShowsBytesOfPartialCharactersAndParsesSpecialTokensUnlessTold() throws Exception {
+        Result special = cli("tokenize", model.toString(), "🦙<s>", "--no-bos");
+        assertTrue(special.out().contains("'\\xf0'\n"), special::toString); // the llama emoji falls back to byte tokens
+        assertTrue(special.out().endsWith("      1  '<s>'\n6 tokens\n"), special::toString);
+        Result plain = cli("tokenize", model.toString(), "🦙<s>", "--no-bos", "--no-special", "--json");
+        Object doc = MiniJson.parse(plain.out());
+        assertFalse(((List<?>) MiniJson.get(doc, "ids")).contains(1L), plain::toString);
+        assertEquals(List.of(410L, 243L, 162L, 169L, 156L, 504L, 419L, 505L), MiniJson.get(doc, "ids"), plain::toString);
+        assertEquals(List.of(240L), MiniJson.get(doc, "tokens", 1, "bytes")); // U+1F999 is F0 9F A6 99 in UTF-8
+        assertEquals(null, MiniJson.get(doc, "tokens", 0, "bytes"), "whole characters need no bytes");
+    }
+
+    @Test
+    void greedyGenerationStreamsTheKnownContinuationAndReportsTimings() throws Exception {
+        Result r = cli("generate", model.toString(), "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "16",
+                "--threads", "1");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(", there was a little girl named Lily. She loved to play\n", r.out(), r::toString);
+        assertTrue(GREEDY.startsWith(r.out().strip()));
+        assertEquals(1, r.err().lines().count(), r::toString);
+        assertTrue(Pattern.compile("^prompt: 5 tokens, [0-9.]+ tokens/s \\| generated: 16 tokens, [0-9.]+ tokens/s "
+                + "\\| first token: [0-9.]+ m?s \\| stop: max tokens\n$").matcher(r.err()).matches(), r::toString);
+    }
+
+    @Test
+    void generationStopsAtAStopString() throws Exception {
+        Result r = cli("generate", model.toString(), "-p", "Once upon a time", "--temperature", "0", "-n", "32", "-t", "1",
+                "--stop", "Lily", "--stop", "nothing like this");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals(", there was a little girl named \n", r.out(), r::toString);
+        assertTrue(r.err().contains("stop: stop string"), r::toString);
+    }
+
+    @Test
+    void aGrammarConstrainsGreedyAndSampledOutput(@TempDir Path dir) throws Exception {
+        Path grammar = dir.resolve("pet.gbnf");
+        Files.writeString(grammar, """
+                # a pet and its name
+                root ::= " there was a " pet " named " name "."
+                pet  ::= "cat" | "dog"
+                name ::= [A-Z] [a-z]+
+                """);
+        Pattern shape = Pattern.compile(" there was a (cat|dog) named [A-Z][a-z]+\\.\n");
+        Result greedy = cli("generate", model.toString(), "-p", "Once upon a time,", "--grammar", grammar.toString(),
+                "--temperature", "0", "-n", "32", "-t", "1");
+        assertEquals(0, greedy.code(), greedy::toString);
+        assertTrue(shape.matcher(greedy.out()).matches(), greedy::toString);
+        assertTrue(greedy.err().contains("stop: end of generation"), "a complete grammar allows only the end: " + greedy);
+        Result free = cli("generate", model.toString(), "-p", "Once upon a time,", "--temperature", "0", "-n", "12", "-t", "1");
+        assertFalse(shape.matcher(free.out()).matches(), "without the grammar the model says something else: " + free);
+        for (String seed : List.of("1", "2", "3")) {
+            Result sampled = cli("generate", model.toString(), "-p", "Once upon a time,", "--grammar", grammar.toString(),
+                    "--temperature", "1.5", "--seed", seed, "-n", "32", "-t", "1");
+            assertEquals(0, sampled.code(), sampled::toString);
+            assertTrue(shape.matcher(sampled.out()).matches(), sampled::toString);
+        }
+    }
+
+    @Test
+    void aBadGrammarIsAOneLineError(@TempDir Path dir) throws Exception {
+        Path grammar = Files.writeString(dir.resolve("bad.gbnf"), "root ::= \"x\" (\n");
+        Result r = cli("generate", model.toString(), "-p", "x", "--grammar", grammar.toString(), "-t", "1");
+        assertEquals(1, r.code(), r::toString);
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("error: invalid GBNF grammar")), r::toString);
+        assertFalse(r.err().contains("\tat "), r::toString);
+    }
+
+    @Test
+    void jsonSchemaIsWiredOrSaysItIsNotAvailableYet(@TempDir Path dir) throws Exception {
+        Path schema = Files.writeString(dir.resolve("s.json"),
+                "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"]}");
+        Result r = cli("generate", model.toString(), "-p", "Once upon a time", "--json-schema", schema.toString(),
+                "--temperature", "0", "-n", "24", "-t", "1");
+        if (Grammars.jsonSchemaAvailable()) {
+            assertEquals(0, r.code(), r::toString);
+            assertTrue(r.out().startsWith("{"), r::toString);
+        } else {
+            assertEquals(1, r.code(), r::toString);
+            assertTrue(r.err().startsWith("error: --json-schema is not available yet"), r::toString);
+            assertEquals(1, r.err().lines().count(), r::toString);
+        }
+    }
+
+    @Test
+    void chatAnswersTwoTurnsFromPipedInputReusingTheFirstTurnAndExitsAtEndOfInput() throws Exception {
+        Result r = cliWithInput("Hello\n\nTell me a story\n", "chat", model.toString(), "--temperature", "0", "-n", "24", "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        List<String> turns = r.err().lines().filter(l -> l.startsWith("prompt: ")).toList();
+        assertEquals(2, turns.size(), r::toString);
+        assertFalse(turns.get(0).contains("reused"), r::toString);
+        assertTrue(Pattern.compile("prompt: \\d+ tokens, [0-9.]+ tokens/s \\(\\d+ reused from the cache\\)").matcher(turns.get(1)).find(),
+                "the second turn decodes only what the first did not leave in the KV cache: " + r);
+        List<String> replies = r.out().lines().toList();
+        assertEquals(2, replies.size(), r::toString);
+        assertFalse(replies.get(0).isBlank(), r::toString);
+        assertFalse(replies.get(0).startsWith(" "), r::toString);
+        // the second reply is what the model says after the whole conversation, not after the last message alone
+        String conversation = "User: Hello\nAssistant: " + replies.get(0) + "\nUser: Tell me a story\nAssistant:";
+        Result full = cli("generate", model.toString(), "-p", conversation, "--temperature", "0", "-n", "24", "-t", "1");
+        assertEquals(replies.get(1), full.out().strip(), () -> r + "\n" + full);
+        Result alone = cli("generate", model.toString(), "-p", "User: Tell me a story\nAssistant:", "--temperature", "0",
+                "-n", "24", "-t", "1");
+        assertNotEquals(replies.get(1), alone.out().strip(), () -> r + "\n" + alone);
+    }
+
+    @Test
+    void chatCommandsResetAndExit() throws Exception {
+        Result r = cliWithInput("Hello\n/reset\nHello\n/exit\nnever read\n", "chat", model.toString(), "--temperature", "0", "-n", "8",
+                "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        List<String> replies = r.out().lines().toList();
+        assertEquals(2, replies.size(), r::toString);
+        assertEquals(replies.get(0), replies.get(1), "after /reset the same message gets the same greedy reply: " + r);
+        assertTrue(r.err().contains("(new conversation)"), r::toString);
+        assertEquals(2, r.err().lines().filter(l -> l.startsWith("prompt: ")).count(), r::toString);
+    }
+
+    @Test
+    void aMissingModelIsAClearOneLineError() throws Exception {
+        for (String sub : List.of("inspect", "tokenize", "generate", "chat")) {
+            List<String> args = new ArrayList<>(List.of(sub, "no/such/model.gguf"));
+            if (sub.equals("tokenize")) {
+                args.add("text");
+            } else if (sub.equals("generate")) {
+                args.addAll(List.of("-p", "text"));
+            }
+            Result r = cli(args.toArray(String[]::new));
+            assertEquals(1, r.code(), r::toString);
+            assertEquals("error: cannot load model " + Path.of("no/such/model.gguf").toAbsolutePath() + ": no such file\n",
+                    r.err(), r::toString);
+            assertEquals("", r.out(), r::toString);
+        }
+        Result usage = cli("generate", model.toString());
+        assertEquals(2, usage.code(), usage::toString);
+        assertEquals(1, usage.err().lines().count(), usage::toString);
+    }
+
+    @Test
+    void theProgressLineCanBeForcedOnAndEndsWithTheLoadedSize() throws Exception {
+        Result r = cli("--progress=always", "tokenize", model.toString(), "Once", "--ids");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("1 403\n", r.out(), r::toString);
+        assertTrue(r.err().startsWith("\r| loading stories260K.gguf  0.0 s"), r::toString);
+        assertTrue(Pattern.compile("\rloaded stories260K\\.gguf \\([0-9.]+ [KM]iB\\) in [0-9.]+ s *\n$").matcher(r.err()).find(),
+                r::toString);
+    }
+
+    @Test
+    void withoutASubcommandTheJarIsStillTheGenerateExample() throws Exception {
+        Result r = cli(model.toString(), "Once upon a time", "8");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("CPU backend variant: "), r::toString);
+        assertTrue(r.out().contains("Once upon a time, there was a little girl\n"), r::toString);
+        assertTrue(r.out().contains("[5 prompt tokens, 8 generated, stopped: MAX_TOKENS]"), r::toString);
+        Result version = cli("--version");
+        assertEquals(0, version.code(), version::toString);
+        assertTrue(version.out().startsWith("llama-ffm "), version::toString);
+    }
+
+    /** The pinned llama.cpp source's models/ folder (vocabulary-only GGUFs), from the native build's properties. */
+    private static Path llamaCppModels() throws IOException {
+        String props = System.getProperty("llamaffm.native.build");
+        Assumptions.assumeTrue(props != null && Files.isRegularFile(Path.of(props)), "no native build properties");
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of(props))) {
+            p.load(in);
+        }
+        String source = p.getProperty("source.dir");
+        assertNotNull(source, "source.dir in " + props);
+        return Path.of(source, "models");
+    }
+}
