@@ -48,6 +48,16 @@ class GgufMoeFixtureIT {
             assertEquals(-1, same.mismatch(f.tensorData(f.tensor("blk.2.attn_q.weight").orElseThrow())));
         }
 
+        try (Model m = Model.load(moe)) {
+            io.llamaffm.ModelConfig.MixtureOfExperts e = m.config().moe().orElseThrow();
+            assertEquals(4, e.expertCount());
+            assertEquals(2, e.expertsUsed());
+            assertEquals(789_440, m.config().parameterCount());
+            // per token: everything but the 2 unused experts' gate/up/down (3 × 64 × 172 each, 5 layers)
+            assertEquals(789_440 - 2L * 3 * 64 * 172 * 5, e.activeParameters().orElseThrow());
+            assertEquals(io.llamaffm.ModelConfig.AttentionKind.GQA, m.config().attention().kind());
+        }
+
         int[] denseTokens = greedy(dense);
         int[] moeTokens = greedy(moe);
         assertEquals(48, denseTokens.length);
