@@ -61,7 +61,7 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
         }
-        GenerationParams params = new GenerationParams(maxTokens, stops, false);
+        GenerationParams params = new GenerationParams(maxTokens, stops, false, false);
         SamplerChain chain = sampling.chain();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -41,7 +41,7 @@ final class ChatSession {
             int[] prompt = fit(params.maxTokens());
             Set<String> stops = new LinkedHashSet<>(params.stopStrings());
             stops.addAll(format.stopStrings());
-            c = context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos()),
+            c = context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos(), params.logprobs()),
                     sampler, onText);
         } catch (RuntimeException e) {
             history.removeLast();

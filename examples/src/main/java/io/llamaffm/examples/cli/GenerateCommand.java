@@ -60,7 +60,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
         }
         String text = "-".equals(prompt) ? new String(cli.in().readAllBytes(), StandardCharsets.UTF_8) : prompt;
-        GenerationParams params = new GenerationParams(maxTokens, stops, ignoreEos);
+        GenerationParams params = new GenerationParams(maxTokens, stops, ignoreEos, false);
         SamplerChain chain = sampling.chain();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
