@@ -472,8 +472,7 @@ final class SchemaConverter {
                 : value.setScale(0, rounding).add(BigDecimal.valueOf(step));
         if (bound == null || bound.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) <= 0
                 || bound.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) >= 0) {
-            throw new IllegalArgumentException("\"" + key + "\" " + CompactJson.number(value)
-                    + " is out of the supported range of 64-bit integers");
+            throw new IllegalArgumentException("\"" + key + "\" " + value + " is out of the supported range of 64-bit integers");
         }
         return bound.longValueExact();
     }
@@ -585,7 +584,7 @@ final class SchemaConverter {
         BigDecimal n = number(schema, key);
         if (n.signum() < 0 || n.stripTrailingZeros().scale() > 0 || n.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
             throw new IllegalArgumentException("\"" + key + "\" must be a non-negative integer up to "
-                    + Integer.MAX_VALUE + ", got " + CompactJson.number(n));
+                    + Integer.MAX_VALUE + ", got " + n);
         }
         return n.intValueExact();
     }
@@ -605,7 +604,12 @@ final class SchemaConverter {
     }
 
     private static String abbreviated(Object value) {
-        String text = CompactJson.dump(value);
+        String text;
+        try {
+            text = CompactJson.dump(value);
+        } catch (IllegalArgumentException e) { // a number beyond the double range: show it as parsed
+            text = String.valueOf(value);
+        }
         return text.length() <= 200 ? text : text.substring(0, 200) + "...";
     }
 }

@@ -143,10 +143,12 @@ class JsonSchemaToGrammarTest {
         assertMessage("{\"type\": \"string\", \"minLength\": 3, \"maxLength\": 2}", "\"minLength\" 3 is greater than \"maxLength\" 2");
         assertMessage("{\"items\": {}, \"minItems\": -1}", "\"minItems\" must be a non-negative integer up to 2147483647, got -1");
         assertMessage("{\"items\": {}, \"maxItems\": 1.5}", "\"maxItems\" must be a non-negative integer up to 2147483647, got 1.5");
+        assertMessage("{\"items\": {}, \"maxItems\": 1e999999}", "\"maxItems\" must be a non-negative integer up to 2147483647, got 1E+999999");
+        assertMessage("{\"const\": 1e999}", "number 1E+999 is beyond the range of a double");
         assertMessage("{\"type\": \"integer\", \"minimum\": 5, \"maximum\": 4}",
                 "no integer satisfies the bounds of {\"type\":\"integer\",\"minimum\":5,\"maximum\":4} (lowest 5, highest 4)");
         assertMessage("{\"type\": \"integer\", \"minimum\": 1e30}",
-                "\"minimum\" 1e+30 is out of the supported range of 64-bit integers");
+                "\"minimum\" 1E+30 is out of the supported range of 64-bit integers");
         assertMessage("{\"type\": \"integer\", \"maximum\": \"9\"}", "\"maximum\" must be a number, got \"9\"");
         assertMessage("{\"properties\": {\"a\": {}}, \"required\": \"a\"}", "\"required\" must be an array, got \"a\"");
         assertMessage("{\"properties\": [1]}", "\"properties\" must be an object, got [1]");

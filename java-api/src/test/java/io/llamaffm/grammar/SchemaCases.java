@@ -28,6 +28,7 @@ public final class SchemaCases {
      */
     public record Case(String name, String origin, String reference, JsonSchemaToGrammar.Options options, String python,
                        String schema, String grammar, List<String> warnings, String error) {
+        /** Whether the reference converts the schema (rather than rejecting it). */
         public boolean succeeds() {
             return grammar != null;
         }
@@ -43,6 +44,7 @@ public final class SchemaCases {
         return text().lines().filter(l -> l.startsWith("# source: ")).findFirst().orElseThrow().substring(10);
     }
 
+    /** Every case, in file order. */
     public static List<Case> all() {
         List<Case> cases = new ArrayList<>();
         String[] blocks = ("\n" + text()).split("\n=== ");
