@@ -26,9 +26,11 @@ import java.util.List;
  * 2, the reference truncates to 1); a count such as {@code maxItems: 2.0} is honoured; non-ASCII characters in
  * patterns and in the names excluded from additional properties are handled as characters (the reference splits
  * their UTF-8 bytes); such names with {@code "}, {@code \}, {@code ]} or {@code -} are escaped in character
- * classes; JSON-pointer escapes ({@code ~0}, {@code ~1}) in {@code $ref}s are understood. One known gap: a number
- * written with an exponent that makes it whole, such as {@code 2.5e1} in an {@code enum}, is written {@code 25}
- * (the reference writes {@code 25.0}).
+ * classes; JSON-pointer escapes ({@code ~0}, {@code ~1}) in {@code $ref}s are understood; a remote {@code $ref} is
+ * an error (the reference, which cannot fetch either, silently makes some of them an object). Known gaps in
+ * {@code const}/{@code enum} values, as numbers are parsed exactly: a number written with an exponent that makes
+ * it whole, such as {@code 2.5e1}, is written {@code 25} (the reference writes {@code 25.0}), and {@code -0.0} is
+ * written {@code 0.0}.
  *
  * <p>Thread-safe: every call is independent.
  */

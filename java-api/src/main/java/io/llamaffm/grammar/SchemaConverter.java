@@ -3,6 +3,7 @@ package io.llamaffm.grammar;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -210,8 +211,8 @@ final class SchemaConverter {
     private String allOfRule(List<?> components, String name) {
         Set<String> required = new HashSet<>();
         List<Property> properties = new ArrayList<>();
-        Map<String, Integer> enumCounts = new TreeMap<>(Comparator.comparing(SchemaConverter::codePoints,
-                java.util.Arrays::compare));
+        // sorted like the reference's std::map of UTF-8 strings: by code point
+        Map<String, Integer> enumCounts = new TreeMap<>(Comparator.comparing(SchemaConverter::codePoints, Arrays::compare));
         for (Object component : components) {
             Map<String, Object> schema = schemaObject(component);
             if (schema.containsKey("anyOf")) {
