@@ -3,4 +3,5 @@ module io.llamaffm {
     requires io.llamaffm.bindings;
     exports io.llamaffm;
     exports io.llamaffm.gguf;
+    exports io.llamaffm.grammar;
 }

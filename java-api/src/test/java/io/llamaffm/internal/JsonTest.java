@@ -1,0 +1,122 @@
+package io.llamaffm.internal;
+
+import org.junit.jupiter.api.Test;
+
+import java.math.BigDecimal;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The strict JSON parser: every kind of value, exact numbers, key order, escapes, and each error with its position. */
+class JsonTest {
+
+    @Test
+    void parsesEveryKindOfValue() {
+        Object value = Json.parse(" {\"s\": \"x\", \"n\": -12.50, \"t\": true, \"f\": false, \"z\": null,"
+                + " \"a\": [1, [], {}], \"o\": {\"k\": \"v\"}}\n");
+        Map<?, ?> map = (Map<?, ?>) value;
+        assertEquals(List.of("s", "n", "t", "f", "z", "a", "o"), List.copyOf(map.keySet()));
+        assertEquals("x", map.get("s"));
+        assertEquals(new BigDecimal("-12.50"), map.get("n"));
+        assertEquals(Boolean.TRUE, map.get("t"));
+        assertEquals(Boolean.FALSE, map.get("f"));
+        assertNull(map.get("z"));
+        assertEquals(true, map.containsKey("z"));
+        assertEquals(Arrays.asList(new BigDecimal("1"), List.of(), Map.of()), map.get("a"));
+        assertEquals(Map.of("k", "v"), map.get("o"));
+    }
+
+    @Test
+    void topLevelScalarsAndEmptyContainers() {
+        assertEquals("", Json.parse("\"\""));
+        assertEquals(new BigDecimal("0"), Json.parse("0"));
+        assertNull(Json.parse(" null "));
+        assertEquals(List.of(), Json.parse("[ ]"));
+        assertEquals(Map.of(), Json.parse("{\t\r\n}"));
+    }
+
+    @Test
+    void numbersKeepTheirExactValueAndScale() {
+        assertEquals(0, ((BigDecimal) Json.parse("2")).scale());
+        assertEquals(1, ((BigDecimal) Json.parse("2.0")).scale());
+        assertEquals(new BigDecimal("1E+2"), Json.parse("1e2"));
+        assertEquals(new BigDecimal("-1.5E-7"), Json.parse("-1.5E-7"));
+        assertEquals(new BigDecimal("1E+2"), Json.parse("1E+2"));
+        assertEquals(new BigDecimal("123456789012345678901234567890.000000000000000000001"),
+                Json.parse("123456789012345678901234567890.000000000000000000001"));
+        assertEquals(BigDecimal.ZERO, Json.parse("-0"));
+    }
+
+    @Test
+    void stringEscapes() {
+        assertEquals("\"\\/\b\f\n\r\t", Json.parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""));
+        assertEquals("é€", Json.parse("\"\\u00e9\\u20AC\""));
+        assertEquals("😀", Json.parse("\"\\ud83d\\ude00\""));
+        assertEquals("raw 😀 ü", Json.parse("\"raw 😀 ü\""));
+        assertEquals("\u007f", Json.parse("\"\u007f\""));
+    }
+
+    @Test
+    void containersAreUnmodifiable() {
+        Map<?, ?> map = (Map<?, ?>) Json.parse("{\"a\": [1]}");
+        assertThrows(UnsupportedOperationException.class, map::clear);
+        assertThrows(UnsupportedOperationException.class, () -> ((List<?>) map.get("a")).clear());
+    }
+
+    @Test
+    void errorsSayWhatAndWhere() {
+        assertError("", 1, 1, 0, "unexpected end of input, expected a value");
+        assertError("{\"a\": 1,}", 1, 9, 8, "unexpected '}', expected a string key");
+        assertError("[1, 2,]", 1, 7, 6, "unexpected ']', expected a value");
+        assertError("[1 2]", 1, 4, 3, "unexpected '2', expected ']' or ',' in an array");
+        assertError("{\"a\" 1}", 1, 6, 5, "unexpected '1', expected ':' after an object key");
+        assertError("{\"a\": 1 \"b\": 2}", 1, 9, 8, "unexpected '\"', expected '}' or ',' in an object");
+        assertError("{\"a\": 1, \"a\": 2}", 1, 10, 9, "duplicate key \"a\"");
+        assertError("01", 1, 1, 0, "leading zeros are not allowed in a number");
+        assertError("-", 1, 2, 1, "unexpected end of input, expected a digit");
+        assertError("1.", 1, 3, 2, "unexpected end of input, expected a digit after the decimal point");
+        assertError("1e+", 1, 4, 3, "unexpected end of input, expected a digit in the exponent");
+        assertError(".5", 1, 1, 0, "unexpected '.', expected a value");
+        assertError("+1", 1, 1, 0, "unexpected '+', expected a value");
+        assertError("NaN", 1, 1, 0, "unexpected 'N', expected a value");
+        assertError("tru", 1, 1, 0, "unexpected 't', expected a value");
+        assertError("nulls", 1, 5, 4, "unexpected 's' after the JSON value");
+        assertError("1 // comment", 1, 3, 2, "unexpected '/' after the JSON value");
+        assertError("\"abc", 1, 5, 4, "unterminated string");
+        assertError("\"a\nb\"", 1, 3, 2, "unescaped control character U+000A in a string");
+        assertError("\"\\x41\"", 1, 2, 1, "invalid escape \\x");
+        assertError("\"\\u12G4\"", 1, 2, 1, "\\u escape needs 4 hex digits");
+        assertError("\"\\u12\"", 1, 2, 1, "\\u escape needs 4 hex digits");
+        assertError("\"\\ude00\"", 1, 2, 1, "unpaired surrogate \\uDE00");
+        assertError("\"\\ud83d\"", 1, 2, 1, "unpaired surrogate \\uD83D (no low surrogate follows)");
+        assertError("\"\\ud83d\\u0041\"", 1, 8, 7, "\\u0041 is not the low surrogate that \\uD83D needs");
+        assertError("1e99999999999", 1, 1, 0, "number 1e99999999999 is out of range");
+        assertError("[\n  true,\n  fals\n]", 3, 3, 12, "unexpected 'f', expected a value");
+        assertError("\u0001", 1, 1, 0, "unexpected character U+0001, expected a value");
+    }
+
+    @Test
+    void nestingIsBounded() {
+        String deep = "[".repeat(Json.MAX_DEPTH) + "]".repeat(Json.MAX_DEPTH);
+        Object value = Json.parse(deep);
+        for (int level = 1; level < Json.MAX_DEPTH; level++) {
+            value = ((List<?>) value).getFirst();
+        }
+        assertEquals(List.of(), value);
+        assertError("[".repeat(Json.MAX_DEPTH + 1), 1, Json.MAX_DEPTH + 1, Json.MAX_DEPTH,
+                "nesting deeper than " + Json.MAX_DEPTH + " levels");
+    }
+
+    private static void assertError(String text, int line, int column, int offset, String problem) {
+        Json.ParseException e = assertThrows(Json.ParseException.class, () -> Json.parse(text), text);
+        assertEquals("invalid JSON at line " + line + ", column " + column + " (offset " + offset + "): " + problem,
+                e.getMessage(), text);
+        assertEquals(line, e.line());
+        assertEquals(column, e.column());
+        assertEquals(offset, e.offset());
+    }
+}
