@@ -1,0 +1,72 @@
+package io.llamaffm.internal.jinja;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A compiled Jinja2 template, rendered with the semantics Hugging Face's {@code apply_chat_template} uses:
+ * Python values and methods, Jinja2 scoping, {@code trim_blocks} and {@code lstrip_blocks}, an immutable sandbox,
+ * and the globals {@code raise_exception} and {@code strftime_now}. Immutable and safe to share between threads.
+ */
+public final class Template {
+    private final List<Node.Stmt> body;
+
+    private Template(List<Node.Stmt> body) {
+        this.body = body;
+    }
+
+    /**
+     * Parses a template.
+     *
+     * @throws JinjaException of kind SYNTAX with the line of the error
+     */
+    public static Template parse(String source) {
+        return new Template(Parser.parse(source));
+    }
+
+    /**
+     * Renders with the given variables: null, Boolean, Integer/Long, Float/Double, String, List and Map values
+     * (nested freely); a Map given here is never modified.
+     *
+     * @param clock the time {@code strftime_now} reads
+     * @throws JinjaException if rendering fails or the template raises
+     */
+    public String render(Map<String, ?> variables, Clock clock) {
+        Builtins builtins = new Builtins(clock);
+        Interpreter.Scope globals = new Interpreter.Scope(null);
+        builtins.globals().forEach(globals::set);
+        variables.forEach((k, v) -> globals.set(k, toValue(v)));
+        return new Interpreter(builtins).render(body, globals);
+    }
+
+    /** Converts Java data to template values: integers to Long, floats to Double, collections copied. */
+    public static Object toValue(Object v) {
+        return switch (v) {
+            case null -> null;
+            case String s -> s;
+            case Boolean b -> b;
+            case Long l -> l;
+            case Integer i -> i.longValue();
+            case Short s -> s.longValue();
+            case Byte b -> b.longValue();
+            case Double d -> d;
+            case Float f -> f.doubleValue();
+            case Map<?, ?> m -> {
+                Map<Object, Object> out = new LinkedHashMap<>();
+                m.forEach((k, val) -> out.put(toValue(k), toValue(val)));
+                yield out;
+            }
+            case Iterable<?> it -> {
+                List<Object> out = new ArrayList<>();
+                it.forEach(x -> out.add(toValue(x)));
+                yield out;
+            }
+            case Object[] arr -> toValue(java.util.Arrays.asList(arr));
+            default -> throw new IllegalArgumentException("a template value must be null, a Boolean, a number, a String, "
+                    + "a List or a Map, not " + v.getClass().getName());
+        };
+    }
+}
