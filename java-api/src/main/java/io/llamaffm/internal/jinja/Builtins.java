@@ -131,7 +131,7 @@ final class Builtins {
                 return Py.str(v);
             }
             case "safe" -> {
-                return v;
+                return new Py.Markup(Py.str(v));
             }
             case "tojson" -> {
                 return Json.dumps(v, a, kw);
@@ -156,6 +156,9 @@ final class Builtins {
                 return l.isEmpty() ? new Undefined("No first item, sequence was empty.") : l.getFirst();
             }
             case "last" -> {
+                if (v instanceof Py.Generator) {
+                    throw JinjaException.render("'generator' object is not reversible");
+                }
                 List<Object> l = Py.iterate(v);
                 return l.isEmpty() ? new Undefined("No last item, sequence was empty.") : l.getLast();
             }
@@ -208,16 +211,16 @@ final class Builtins {
                 return total;
             }
             case "map" -> {
-                return map(iterateIfTruthy(v), a, kw, in);
+                return new Py.Generator(map(iterateIfTruthy(v), a, kw, in));
             }
             case "select", "reject" -> {
-                return select(iterateIfTruthy(v), null, a, name.equals("select"), in);
+                return new Py.Generator(select(iterateIfTruthy(v), null, a, name.equals("select"), in));
             }
             case "selectattr", "rejectattr" -> {
                 if (a.isEmpty()) {
                     throw JinjaException.render(name + " needs an attribute name");
                 }
-                return select(iterateIfTruthy(v), a.getFirst(), a.subList(1, a.size()), name.equals("selectattr"), in);
+                return new Py.Generator(select(iterateIfTruthy(v), a.getFirst(), a.subList(1, a.size()), name.equals("selectattr"), in));
             }
             case "batch" -> {
                 int size = (int) intArg(arg(a, kw, 0, "linecount", 1L));
@@ -265,8 +268,7 @@ final class Builtins {
             case "truncate" -> Strings.truncate(s, (int) intArg(arg(a, kw, 0, "length", 255L)),
                     Py.truthy(arg(a, kw, 1, "killwords", false)), Py.str(arg(a, kw, 2, "end", "...")), arg(a, kw, 3, "leeway", 5L));
             case "format" -> percentFormat(s, a.size() == 1 ? a.getFirst() : new ArrayList<>(a));
-            case "escape", "e" -> s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                    .replace("\"", "&#34;").replace("'", "&#39;");
+            case "escape", "e" -> new Py.Markup(Py.Markup.escape(s));
             default -> throw JinjaException.render("no filter named '" + name + "'");
         };
     }

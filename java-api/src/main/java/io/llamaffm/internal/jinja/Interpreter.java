@@ -207,15 +207,16 @@ final class Interpreter {
                 }
                 yield map;
             }
-            case GetAttr g -> getAttr(eval(g.obj(), scope), g.name());
-            case GetItem g -> getItem(eval(g.obj(), scope), eval(g.key(), scope));
-            case Slice s -> Py.slice(eval(s.obj(), scope), evalOrNull(s.start(), scope), evalOrNull(s.stop(), scope),
+            case GetAttr g -> getAttr(plainEval(g.obj(), scope), g.name());
+            case GetItem g -> getItem(plainEval(g.obj(), scope), plainEval(g.key(), scope));
+            case Slice s -> Py.slice(plainEval(s.obj(), scope), evalOrNull(s.start(), scope), evalOrNull(s.stop(), scope),
                     evalOrNull(s.step(), scope));
             case Call c -> callWith(eval(c.callee(), scope), c, scope);
             case Filter f -> applyFilter(f.filter(), eval(f.value(), scope), scope);
             case Test t -> {
                 List<Object> args = evalAll(t.args(), scope);
-                boolean result = builtins.test(t.name(), eval(t.value(), scope), args, this);
+                args.replaceAll(Py::plain);
+                boolean result = builtins.test(t.name(), plainEval(t.value(), scope), args, this);
                 yield t.negated() != result;
             }
             case Unary u -> unary(u.op(), eval(u.operand(), scope));
@@ -233,6 +234,10 @@ final class Interpreter {
             case Conditional c -> Py.truthy(eval(c.test(), scope)) ? eval(c.then(), scope)
                     : c.otherwise() == null ? new Undefined("the conditional expression had no else") : eval(c.otherwise(), scope);
         };
+    }
+
+    private Object plainEval(Expr e, Scope scope) {
+        return Py.plain(eval(e, scope));
     }
 
     private Object evalOrNull(Expr e, Scope scope) {
@@ -275,9 +280,9 @@ final class Interpreter {
     }
 
     private Object compare(Compare c, Scope scope) {
-        Object left = eval(c.first(), scope);
+        Object left = plainEval(c.first(), scope);
         for (int k = 0; k < c.ops().size(); k++) {
-            Object right = eval(c.rest().get(k), scope);
+            Object right = plainEval(c.rest().get(k), scope);
             boolean ok = switch (c.ops().get(k)) {
                 case "==" -> Py.eq(left, right);
                 case "!=" -> !Py.eq(left, right);
@@ -298,13 +303,14 @@ final class Interpreter {
     }
 
     private Object applyFilter(FilterCall f, Object value, Scope scope) {
-        return builtins.filter(f.name(), value, evalAll(f.args(), scope), kwargs(f.kwNames(), f.kwValues(), scope), this);
+        List<Object> args = evalAll(f.args(), scope);
+        args.replaceAll(Py::plain);
+        Map<String, Object> kwargs = kwargs(f.kwNames(), f.kwValues(), scope);
+        kwargs.replaceAll((k, v) -> Py.plain(v));
+        return builtins.filter(f.name(), Py.plain(value), args, kwargs, this);
     }
 
     private Map<String, Object> kwargs(List<String> names, List<Expr> values, Scope scope) {
-        if (names.isEmpty()) {
-            return Map.of();
-        }
         Map<String, Object> out = new LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {
             out.put(names.get(k), eval(values.get(k), scope));
@@ -328,6 +334,10 @@ final class Interpreter {
         if (++depth > MAX_DEPTH) {
             depth = 0;
             throw JinjaException.render("the template recursed too deeply (more than " + MAX_DEPTH + " nested calls)");
+        }
+        if (!(fn instanceof MacroValue)) {
+            args = new ArrayList<>(args);
+            args.replaceAll(Py::plain);
         }
         try {
             return fn.call(args, kwargs);
@@ -370,6 +380,9 @@ final class Interpreter {
 
     private Object item(Object obj, Object key) {
         switch (obj) {
+            case null -> {
+                return Py.noAttribute(null, key);
+            }
             case Map<?, ?> m -> {
                 Object k = Py.normalize(key);
                 if (m.containsKey(k)) {

@@ -48,6 +48,7 @@ final class Json {
             case null -> sb.append("null");
             case Boolean b -> sb.append(b ? "true" : "false");
             case String s -> string(s, sb);
+            case Py.Markup m -> string(m.text(), sb);
             case Double d -> sb.append(number(d));
             case Float f -> sb.append(number(f.doubleValue()));
             case List<?> l -> list(l, sb, level);

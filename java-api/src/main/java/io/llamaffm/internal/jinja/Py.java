@@ -22,6 +22,39 @@ final class Py {
         }
     }
 
+    /**
+     * Jinja2's Markup (from the {@code safe} and {@code escape} filters): {@code +} with it HTML-escapes the other
+     * operand, as Python's markupsafe does. Every other use sees its plain text.
+     */
+    record Markup(String text) {
+        static String escape(String s) {
+            return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&#34;").replace("'", "&#39;");
+        }
+    }
+
+    /**
+     * What Python's map/select filters return: a one-shot generator. It is always true, has no length, is not
+     * JSON-serialisable and yields its items once; {@code |list} turns it into a list.
+     */
+    static final class Generator {
+        private List<Object> items;
+
+        Generator(List<Object> items) {
+            this.items = items;
+        }
+
+        List<Object> consume() {
+            List<Object> out = items;
+            items = List.of();
+            return out;
+        }
+    }
+
+    /** The plain text of a Markup, any other value unchanged. */
+    static Object plain(Object v) {
+        return v instanceof Markup m ? m.text() : v;
+    }
+
     /** Jinja2's {@code namespace()}: the one object whose attributes a template may assign. */
     static final class Namespace {
         final Map<String, Object> attributes = new LinkedHashMap<>();
@@ -64,6 +97,7 @@ final class Py {
             case Undefined u -> "Undefined";
             case Namespace n -> "Namespace";
             case Callable c -> "function";
+            case Generator g -> "generator";
             default -> isInt(v) ? "int" : v.getClass().getSimpleName();
         };
     }
@@ -80,6 +114,8 @@ final class Py {
             case List<?> l -> !l.isEmpty();
             case Map<?, ?> m -> !m.isEmpty();
             case Undefined u -> false;
+            case Markup m -> !m.text().isEmpty();
+            case Generator g -> true;
             default -> !isInt(v) || ((Number) v).longValue() != 0;
         };
     }
@@ -93,6 +129,7 @@ final class Py {
             case Double d -> floatRepr(d);
             case Float f -> floatRepr(f.doubleValue());
             case Undefined u -> "";
+            case Markup m -> m.text();
             default -> repr(v);
         };
     }
@@ -120,6 +157,7 @@ final class Py {
             }
             case Namespace n -> "<Namespace " + repr(n.attributes) + ">";
             case Callable c -> "<function>";
+            case Generator g -> "<generator object>";
             case Undefined u -> "Undefined";
             case Boolean b -> str(b);
             case Double d -> str(d);
@@ -265,6 +303,7 @@ final class Py {
     /** Python's {@code needle in haystack}. */
     static boolean contains(Object haystack, Object needle) {
         return switch (haystack) {
+            case null -> throw JinjaException.render("argument of type 'NoneType' is not iterable");
             case String s -> {
                 if (!(needle instanceof String n)) {
                     throw JinjaException.render("'in <string>' requires string as left operand, not " + typeName(needle));
@@ -273,6 +312,7 @@ final class Py {
             }
             case List<?> l -> l.stream().anyMatch(x -> eq(x, needle));
             case Map<?, ?> m -> m.keySet().stream().anyMatch(k -> eq(k, needle));
+            case Generator g -> g.consume().stream().anyMatch(x -> eq(x, needle));
             case Undefined u -> false;
             case Namespace n -> n.attributes.containsKey(needle);
             default -> throw JinjaException.render("argument of type '" + typeName(haystack) + "' is not iterable");
@@ -311,6 +351,11 @@ final class Py {
     }
 
     static Object arithmetic(String op, Object a, Object b) {
+        if (op.equals("+") && (a instanceof Markup || b instanceof Markup)) {
+            return new Markup(markupText(a) + markupText(b));
+        }
+        a = plain(a);
+        b = plain(b);
         if (a instanceof Undefined u) {
             throw u.error();
         }
@@ -354,6 +399,16 @@ final class Py {
             default -> { }
         }
         throw JinjaException.render("unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '" + typeName(b) + "'");
+    }
+
+    private static String markupText(Object v) {
+        if (v instanceof Markup m) {
+            return m.text();
+        }
+        if (!(v instanceof String)) {
+            throw JinjaException.render("unsupported operand type(s) for +: 'Markup' and '" + typeName(v) + "'");
+        }
+        return Markup.escape((String) v);
     }
 
     private static Object numeric(String op, Object a, Object b) {
@@ -425,6 +480,7 @@ final class Py {
     /** Python's {@code len()}; strings count code points. */
     static long len(Object v) {
         return switch (v) {
+            case null -> throw JinjaException.render("object of type 'NoneType' has no len()");
             case String s -> s.codePointCount(0, s.length());
             case List<?> l -> l.size();
             case Map<?, ?> m -> m.size();
@@ -440,6 +496,7 @@ final class Py {
             case List<?> l -> new ArrayList<>(l);
             case Map<?, ?> m -> new ArrayList<>(m.keySet());
             case String s -> chars(s);
+            case Generator g -> new ArrayList<>(g.consume());
             case Undefined u -> List.of();
             case Namespace n -> new ArrayList<>(n.attributes.keySet());
             case null -> throw JinjaException.render("'NoneType' object is not iterable");
