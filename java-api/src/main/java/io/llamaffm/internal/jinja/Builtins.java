@@ -291,7 +291,7 @@ final class Builtins {
             throw JinjaException.render("Can only get item pairs from a mapping.");
         }
         List<Object> out = new ArrayList<>();
-        m.forEach((k, val) -> out.add(new ArrayList<>(java.util.Arrays.asList(k, val))));
+        m.forEach((k, val) -> out.add(Py.Tuple.of(k, val)));
         return out;
     }
 
@@ -342,14 +342,17 @@ final class Builtins {
 
     private static Object round(Object v, long precision, String method) {
         double d = Py.asDouble(number(v));
-        BigDecimal bd = new BigDecimal(Double.toString(d));
-        RoundingMode mode = switch (method) {
-            case "common" -> RoundingMode.HALF_UP;
-            case "ceil" -> RoundingMode.CEILING;
-            case "floor" -> RoundingMode.FLOOR;
+        if (Double.isNaN(d) || Double.isInfinite(d)) {
+            return d;
+        }
+        double scale = Math.pow(10, precision);
+        return switch (method) {
+            // Python's round(): correctly rounded from the exact binary value, ties to even
+            case "common" -> new BigDecimal(d).setScale((int) precision, RoundingMode.HALF_EVEN).doubleValue();
+            case "ceil" -> Math.ceil(d * scale) / scale;
+            case "floor" -> Math.floor(d * scale) / scale;
             default -> throw JinjaException.render("method must be common, ceil or floor");
         };
-        return bd.setScale((int) precision, mode).doubleValue();
     }
 
     private Object attribute(Object item, Object attribute, Interpreter in) {
@@ -444,7 +447,7 @@ final class Builtins {
             groups.computeIfAbsent(attribute(x, attribute, in), k -> new ArrayList<>()).add(x);
         }
         List<Object> out = new ArrayList<>();
-        groups.forEach((k, v) -> out.add(new ArrayList<>(java.util.Arrays.asList(k, v))));
+        groups.forEach((k, v) -> out.add(Py.Tuple.of(k, v)));
         return out;
     }
 

@@ -199,7 +199,7 @@ final class Interpreter {
             case Literal l -> l.value();
             case Name n -> scope.get(n.name());
             case ListExpr l -> evalAll(l.items(), scope);
-            case TupleExpr t -> evalAll(t.items(), scope);
+            case TupleExpr t -> new Py.Tuple(evalAll(t.items(), scope));
             case DictExpr d -> {
                 Map<Object, Object> map = new LinkedHashMap<>();
                 for (int k = 0; k < d.keys().size(); k++) {
@@ -441,7 +441,7 @@ final class Interpreter {
                 }
                 local.set(p.name(), value);
             }
-            local.set("varargs", args.size() > params.size() ? new ArrayList<>(args.subList(params.size(), args.size())) : new ArrayList<>());
+            local.set("varargs", new Py.Tuple(args.size() > params.size() ? args.subList(params.size(), args.size()) : List.of()));
             local.set("kwargs", new LinkedHashMap<>(rest));
             if (caller != null) {
                 local.set("caller", caller);

@@ -50,6 +50,29 @@ final class Py {
         }
     }
 
+    /** A Python tuple: an immutable list that prints as {@code (a, b)} and never equals a list. */
+    static final class Tuple extends java.util.AbstractList<Object> {
+        private final List<Object> items;
+
+        Tuple(List<?> items) {
+            this.items = new ArrayList<>(items);
+        }
+
+        static Tuple of(Object... items) {
+            return new Tuple(java.util.Arrays.asList(items));
+        }
+
+        @Override
+        public Object get(int index) {
+            return items.get(index);
+        }
+
+        @Override
+        public int size() {
+            return items.size();
+        }
+    }
+
     /** The plain text of a Markup, any other value unchanged. */
     static Object plain(Object v) {
         return v instanceof Markup m ? m.text() : v;
@@ -92,6 +115,7 @@ final class Py {
             case Boolean b -> "bool";
             case Double d -> "float";
             case Float f -> "float";
+            case Tuple t -> "tuple";
             case List<?> l -> "list";
             case Map<?, ?> m -> "dict";
             case Undefined u -> "Undefined";
@@ -139,6 +163,13 @@ final class Py {
         return switch (v) {
             case null -> "None";
             case String s -> stringRepr(s);
+            case Tuple t -> {
+                StringBuilder sb = new StringBuilder("(");
+                for (int k = 0; k < t.size(); k++) {
+                    sb.append(k == 0 ? "" : ", ").append(repr(t.get(k)));
+                }
+                yield sb.append(t.size() == 1 ? ",)" : ")").toString();
+            }
             case List<?> l -> {
                 StringBuilder sb = new StringBuilder("[");
                 for (int k = 0; k < l.size(); k++) {
@@ -230,7 +261,7 @@ final class Py {
             return asDouble(a) == asDouble(b);
         }
         if (a instanceof List<?> la && b instanceof List<?> lb) {
-            if (la.size() != lb.size()) {
+            if ((a instanceof Tuple) != (b instanceof Tuple) || la.size() != lb.size()) {
                 return false;
             }
             for (int k = 0; k < la.size(); k++) {
@@ -371,9 +402,12 @@ final class Py {
                     return sa + sb;
                 }
                 if (a instanceof List<?> la && b instanceof List<?> lb) {
+                    if ((a instanceof Tuple) != (b instanceof Tuple)) {
+                        throw JinjaException.render("can only concatenate " + typeName(a) + " (not \"" + typeName(b) + "\") to " + typeName(a));
+                    }
                     List<Object> out = new ArrayList<>(la);
                     out.addAll(lb);
-                    return out;
+                    return a instanceof Tuple ? new Tuple(out) : out;
                 }
             }
             case "*" -> {
