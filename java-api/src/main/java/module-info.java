@@ -2,4 +2,5 @@
 module io.llamaffm {
     requires io.llamaffm.bindings;
     exports io.llamaffm;
+    exports io.llamaffm.chat;
 }

@@ -42,10 +42,38 @@ public final class Template {
         return new Interpreter(builtins).render(body, globals);
     }
 
+    /**
+     * A dict that records whether the template read one of its keys (by {@code m.key}, {@code m['key']} or
+     * {@code m.get('key')}); passed through {@link #render} as it is.
+     */
+    public static final class WatchedMap extends LinkedHashMap<Object, Object> {
+        private final Object watchedKey;
+        private volatile boolean read;
+
+        /** Watches reads of {@code watchedKey}; fill the map with template values. */
+        public WatchedMap(Object watchedKey) {
+            this.watchedKey = watchedKey;
+        }
+
+        @Override
+        public Object get(Object key) {
+            if (watchedKey.equals(key)) {
+                read = true;
+            }
+            return super.get(key);
+        }
+
+        /** Whether the watched key was read. */
+        public boolean wasRead() {
+            return read;
+        }
+    }
+
     /** Converts Java data to template values: integers to Long, floats to Double, collections copied. */
     public static Object toValue(Object v) {
         return switch (v) {
             case null -> null;
+            case WatchedMap w -> w;
             case String s -> s;
             case Boolean b -> b;
             case Long l -> l;
