@@ -23,12 +23,7 @@ final class Parser {
 
     static List<Stmt> parse(String source) {
         Parser p = new Parser(Lexer.tokenize(source));
-        List<Stmt> body = p.subparse(Set.of());
-        if (p.peek().kind() != Kind.EOF) {
-            Token t = p.tokens.get(p.i + 1);
-            throw p.error(t, "unexpected '" + t.text() + "': no block is open to end here");
-        }
-        return body;
+        return p.subparse(Set.of());
     }
 
     // ---- statements ---------------------------------------------------------------------------------------
@@ -61,17 +56,21 @@ final class Parser {
                         return body;
                     }
                     next();
-                    body.add(parseStatement());
+                    body.add(parseStatement(ends));
                 }
                 default -> throw error(t, "unexpected '" + t.text() + "'");
             }
         }
     }
 
-    private Stmt parseStatement() {
+    private Stmt parseStatement(Set<String> ends) {
         Token t = next();
         if (t.kind() != Kind.NAME) {
             throw error(t, "expected a tag name, got '" + t.text() + "'");
+        }
+        if (t.text().startsWith("end") || t.text().equals("elif") || t.text().equals("else")) {
+            throw error(t, "unexpected '" + t.text() + "': " + (ends.isEmpty() ? "no block is open to end here"
+                    : "expected " + String.join(" or ", ends.stream().sorted().toList())));
         }
         int line = t.line();
         return switch (t.text()) {
