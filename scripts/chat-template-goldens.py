@@ -5,7 +5,9 @@ lstrip_blocks and loop controls, the `generation` tag, a tojson filter that is j
 raise_exception and strftime_now (at a fixed time, 2026-01-15 10:30, as the test's clock).
 
 Renders every models/templates/*.jinja of the pinned llama.cpp source for the scenarios below and writes one
-file per scenario to java-api/src/test/resources/io/llamaffm/chat/golden/. Needs jinja2 (pip install jinja2).
+file per scenario to java-api/src/test/resources/io/llamaffm/chat/golden/; renders the chat templates stored in
+the source's models/ggml-vocab-*.gguf (default and named ones, with each model's BOS/EOS text) for the
+"conversation" scenario into golden/gguf.txt. Needs jinja2 (pip install jinja2).
 
 usage: scripts/chat-template-goldens.py [LLAMA_CPP_SOURCE_DIR]   (default: source.dir of the native build)
 """
@@ -69,6 +71,66 @@ SCENARIOS = {
 }
 
 
+def gguf_metadata(path):
+    """The key/value metadata of a GGUF file (arrays of strings and numbers included)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"GGUF":
+        raise ValueError(path + " is not a GGUF file")
+    pos = 4 + 4 + 8
+    (count,) = struct.unpack_from("<Q", data, pos)
+    pos += 8
+    scalars = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+    def read(kind):
+        nonlocal pos
+        if kind == 8:
+            (n,) = struct.unpack_from("<Q", data, pos)
+            pos += 8
+            text = data[pos:pos + n].decode("utf-8")
+            pos += n
+            return text
+        if kind == 9:
+            (item_kind, n) = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            return [read(item_kind) for _ in range(n)]
+        (value,) = struct.unpack_from(scalars[kind], data, pos)
+        pos += struct.calcsize(scalars[kind])
+        return value
+
+    meta = {}
+    for _ in range(count):
+        key = read(8)
+        (kind,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        meta[key] = read(kind)
+    return meta
+
+
+def write_gguf_goldens(source):
+    path_out = os.path.join(OUT, "gguf.txt")
+    with open(path_out, "w", encoding="utf-8", newline="") as out:
+        for path in sorted(glob.glob(os.path.join(source, "models/ggml-vocab-*.gguf"))):
+            meta = gguf_metadata(path)
+            tokens = meta.get("tokenizer.ggml.tokens", [])
+
+            def token(key):
+                return tokens[meta[key]] if key in meta and meta[key] < len(tokens) else ""
+
+            for key in sorted(k for k in meta if k == "tokenizer.chat_template" or k.startswith("tokenizer.chat_template.")):
+                name = os.path.basename(path) + key[len("tokenizer.chat_template"):].replace(".", ":")
+                variables = dict(bos_token=token("tokenizer.ggml.bos_token_id"), eos_token=token("tokenizer.ggml.eos_token_id"),
+                                 tools=None, documents=None)
+                variables.update(copy.deepcopy(SCENARIOS["conversation"]))
+                try:
+                    text = environment().from_string(meta[key]).render(**variables)
+                    out.write("### %s ok %d\n%s\n" % (name, len(text.encode("utf-16-le")) // 2, text))
+                except Exception as e:
+                    out.write("### %s error %s\n" % (name, type(e).__name__))
+    print("wrote", path_out)
+
+
 def source_dir():
     if len(sys.argv) > 1:
         return sys.argv[1]
@@ -80,21 +142,23 @@ def source_dir():
 
 
 def main():
-    templates = sorted(glob.glob(os.path.join(source_dir(), "models/templates/*.jinja")))
+    source = source_dir()
+    templates = sorted(glob.glob(os.path.join(source, "models/templates/*.jinja")))
     os.makedirs(OUT, exist_ok=True)
     for name, scenario in SCENARIOS.items():
         with open(os.path.join(OUT, name + ".txt"), "w", encoding="utf-8", newline="") as out:
             for path in templates:
-                source = open(path, encoding="utf-8", newline="").read()
+                template = open(path, encoding="utf-8", newline="").read()
                 variables = dict(bos_token="<s>", eos_token="</s>", tools=None, documents=None)
                 variables.update(copy.deepcopy(scenario))
                 try:
-                    text = environment().from_string(source).render(**variables)
+                    text = environment().from_string(template).render(**variables)
                     length = len(text.encode("utf-16-le")) // 2  # Java string length
                     out.write("### %s ok %d\n%s\n" % (os.path.basename(path), length, text))
                 except Exception as e:  # the template fails for this input: so must ours
                     out.write("### %s error %s\n" % (os.path.basename(path), type(e).__name__))
         print("wrote", os.path.join(OUT, name + ".txt"))
+    write_gguf_goldens(source)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,9 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Jinja2 (scripts/chat-template-goldens.py), and the engine's behaviour on its own. Needs no natives.
  */
 class ChatTemplateTest {
-    /** The goldens' clock: 2026-01-15 10:30 UTC. */
-    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-15T10:30:00Z"), ZoneOffset.UTC);
-    private static final String PHI3 = "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') %}"
+    private static final Clock CLOCK = Goldens.CLOCK;
+    static final String PHI3 = "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') %}"
             + "{{'<|user|>' + '\n' + message['content'] + '<|end|>' + '\n' + '<|assistant|>' + '\n'}}"
             + "{% elif (message['role'] == 'assistant') %}{{message['content'] + '<|end|>' + '\n'}}{% endif %}{% endfor %}";
     private static final AtomicInteger LLAMA_CPP_PASSED = new AtomicInteger();
@@ -86,15 +79,15 @@ class ChatTemplateTest {
     // ---- models/templates/*.jinja against Python's Jinja2 -------------------------------------------------
 
     @TestFactory
-    Stream<DynamicTest> everyModelTemplateMatchesPythonJinja2() throws IOException {
+    Stream<DynamicTest> everyModelTemplateMatchesPythonJinja2() {
         Path templates = TestEnv.sourceDir().resolve("models/templates");
         List<DynamicTest> tests = new ArrayList<>();
-        for (Map.Entry<String, Map<String, Object>> scenario : scenarios().entrySet()) {
-            List<Golden> goldens = goldens(scenario.getKey());
+        for (Map.Entry<String, Map<String, Object>> scenario : Goldens.scenarios().entrySet()) {
+            List<Goldens.Golden> goldens = Goldens.read(scenario.getKey());
             assertEquals(68, goldens.size(), "templates in golden/" + scenario.getKey() + ".txt");
-            for (Golden g : goldens) {
-                tests.add(DynamicTest.dynamicTest(g.template() + " / " + scenario.getKey(), () -> {
-                    String source = Files.readString(templates.resolve(g.template()));
+            for (Goldens.Golden g : goldens) {
+                tests.add(DynamicTest.dynamicTest(g.name() + " / " + scenario.getKey(), () -> {
+                    String source = Files.readString(templates.resolve(g.name()));
                     ChatTemplate template = ChatTemplate.of(source, "<s>", "</s>").withClock(CLOCK);
                     if (g.expected() == null) {
                         assertThrows(ChatTemplateException.class, () -> template.render(scenario.getValue()));
@@ -106,63 +99,6 @@ class ChatTemplateTest {
             }
         }
         return tests.stream();
-    }
-
-    /** One rendering of golden/SCENARIO.txt; {@code expected} is null where Jinja2 fails on that input. */
-    private record Golden(String template, String expected) {}
-
-    private static List<Golden> goldens(String scenario) throws IOException {
-        String text;
-        try (InputStream in = ChatTemplateTest.class.getResourceAsStream("golden/" + scenario + ".txt")) {
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        List<Golden> out = new ArrayList<>();
-        int p = 0;
-        while (p < text.length()) {
-            int eol = text.indexOf('\n', p);
-            String[] header = text.substring(p, eol).split(" ");
-            p = eol + 1;
-            if (header[2].equals("ok")) {
-                int length = Integer.parseInt(header[3]);
-                out.add(new Golden(header[1], text.substring(p, p + length)));
-                p += length + 1;
-            } else {
-                out.add(new Golden(header[1], null));
-            }
-        }
-        return out;
-    }
-
-    /** The inputs of scripts/chat-template-goldens.py (keep in step with its SCENARIOS). */
-    private static Map<String, Map<String, Object>> scenarios() {
-        List<Map<String, Object>> conversation = LlamaCppChatCases.CONVERSATION.stream().map(m -> message(m.role(), m.content())).toList();
-        Map<String, Object> parameters = map("type", "object", "properties", map("city", map("type", "string")),
-                "required", List.of("city"));
-        List<Object> tools = List.of(map("type", "function", "function",
-                map("name", "get_weather", "description", "Weather of a city", "parameters", parameters)));
-        Map<String, Object> call = map("id", "call00001", "type", "function",
-                "function", map("name", "get_weather", "arguments", map("city", "Zürich")));
-        List<Object> toolMessages = List.of(message("user", "Weather in Zürich?"),
-                map("role", "assistant", "content", "", "tool_calls", List.of(call)),
-                map("role", "tool", "tool_call_id", "call00001", "name", "get_weather", "content", "{\"temp_c\": 21.5}"),
-                message("assistant", "It is 21.5 °C in Zürich."));
-        Map<String, Map<String, Object>> s = new LinkedHashMap<>();
-        s.put("conversation", map("messages", conversation, "add_generation_prompt", true));
-        s.put("no-generation-prompt", map("messages", conversation, "add_generation_prompt", false));
-        s.put("tools", map("messages", toolMessages, "tools", tools, "add_generation_prompt", true));
-        return s;
-    }
-
-    private static Map<String, Object> message(String role, String content) {
-        return map("role", role, "content", content);
-    }
-
-    private static Map<String, Object> map(Object... keyValues) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int k = 0; k < keyValues.length; k += 2) {
-            m.put((String) keyValues[k], keyValues[k + 1]);
-        }
-        return m;
     }
 
     // ---- behaviour ----------------------------------------------------------------------------------------
@@ -245,9 +181,9 @@ class ChatTemplateTest {
     void ownVariablesReachTheTemplate() {
         ChatTemplate template = ChatTemplate.of("{% for m in messages %}{{ m.role }}{% if m.tool_calls %}"
                 + "{{ m.tool_calls[0].function | tojson }}{% endif %};{% endfor %}{{ enable_thinking }}|{{ tools | length }}");
-        Map<String, Object> variables = map("messages", List.of(map("role", "assistant", "content", null,
-                        "tool_calls", List.of(map("function", map("name", "f", "arguments", map("x", 1.5)))))),
-                "enable_thinking", false, "tools", List.of(map("name", "f")));
+        Map<String, Object> variables = Goldens.map("messages", List.of(Goldens.map("role", "assistant", "content", null,
+                        "tool_calls", List.of(Goldens.map("function", Goldens.map("name", "f", "arguments", Goldens.map("x", 1.5)))))),
+                "enable_thinking", false, "tools", List.of(Goldens.map("name", "f")));
         assertEquals("assistant{\"name\": \"f\", \"arguments\": {\"x\": 1.5}};False|1", template.render(variables));
     }
 
