@@ -145,6 +145,8 @@ class ChatTemplateTest {
         assertEquals("unexpected end of template: missing }}", unclosed.reason());
         ChatTemplateException unknown = assertThrows(ChatTemplateException.class, () -> ChatTemplate.of("{% include 'x' %}"));
         assertEquals("the 'include' tag is not supported in chat templates", unknown.reason());
+        ChatTemplateException escape = assertThrows(ChatTemplateException.class, () -> ChatTemplate.of("{{ '\\xZZ' }}"));
+        assertEquals("truncated or invalid \\x escape in a string", escape.reason());
     }
 
     @Test

@@ -57,6 +57,8 @@ final class Interpreter {
             throw e.atLine(line);
         } catch (StackOverflowError e) {
             throw new JinjaException(JinjaException.Kind.RENDER, line, "the template recursed too deeply");
+        } catch (RuntimeException e) { // a value of an unexpected type deep in a builtin: report it, never crash
+            throw new JinjaException(JinjaException.Kind.RENDER, line, "unsupported operation: " + e);
         }
         return out.toString();
     }

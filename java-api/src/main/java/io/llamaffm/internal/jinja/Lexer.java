@@ -291,10 +291,11 @@ final class Lexer {
             case '\n' -> { } // line continuation
             case 'x', 'u', 'U' -> {
                 int len = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-                if (p + 1 + len > src.length()) {
-                    throw new JinjaException(JinjaException.Kind.SYNTAX, line, "truncated \\" + e + " escape");
+                String hex = p + 1 + len <= src.length() ? src.substring(p + 1, p + 1 + len) : "";
+                if (!hex.matches("[0-9a-fA-F]{" + len + "}") || Integer.parseUnsignedInt(hex, 16) > Character.MAX_CODE_POINT) {
+                    throw new JinjaException(JinjaException.Kind.SYNTAX, line, "truncated or invalid \\" + e + " escape in a string");
                 }
-                sb.appendCodePoint(Integer.parseInt(src.substring(p + 1, p + 1 + len), 16));
+                sb.appendCodePoint(Integer.parseUnsignedInt(hex, 16));
                 return p + 1 + len;
             }
             case '\\', '\'', '"' -> sb.append(e);

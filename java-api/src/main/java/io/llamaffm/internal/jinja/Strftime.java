@@ -5,7 +5,10 @@ import java.time.format.TextStyle;
 import java.time.temporal.IsoFields;
 import java.util.Locale;
 
-/** C's strftime in the C locale, as Python's {@code datetime.strftime} gives it on Linux (glibc's {@code %-d} too). */
+/**
+ * C's strftime in the C locale, as Python's {@code datetime.now().strftime} gives it on Linux (glibc's {@code %-d}
+ * too): the time is naive local time, so {@code %z} and {@code %Z} are empty.
+ */
 final class Strftime {
     private Strftime() {}
 
@@ -50,11 +53,7 @@ final class Strftime {
             case 'u' -> String.valueOf(t.getDayOfWeek().getValue());
             case 'V' -> pad(t.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR), 2, noPad);
             case 'G' -> String.valueOf(t.get(IsoFields.WEEK_BASED_YEAR));
-            case 'z' -> {
-                int secs = t.getOffset().getTotalSeconds();
-                yield (secs < 0 ? "-" : "+") + String.format("%02d%02d", Math.abs(secs) / 3600, Math.abs(secs) / 60 % 60);
-            }
-            case 'Z' -> t.getZone().getDisplayName(TextStyle.SHORT, Locale.ENGLISH);
+            case 'z', 'Z' -> ""; // Hugging Face formats a naive local time: no zone
             case 's' -> String.valueOf(t.toEpochSecond());
             case 'c' -> format("%a %b %e %H:%M:%S %Y", t);
             case 'x', 'D' -> format("%m/%d/%y", t);

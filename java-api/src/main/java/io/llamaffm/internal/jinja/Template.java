@@ -24,7 +24,11 @@ public final class Template {
      * @throws JinjaException of kind SYNTAX with the line of the error
      */
     public static Template parse(String source) {
-        return new Template(Parser.parse(source));
+        try {
+            return new Template(Parser.parse(source));
+        } catch (StackOverflowError e) {
+            throw new JinjaException(JinjaException.Kind.SYNTAX, 0, "the template nests too deeply");
+        }
     }
 
     /**
