@@ -169,6 +169,10 @@ class ChatTemplateTest {
         ChatTemplateException range = assertThrows(ChatTemplateException.class,
                 () -> ChatTemplate.of("{{ range(10000000)|length }}").render(HI, false));
         assertTrue(range.reason().startsWith("Range too big."), range.reason());
+        ChatTemplateException big = assertThrows(ChatTemplateException.class,
+                () -> ChatTemplate.of("{{ 2 ** 64 }}").render(HI, false));
+        assertEquals("integer result of ** is out of range: template integers are 64-bit", big.reason());
+        assertThrows(ChatTemplateException.class, () -> ChatTemplate.of("{{ 'ab' * 1000000000000 }}").render(HI, false));
     }
 
     @Test

@@ -412,14 +412,14 @@ final class Py {
             }
             case "*" -> {
                 if (a instanceof String s && isIntegral(b)) {
-                    return s.repeat((int) Math.max(0, asLong(b)));
+                    return s.repeat(repeatCount(s.length(), asLong(b)));
                 }
                 if (isIntegral(a) && b instanceof String s) {
-                    return s.repeat((int) Math.max(0, asLong(a)));
+                    return s.repeat(repeatCount(s.length(), asLong(a)));
                 }
                 if (a instanceof List<?> l && isIntegral(b)) {
                     List<Object> out = new ArrayList<>();
-                    for (long k = 0; k < asLong(b); k++) {
+                    for (long k = 0; k < repeatCount(l.size(), asLong(b)); k++) {
                         out.addAll(l);
                     }
                     return out;
@@ -435,6 +435,18 @@ final class Py {
         throw JinjaException.render("unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '" + typeName(b) + "'");
     }
 
+    private static final long MAX_REPEATED_SIZE = 10_000_000;
+
+    private static int repeatCount(int size, long times) {
+        if (times <= 0) {
+            return 0;
+        }
+        if (times > MAX_REPEATED_SIZE / Math.max(1, size)) {
+            throw JinjaException.render("a repeated string or list would exceed " + MAX_REPEATED_SIZE + " items");
+        }
+        return (int) times;
+    }
+
     private static String markupText(Object v) {
         if (v instanceof Markup m) {
             return m.text();
@@ -448,35 +460,10 @@ final class Py {
     private static Object numeric(String op, Object a, Object b) {
         boolean ints = isIntegral(a) && isIntegral(b);
         if (ints) {
-            long x = asLong(a);
-            long y = asLong(b);
-            switch (op) {
-                case "+" -> { return x + y; }
-                case "-" -> { return x - y; }
-                case "*" -> { return x * y; }
-                case "/" -> {
-                    checkZero(y);
-                    return (double) x / y;
-                }
-                case "//" -> {
-                    checkZero(y);
-                    return Math.floorDiv(x, y);
-                }
-                case "%" -> {
-                    checkZero(y);
-                    return Math.floorMod(x, y);
-                }
-                case "**" -> {
-                    if (y >= 0) {
-                        long r = 1;
-                        for (long k = 0; k < y; k++) {
-                            r *= x;
-                        }
-                        return r;
-                    }
-                    return Math.pow(x, y);
-                }
-                default -> throw JinjaException.render("unknown operator " + op);
+            try {
+                return integer(op, asLong(a), asLong(b));
+            } catch (ArithmeticException e) {
+                throw JinjaException.render("integer result of " + op + " is out of range: template integers are 64-bit");
             }
         }
         double x = asDouble(a);
@@ -501,6 +488,43 @@ final class Py {
             case "**" -> Math.pow(x, y);
             default -> throw JinjaException.render("unknown operator " + op);
         };
+    }
+
+    private static Object integer(String op, long x, long y) {
+        switch (op) {
+            case "+" -> { return Math.addExact(x, y); }
+            case "-" -> { return Math.subtractExact(x, y); }
+            case "*" -> { return Math.multiplyExact(x, y); }
+            case "/" -> {
+                checkZero(y);
+                return (double) x / y;
+            }
+            case "//" -> {
+                checkZero(y);
+                return Math.floorDiv(x, y);
+            }
+            case "%" -> {
+                checkZero(y);
+                return Math.floorMod(x, y);
+            }
+            case "**" -> {
+                if (y < 0) {
+                    return Math.pow(x, y);
+                }
+                if (x == 0 || x == 1) {
+                    return y == 0 ? 1L : x;
+                }
+                if (x == -1) {
+                    return y % 2 == 0 ? 1L : -1L;
+                }
+                long r = 1; // |x| >= 2: overflows within 64 steps
+                for (long k = 0; k < y; k++) {
+                    r = Math.multiplyExact(r, x);
+                }
+                return r;
+            }
+            default -> throw JinjaException.render("unknown operator " + op);
+        }
     }
 
     private static void checkZero(double y) {
