@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -176,6 +178,33 @@ public final class Model implements AutoCloseable {
     public Tokenizer tokenizer() {
         ensureOpen();
         return tokenizer;
+    }
+
+    /**
+     * The default chat template stored in the model's metadata ({@code tokenizer.chat_template}), a Jinja
+     * template; render it with {@code io.llamaffm.chat.ChatTemplate}. Empty if the model has none.
+     */
+    public Optional<String> chatTemplate() {
+        return readChatTemplate(MemorySegment.NULL);
+    }
+
+    /**
+     * A named chat template stored in the model's metadata ({@code tokenizer.chat_template.NAME}, such as
+     * {@code tool_use}). Empty if the model has none of that name.
+     */
+    public Optional<String> chatTemplate(String name) {
+        Objects.requireNonNull(name, "name");
+        try (Arena local = Arena.ofConfined()) {
+            return readChatTemplate(local.allocateFrom(name));
+        }
+    }
+
+    private Optional<String> readChatTemplate(MemorySegment name) {
+        MemorySegment text = LlamaH.llama_model_chat_template(handle(), name);
+        if (text.equals(MemorySegment.NULL)) {
+            return Optional.empty();
+        }
+        return Optional.of(text.reinterpret(Long.MAX_VALUE).getString(0));
     }
 
     /**

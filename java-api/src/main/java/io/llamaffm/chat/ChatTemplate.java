@@ -1,0 +1,229 @@
+package io.llamaffm.chat;
+
+import io.llamaffm.Model;
+import io.llamaffm.Tokenizer;
+import io.llamaffm.internal.jinja.JinjaException;
+import io.llamaffm.internal.jinja.Template;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A model's chat template: turns a conversation into the prompt text the model was trained on, rendered as
+ * Hugging Face's {@code apply_chat_template} renders it. The template is Jinja2 with Python semantics
+ * ({@code trim_blocks}, {@code lstrip_blocks}, no trailing newline kept, an immutable sandbox); it sees
+ * {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, {@code tools} and
+ * {@code documents} (None unless given) and the functions {@code raise_exception} and {@code strftime_now}.
+ *
+ * <p>Immutable and thread-safe. The template is parsed once, when the instance is made.
+ *
+ * <pre>{@code
+ * ChatTemplate template = ChatTemplate.of(model);
+ * String prompt = template.render(List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi!")), true);
+ * }</pre>
+ */
+public final class ChatTemplate {
+    private final String source;
+    private final Template template;
+    private final String bosToken;
+    private final String eosToken;
+    private final Clock clock;
+    private final boolean systemRoleFallback;
+    private volatile Boolean supportsSystemRole;
+
+    private ChatTemplate(String source, Template template, String bosToken, String eosToken, Clock clock,
+                         boolean systemRoleFallback) {
+        this.source = source;
+        this.template = template;
+        this.bosToken = bosToken;
+        this.eosToken = eosToken;
+        this.clock = clock;
+        this.systemRoleFallback = systemRoleFallback;
+    }
+
+    /**
+     * A template from its Jinja source, with empty {@code bos_token} and {@code eos_token}.
+     *
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
+     */
+    public static ChatTemplate of(String source) {
+        return of(source, "", "");
+    }
+
+    /**
+     * A template from its Jinja source, with the text of the model's beginning- and end-of-sequence tokens.
+     *
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
+     */
+    public static ChatTemplate of(String source, String bosToken, String eosToken) {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(bosToken, "bosToken");
+        Objects.requireNonNull(eosToken, "eosToken");
+        try {
+            return new ChatTemplate(source, Template.parse(source), bosToken, eosToken, Clock.systemDefaultZone(), false);
+        } catch (JinjaException e) {
+            throw translate(e);
+        }
+    }
+
+    /**
+     * The template stored in a model's metadata ({@code tokenizer.chat_template}), with the text of the model's
+     * BOS and EOS tokens. A vocabulary-only model is enough.
+     *
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#MISSING} if the model has none, or
+     *                               {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
+     * @throws IllegalStateException if the model is closed
+     */
+    public static ChatTemplate of(Model model) {
+        String source = model.chatTemplate().orElseThrow(() -> new ChatTemplateException(ChatTemplateException.Kind.MISSING, 0,
+                "model " + model.path().getFileName() + " has no chat template (tokenizer.chat_template) in its metadata"));
+        Tokenizer tokenizer = model.tokenizer();
+        return of(source, tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()));
+    }
+
+    private static String tokenText(Tokenizer tokenizer, int token) {
+        return token < 0 ? "" : new String(tokenizer.pieceBytes(token, true), StandardCharsets.UTF_8);
+    }
+
+    /** The Jinja source. */
+    public String source() {
+        return source;
+    }
+
+    /** The value of {@code bos_token}. */
+    public String bosToken() {
+        return bosToken;
+    }
+
+    /** The value of {@code eos_token}. */
+    public String eosToken() {
+        return eosToken;
+    }
+
+    /** A copy whose {@code strftime_now} reads this clock (the system clock and time zone by default). */
+    public ChatTemplate withClock(Clock newClock) {
+        Objects.requireNonNull(newClock, "clock");
+        return new ChatTemplate(source, template, bosToken, eosToken, newClock, systemRoleFallback);
+    }
+
+    /**
+     * A copy that, when enabled and the template {@linkplain #supportsSystemRole() ignores or refuses system
+     * messages}, merges a leading system message into the next message ({@code system + "\n" + next}) before
+     * rendering, as llama.cpp's chat code does. Off by default: Hugging Face renders the conversation as given.
+     */
+    public ChatTemplate withSystemRoleFallback(boolean enabled) {
+        ChatTemplate copy = new ChatTemplate(source, template, bosToken, eosToken, clock, enabled);
+        copy.supportsSystemRole = supportsSystemRole;
+        return copy;
+    }
+
+    /**
+     * Whether the template uses a leading system message: rendered with a system and a user message, it reads
+     * the system message's content (llama.cpp's test). Templates that drop it or refuse it answer false.
+     */
+    public boolean supportsSystemRole() {
+        Boolean known = supportsSystemRole;
+        if (known == null) {
+            known = probeSystemRole();
+            supportsSystemRole = known;
+        }
+        return known;
+    }
+
+    private boolean probeSystemRole() {
+        Template.WatchedMap system = new Template.WatchedMap("content");
+        system.put("role", "system");
+        system.put("content", "System message");
+        Map<String, Object> variables = new HashMap<>();
+        variables.put("messages", List.of(system, Map.of("role", "user", "content", "User message")));
+        variables.put("bos_token", "");
+        variables.put("eos_token", "");
+        variables.put("add_generation_prompt", true);
+        variables.put("tools", List.of());
+        try {
+            template.render(variables, clock);
+        } catch (JinjaException e) {
+            // a template that refuses system messages may still have read the content first: only the read counts
+        }
+        return system.wasRead();
+    }
+
+    /**
+     * Renders a conversation into prompt text.
+     *
+     * @param addGenerationPrompt end with the opening of an assistant turn, so the model answers next
+     * @throws ChatTemplateException if the template fails or refuses the conversation ({@code raise_exception})
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<ChatMessage> conversation = systemRoleFallback && !supportsSystemRole() ? mergeSystem(messages) : messages;
+        List<Map<String, Object>> list = new ArrayList<>(conversation.size());
+        for (ChatMessage m : conversation) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            list.add(map);
+        }
+        Map<String, Object> variables = new HashMap<>();
+        variables.put("messages", list);
+        variables.put("add_generation_prompt", addGenerationPrompt);
+        return render(variables);
+    }
+
+    /**
+     * Renders with template variables of your own: {@code messages} as maps (with {@code tool_calls} and the
+     * like), {@code tools}, or any keyword a template reads ({@code enable_thinking}, ...). Values are null,
+     * Boolean, numbers, String, List and Map, nested freely. {@code bos_token}, {@code eos_token},
+     * {@code add_generation_prompt} (false), {@code tools} and {@code documents} (None) are added when absent.
+     *
+     * @throws ChatTemplateException if the template fails or refuses the input
+     * @throws IllegalArgumentException if a value is of another type
+     */
+    public String render(Map<String, ?> variables) {
+        Map<String, Object> all = new HashMap<>();
+        all.put("bos_token", bosToken);
+        all.put("eos_token", eosToken);
+        all.put("add_generation_prompt", false);
+        all.put("tools", null);
+        all.put("documents", null);
+        all.putAll(variables);
+        try {
+            return template.render(all, clock);
+        } catch (JinjaException e) {
+            throw translate(e);
+        }
+    }
+
+    private static List<ChatMessage> mergeSystem(List<ChatMessage> messages) {
+        if (messages.isEmpty() || !messages.getFirst().role().equals("system")) {
+            return messages;
+        }
+        List<ChatMessage> out = new ArrayList<>(messages.subList(1, messages.size()));
+        if (!out.isEmpty()) {
+            ChatMessage next = out.getFirst();
+            out.set(0, new ChatMessage(next.role(), messages.getFirst().content() + "\n" + next.content()));
+        }
+        return out;
+    }
+
+    private static ChatTemplateException translate(JinjaException e) {
+        ChatTemplateException.Kind kind = switch (e.kind()) {
+            case SYNTAX -> ChatTemplateException.Kind.SYNTAX;
+            case RAISED -> ChatTemplateException.Kind.RAISED;
+            case RENDER -> ChatTemplateException.Kind.RENDER;
+        };
+        ChatTemplateException out = new ChatTemplateException(kind, e.line(), e.getMessage());
+        out.initCause(e);
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "ChatTemplate[" + source.length() + " chars, bos=" + bosToken + ", eos=" + eosToken + "]";
+    }
+}
