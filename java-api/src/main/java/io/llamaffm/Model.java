@@ -185,7 +185,7 @@ public final class Model implements AutoCloseable {
      * template; render it with {@code io.llamaffm.chat.ChatTemplate}. Empty if the model has none.
      */
     public Optional<String> chatTemplate() {
-        return readChatTemplate(MemorySegment.NULL);
+        return config().chatTemplate();
     }
 
     /**
@@ -195,16 +195,8 @@ public final class Model implements AutoCloseable {
     public Optional<String> chatTemplate(String name) {
         Objects.requireNonNull(name, "name");
         try (Arena local = Arena.ofConfined()) {
-            return readChatTemplate(local.allocateFrom(name));
+            return ModelConfigReader.chatTemplate(handle(), local.allocateFrom(name));
         }
-    }
-
-    private Optional<String> readChatTemplate(MemorySegment name) {
-        MemorySegment text = LlamaH.llama_model_chat_template(handle(), name);
-        if (text.equals(MemorySegment.NULL)) {
-            return Optional.empty();
-        }
-        return Optional.of(text.reinterpret(Long.MAX_VALUE).getString(0));
     }
 
     /**

@@ -70,12 +70,16 @@ final class ModelConfigReader {
             ModelConfig.Vocabulary vocabulary = new ModelConfig.Vocabulary(vocabType(LlamaH.llama_vocab_type(vocab)),
                     LlamaH.llama_vocab_n_tokens(vocab), LlamaH.llama_vocab_bos(vocab), LlamaH.llama_vocab_eos(vocab),
                     LlamaH.llama_vocab_eot(vocab));
-            MemorySegment tmpl = LlamaH.llama_model_chat_template(model, MemorySegment.NULL);
-            Optional<String> chatTemplate = tmpl.equals(MemorySegment.NULL) ? Optional.empty()
-                    : Optional.of(tmpl.reinterpret(Long.MAX_VALUE).getString(0));
+            Optional<String> chatTemplate = chatTemplate(model, MemorySegment.NULL);
             return new ModelConfig(arch, name, desc == null ? "" : desc, params, LlamaH.llama_model_size(model),
                     LlamaH.llama_model_n_ctx_train(model), embd, layers, attention, moe, rope, vocabulary, chatTemplate, meta);
         }
+    }
+
+    /** The model's chat template of that name (NULL: the default one), if it has one. */
+    static Optional<String> chatTemplate(MemorySegment model, MemorySegment name) {
+        MemorySegment text = LlamaH.llama_model_chat_template(model, name);
+        return text.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(text.reinterpret(Long.MAX_VALUE).getString(0));
     }
 
     private static String string(Arena arena, StringCall call) {

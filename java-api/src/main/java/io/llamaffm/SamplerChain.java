@@ -151,6 +151,16 @@ public record SamplerChain(List<Stage> stages) {
         public static Grammar of(String gbnf) {
             return new Grammar(gbnf, "root");
         }
+
+        /**
+         * Constrains output to JSON valid against a JSON Schema, converted to GBNF by
+         * {@link io.llamaffm.grammar.JsonSchemaToGrammar}.
+         *
+         * @throws IllegalArgumentException if the schema is invalid or unsupported
+         */
+        public static Grammar fromJsonSchema(String schemaJson) {
+            return of(io.llamaffm.grammar.JsonSchemaToGrammar.convert(schemaJson));
+        }
     }
 
     /** A stage written in Java: reads and changes the candidates inside the native chain. */

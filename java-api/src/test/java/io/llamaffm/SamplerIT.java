@@ -130,6 +130,25 @@ class SamplerIT {
     }
 
     @Test
+    void jsonSchemaOutputParsesAndMatchesTheSchema() {
+        String schema = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":8},"
+                + "\"age\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":99}},\"required\":[\"name\",\"age\"],"
+                + "\"additionalProperties\":false}";
+        try (Context ctx = model.newContext(ContextParams.defaults().withContextLength(256))) {
+            for (SamplerChain.Stage picker : List.of(new SamplerChain.Greedy(), new SamplerChain.Dist(5))) {
+                Completion c = ctx.generate("Once upon a time", 64,
+                        SamplerChain.of(SamplerChain.Grammar.fromJsonSchema(schema), picker), null);
+                assertEquals(Completion.StopReason.END_OF_GENERATION, c.stopReason(), c.text());
+                Object parsed = io.llamaffm.internal.Json.parse(c.text());
+                assertTrue(parsed instanceof Map<?, ?> m && m.get("name") instanceof String name && name.length() <= 8
+                        && m.get("age") instanceof java.math.BigDecimal age && age.intValue() >= 1 && age.intValue() <= 99,
+                        c.text());
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> SamplerChain.Grammar.fromJsonSchema("{\"type\": \"nope\"}"));
+    }
+
+    @Test
     void misuseGivesClearExceptions() {
         Sampler s = Sampler.create(model, SamplerChain.greedy());
         assertThrows(IllegalArgumentException.class, () -> s.apply(new float[3]));

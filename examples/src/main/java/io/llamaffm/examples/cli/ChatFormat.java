@@ -1,13 +1,15 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.Model;
+import io.llamaffm.chat.ChatTemplate;
 
 import java.util.List;
 
 /**
- * Turns a conversation into prompt text for the model. {@link PlainChatFormat} is the fallback for every model
- * today; a renderer of the model's own chat template (its GGUF {@code tokenizer.chat_template}) implements this
- * interface too and is picked in {@link #forModel}.
+ * Turns a conversation into prompt text for the model: {@link TemplateChatFormat} renders the model's own chat
+ * template (its GGUF {@code tokenizer.chat_template}); {@link PlainChatFormat} is the fallback for models without
+ * one. {@link #forModel} picks.
  */
 interface ChatFormat {
     /**
@@ -28,8 +30,7 @@ interface ChatFormat {
 
     /** The format for {@code model}. */
     static ChatFormat forModel(Model model) {
-        // When the chat-template renderer exists: if model.config().chatTemplate() is present, return a ChatFormat
-        // that renders it (add_generation_prompt = true, parseSpecial = true, no stop strings).
-        return new PlainChatFormat();
+        return model.chatTemplate().<ChatFormat>map(t -> new TemplateChatFormat(ChatTemplate.of(model).withSystemRoleFallback(true)))
+                .orElseGet(PlainChatFormat::new);
     }
 }

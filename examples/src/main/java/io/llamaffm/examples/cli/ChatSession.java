@@ -1,5 +1,6 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
@@ -80,7 +81,7 @@ final class ChatSession {
             }
             // drop the oldest user message and everything up to the next user message (its reply)
             history.removeFirst();
-            while (history.size() > 1 && history.getFirst().role() != ChatMessage.Role.USER) {
+            while (history.size() > 1 && !history.getFirst().role().equals("user")) {
                 history.removeFirst();
             }
         }

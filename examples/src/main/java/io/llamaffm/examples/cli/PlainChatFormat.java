@@ -1,5 +1,6 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.ChatMessage;
 import java.util.List;
 
 /**
@@ -24,9 +25,9 @@ final class PlainChatFormat implements ChatFormat {
         StringBuilder sb = new StringBuilder();
         for (ChatMessage m : messages) {
             switch (m.role()) {
-                case SYSTEM -> sb.append(m.content()).append("\n\n");
-                case USER -> sb.append("User: ").append(m.content()).append('\n');
-                case ASSISTANT -> sb.append("Assistant: ").append(m.content()).append('\n');
+                case "system" -> sb.append(m.content()).append("\n\n");
+                case "assistant" -> sb.append("Assistant: ").append(m.content()).append('\n');
+                default -> sb.append("User: ").append(m.content()).append('\n');
             }
         }
         return sb.append("Assistant:").toString();

@@ -1,5 +1,6 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.ChatMessage;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
@@ -192,12 +193,9 @@ class CliTest {
     }
 
     @Test
-    void jsonSchemaNeedsTheConverterOrSaysItIsNotAvailable() {
-        if (Grammars.jsonSchemaAvailable()) {
-            return; // wired: CliIT covers it with a model
-        }
+    void anInvalidJsonSchemaIsAOneLineError() {
         CliException e = assertThrows(CliException.class, () -> Grammars.fromJsonSchema(java.nio.file.Path.of("pom.xml")));
-        assertTrue(e.getMessage().startsWith("--json-schema is not available yet"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("cannot convert the JSON schema in pom.xml"), e.getMessage());
     }
 
     @Test

@@ -1,0 +1,29 @@
+package io.llamaffm.examples.cli;
+
+import io.llamaffm.chat.ChatMessage;
+import io.llamaffm.chat.ChatTemplate;
+
+import java.util.List;
+
+/** Renders the conversation with the model's own chat template (Jinja), ending with the generation prompt. */
+record TemplateChatFormat(ChatTemplate template) implements ChatFormat {
+    @Override
+    public String render(List<ChatMessage> messages) {
+        return template.render(messages, true);
+    }
+
+    @Override
+    public List<String> stopStrings() {
+        return List.of(); // the template's end-of-turn token is an end-of-generation token
+    }
+
+    @Override
+    public boolean parseSpecial() {
+        return true; // the template writes special tokens as text
+    }
+
+    @Override
+    public String name() {
+        return "chat template";
+    }
+}
