@@ -25,6 +25,14 @@ public final class Llama {
         NativeLibraryLoader.ensureLoaded();
     }
 
+    /**
+     * Sets the lowest level of llama.cpp's own log lines forwarded to {@link System.Logger} "io.llamaffm.native"
+     * ({@link System.Logger.Level#OFF}, the default unless {@code llamaffm.log.level} says otherwise, forwards none).
+     */
+    public static void setLogLevel(System.Logger.Level level) {
+        NativeLog.setThreshold(java.util.Objects.requireNonNull(level, "level"));
+    }
+
     /** Describes the loaded backend: system info, backends, devices and the chosen CPU variant. */
     public static BackendInfo backendInfo() {
         NativeLibraryLoader.Loaded loaded = NativeLibraryLoader.ensureLoaded();

@@ -151,6 +151,60 @@ public final class Tokenizer {
         return LlamaH.llama_vocab_eos(vocab);
     }
 
+    /** The end-of-turn token, or -1 if the vocabulary has none. */
+    public int eot() {
+        model.ensureOpen();
+        return LlamaH.llama_vocab_eot(vocab);
+    }
+
+    /** Every token that ends generation (EOS, EOT, and the model's other end-of-generation tokens). */
+    public java.util.Set<Integer> endOfGenerationTokens() {
+        model.ensureOpen();
+        java.util.Set<Integer> eog = endOfGeneration;
+        if (eog == null) {
+            java.util.Set<Integer> found = new java.util.TreeSet<>();
+            for (int t = 0; t < vocabularySize; t++) {
+                if (LlamaH.llama_vocab_is_eog(vocab, t)) {
+                    found.add(t);
+                }
+            }
+            endOfGeneration = eog = java.util.Collections.unmodifiableSet(found);
+        }
+        return eog;
+    }
+
+    private volatile java.util.Set<Integer> endOfGeneration;
+
+    /** What kind of token this is (normal, control, byte, user-defined, ...). */
+    public java.util.Set<TokenAttribute> attributes(int token) {
+        checkToken(token);
+        model.ensureOpen();
+        return TokenAttribute.of(LlamaH.llama_vocab_get_attr(vocab, token));
+    }
+
+    /** Whether the token is a control token (BOS, EOS, chat markers): not rendered as text by default. */
+    public boolean isControl(int token) {
+        checkToken(token);
+        model.ensureOpen();
+        return LlamaH.llama_vocab_is_control(vocab, token);
+    }
+
+    /** The token's raw vocabulary entry (SentencePiece pieces keep their ▁ marks). */
+    public String vocabularyText(int token) {
+        checkToken(token);
+        model.ensureOpen();
+        return LlamaH.llama_vocab_get_text(vocab, token).reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    /**
+     * A decoder for a stream of tokens that returns text only in whole characters: bytes of a multi-byte UTF-8
+     * character split over several tokens wait for the rest. One per stream, one thread at a time.
+     */
+    public StreamingDecoder streamingDecoder() {
+        model.ensureOpen();
+        return new StreamingDecoder(this);
+    }
+
     /** Whether generating this token ends generation (EOS, EOT and the like). */
     public boolean isEndOfGeneration(int token) {
         checkToken(token);

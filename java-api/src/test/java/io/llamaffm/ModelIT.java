@@ -106,6 +106,28 @@ class ModelIT {
             String text = "Lily saw a 🦙 and said \"héllo\".";
             assertEquals(text, t.decode(t.encode(text, false, false)));
             assertEquals(text, new String(t.decodeBytes(t.encode(text, false, false), false, false), StandardCharsets.UTF_8));
+            // token kinds, end-of-generation set, raw vocabulary text
+            assertEquals(-1, t.eot());
+            assertEquals(java.util.Set.of(2), t.endOfGenerationTokens());
+            assertTrue(t.attributes(1).contains(TokenAttribute.CONTROL));
+            assertTrue(t.isControl(1));
+            assertEquals(java.util.Set.of(TokenAttribute.NORMAL), t.attributes(403));
+            assertEquals(java.util.Set.of(TokenAttribute.BYTE), t.attributes(100));
+            assertEquals("\u2581Once", t.vocabularyText(403));
+            // a character split over byte tokens comes out whole, never half
+            int[] llama = t.encode("🦙", false, false);
+            assertTrue(llama.length >= 4, java.util.Arrays.toString(llama));
+            StreamingDecoder sd = t.streamingDecoder();
+            StringBuilder pieces = new StringBuilder();
+            java.util.List<String> emitted = new java.util.ArrayList<>();
+            for (int id : llama) {
+                String s = sd.push(id);
+                emitted.add(s);
+                pieces.append(s);
+            }
+            pieces.append(sd.finish());
+            assertEquals(" 🦙", pieces.toString());
+            assertTrue(emitted.stream().allMatch(s -> s.isEmpty() || s.codePoints().noneMatch(c -> c == 0xFFFD)), emitted.toString());
             IllegalStateException noWeights = assertThrows(IllegalStateException.class, () -> m.newContext(ContextParams.defaults()));
             assertTrue(noWeights.getMessage().contains("vocabulary-only"));
         }

@@ -33,7 +33,9 @@ public final class NativeLog {
         if (stub != null) {
             return;
         }
-        threshold = Configuration.logLevel();
+        if (!thresholdSet) {
+            threshold = Configuration.logLevel();
+        }
         stub = ggml_log_callback.allocate(NativeLog::onLog, Arena.global());
         LlamaH.ggml_log_set(stub, MemorySegment.NULL);
         LlamaH.llama_log_set(stub, MemorySegment.NULL);
@@ -42,7 +44,10 @@ public final class NativeLog {
     /** Changes the lowest native level forwarded to System.Logger. */
     public static void setThreshold(System.Logger.Level level) {
         threshold = level;
+        thresholdSet = true;
     }
+
+    private static volatile boolean thresholdSet;
 
     /** The file ggml loaded its CPU backend from, if it said so. */
     public static String cpuBackendPath() {

@@ -15,6 +15,12 @@ public final class LoaderProbe {
             System.out.println("variant=" + info.variant());
             System.out.println("origin=" + info.origin());
             System.out.println("cpu=" + info.cpuVariant().orElse(""));
+            if (args.length > 0) { // also load a model, vocabulary only (llama.cpp logs warnings for stories260K)
+                try (io.llamaffm.Model m = io.llamaffm.Model.load(java.nio.file.Path.of(args[0]),
+                        io.llamaffm.ModelParams.defaults().withVocabOnly(true))) {
+                    System.out.println("vocab=" + m.tokenizer().vocabularySize());
+                }
+            }
         } catch (NativeLibraryException e) {
             System.out.println("error=" + e.getMessage().replace('\n', '|'));
             System.exit(3);

@@ -97,12 +97,28 @@ class NativeLoaderIT {
         assertTrue(msg.contains("llamaffm.debug.loader"), msg);
     }
 
-    private static Process probe(List<String> jvmArgs) throws IOException {
+    @Test
+    void llamaCppLogsReachStderrOnlyWhenAsked() throws Exception {
+        String model = io.llamaffm.TestEnv.stories().toString();
+        Process quiet = probe(List.of(), model);
+        String quietOut = new String(quiet.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, quiet.waitFor());
+        assertTrue(quietOut.contains("vocab=512"), quietOut);
+        assertTrue(!quietOut.contains("bad special token") && !quietOut.contains("WARNING"), "nothing on stderr by default: " + quietOut);
+
+        Process loud = probe(List.of("-Dllamaffm.log.level=WARNING"), model);
+        String loudOut = new String(loud.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, loud.waitFor());
+        assertTrue(loudOut.contains("bad special token"), loudOut);
+    }
+
+    private static Process probe(List<String> jvmArgs, String... args) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", cp));
         cmd.addAll(jvmArgs);
         cmd.add(LoaderProbe.class.getName());
+        cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 
