@@ -218,6 +218,56 @@ public final class Context implements AutoCloseable {
         }
     }
 
+    /**
+     * Generates continuations of several prompts together, one sequence each, in shared decode batches. The context
+     * needs at least {@code prompts.size()} sequences ({@link ContextParams#withSequences}); each sequence gets its own
+     * sampler from {@code sampler} (same seed for all). Starts from an empty KV cache.
+     *
+     * @param onText receives (prompt index, text) as text is produced; may be null
+     * @return one completion per prompt, in order
+     */
+    public java.util.List<Completion> generateAll(java.util.List<String> prompts, GenerationParams params, SamplerChain sampler,
+                                                  java.util.function.BiConsumer<Integer, String> onText) {
+        if (!sampler.picksToken()) {
+            throw new IllegalArgumentException("the sampler chain must end with a stage that picks the token (Greedy, Dist, Mirostat)");
+        }
+        int n = prompts.size();
+        if (n == 0 || n > sequences) {
+            throw new IllegalArgumentException(n + " prompts but the context holds " + sequences
+                    + " sequences (ContextParams.withSequences)");
+        }
+        int perSequence = LlamaH.llama_n_ctx_seq(handle);
+        int[][] promptTokens = new int[n][];
+        for (int i = 0; i < n; i++) {
+            promptTokens[i] = tokenizer.encode(prompts.get(i));
+            if (promptTokens[i].length == 0 || promptTokens[i].length >= perSequence) {
+                throw new IllegalArgumentException("prompt " + i + " has " + promptTokens[i].length
+                        + " tokens; each sequence holds " + perSequence);
+            }
+        }
+        enter();
+        Sampler[] samplers = new Sampler[n];
+        try {
+            requireIdle();
+            cancelRequested = false;
+            LlamaH.llama_memory_clear(memory, true);
+            cachedCount = 0;
+            for (int i = 0; i < n; i++) {
+                samplers[i] = Sampler.create(model, sampler);
+            }
+            return new ParallelGeneration(this, promptTokens, samplers, params, perSequence, onText).run();
+        } finally {
+            for (Sampler s : samplers) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+            LlamaH.llama_memory_clear(memory, true); // sequences 1.. are not tracked for prefix reuse
+            cachedCount = 0;
+            exit();
+        }
+    }
+
     /** Asks a running decode or generation to stop; safe from any thread. The context stays usable. */
     public void cancel() {
         cancelRequested = true;
@@ -577,6 +627,58 @@ public final class Context implements AutoCloseable {
 
     int sample(Sampler sampler) {
         return sampler.sample(handle);
+    }
+
+    int sample(Sampler sampler, int outputIndex) {
+        return sampler.sample(handle, outputIndex);
+    }
+
+    // ---- multi-sequence batches: explicit positions, sequence ids and output flags ------------------------------
+
+    private MemorySegment posBuf, nSeqBuf, seqPtrBuf, seqValBuf, outBuf;
+
+    /**
+     * Decodes {@code n} tokens, token i at position {@code pos[i]} of sequence {@code seq[i]}, computing logits
+     * where {@code output[i]}. Does not touch the sequence-0 prefix bookkeeping (callers reset it).
+     */
+    void decodeMulti(int n, int[] tokens, int[] pos, int[] seq, boolean[] output) {
+        if (n < 1 || n > batchSize) {
+            throw new IllegalArgumentException("a batch holds 1.." + batchSize + " tokens, got " + n);
+        }
+        if (posBuf == null) {
+            posBuf = arena.allocate(ValueLayout.JAVA_INT, batchSize);
+            nSeqBuf = arena.allocate(ValueLayout.JAVA_INT, batchSize);
+            seqValBuf = arena.allocate(ValueLayout.JAVA_INT, batchSize);
+            seqPtrBuf = arena.allocate(ValueLayout.ADDRESS, batchSize);
+            outBuf = arena.allocate(batchSize);
+            for (int i = 0; i < batchSize; i++) {
+                nSeqBuf.setAtIndex(ValueLayout.JAVA_INT, i, 1);
+                seqPtrBuf.setAtIndex(ValueLayout.ADDRESS, i, seqValBuf.asSlice((long) i * Integer.BYTES, Integer.BYTES));
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            tokenBuf.setAtIndex(ValueLayout.JAVA_INT, i, tokens[i]);
+            posBuf.setAtIndex(ValueLayout.JAVA_INT, i, pos[i]);
+            seqValBuf.setAtIndex(ValueLayout.JAVA_INT, i, seq[i]);
+            outBuf.set(ValueLayout.JAVA_BYTE, i, (byte) (output[i] ? 1 : 0));
+        }
+        llama_batch.n_tokens(batch, n);
+        llama_batch.token(batch, tokenBuf);
+        llama_batch.embd(batch, MemorySegment.NULL);
+        llama_batch.pos(batch, posBuf);
+        llama_batch.n_seq_id(batch, nSeqBuf);
+        llama_batch.seq_id(batch, seqPtrBuf);
+        llama_batch.logits(batch, outBuf);
+        worker = Thread.currentThread();
+        int rc;
+        try {
+            rc = LlamaH.llama_decode(handle, batch);
+        } finally {
+            worker = null;
+        }
+        if (rc != 0) {
+            throw new DecodeException(rc);
+        }
     }
 
     /** Copies the piece of {@code token} into {@link #pieceBytes()}; returns its length. */

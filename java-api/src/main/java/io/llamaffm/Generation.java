@@ -1,7 +1,6 @@
 package io.llamaffm;
 
-import io.llamaffm.internal.StopMatcher;
-import io.llamaffm.internal.Utf8Stream;
+import io.llamaffm.internal.TextStream;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -29,9 +28,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     private final Context context;
     private final Sampler sampler;
     private final GenerationParams params;
-    private final Utf8Stream utf8 = new Utf8Stream();
-    private final StopMatcher stops;
-    private final StringBuilder raw = new StringBuilder();
+    private final TextStream stream;
     private final StringBuilder text = new StringBuilder();
     private final int promptTokens;
     private final int reused;
@@ -43,7 +40,6 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     private float lastLogprob = Float.NaN;
     private int lookahead = -2;      // iterator: -2 = not fetched
     private boolean finished;
-    private boolean stopped;         // a stop string was found
     private boolean released;
     private Completion.StopReason stopReason;
 
@@ -51,7 +47,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         this.context = context;
         this.sampler = sampler;
         this.params = params;
-        this.stops = params.stopStrings().isEmpty() ? null : new StopMatcher(params.stopStrings());
+        this.stream = new TextStream(params.stopStrings());
         this.promptTokens = prompt.length;
         this.startNanos = System.nanoTime();
         int r;
@@ -101,8 +97,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
                 return finish(Completion.StopReason.END_OF_GENERATION);
             }
             generated++;
-            emit(token);
-            if (stops != null && stopped) {
+            if (stream.push(context.pieceBytes(), context.piece(token), text)) {
                 finish(Completion.StopReason.STOP_STRING);
                 return token;
             }
@@ -120,30 +115,11 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         }
     }
 
-    private void emit(int token) {
-        int n = context.piece(token);
-        if (stops == null) {
-            utf8.push(context.pieceBytes(), n, text);
-        } else {
-            raw.setLength(0);
-            utf8.push(context.pieceBytes(), n, raw);
-            stopped = stops.push(raw, text);
-        }
-    }
-
     private int finish(Completion.StopReason reason) {
         if (!finished) {
             finished = true;
             stopReason = reason;
-            if (stops == null) {
-                utf8.finish(text);
-            } else {
-                raw.setLength(0);
-                utf8.finish(raw);
-                if (!stopped && !stops.push(raw, text)) {
-                    stops.flush(text);
-                }
-            }
+            stream.finish(text);
             release();
         }
         return -1;

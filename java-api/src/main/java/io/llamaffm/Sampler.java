@@ -69,8 +69,13 @@ public final class Sampler implements AutoCloseable {
 
     /** Samples the next token from the context's last logits and accepts it. */
     int sample(MemorySegment context) {
+        return sample(context, -1);
+    }
+
+    /** Samples from the logits of output {@code index} of the last decode (-1: the last output) and accepts the token. */
+    int sample(MemorySegment context, int index) {
         ensureOpen();
-        int token = LlamaH.llama_sampler_sample(chain, context, -1);
+        int token = LlamaH.llama_sampler_sample(chain, context, index);
         rethrowPending();
         return token;
     }

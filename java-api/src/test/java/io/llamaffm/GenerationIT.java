@@ -172,6 +172,32 @@ class GenerationIT {
         }
     }
 
+    @Test
+    void severalPromptsDecodedTogetherMatchOneByOne() {
+        List<String> prompts = List.of("Once upon a time", "The little dog", "Lily and Tom went to the park. They");
+        try (Model m = Model.load(TestEnv.stories());
+             Context one = m.newContext(ContextParams.defaults().withContextLength(256));
+             Context many = m.newContext(ContextParams.defaults().withContextLength(768).withSequences(3).withBatchSize(16))) {
+            GenerationParams p = GenerationParams.defaults().withMaxTokens(24);
+            java.util.Map<Integer, StringBuilder> streamed = new java.util.TreeMap<>();
+            List<Completion> together = many.generateAll(prompts, p, SamplerChain.greedy(),
+                    (i, text) -> streamed.computeIfAbsent(i, k -> new StringBuilder()).append(text));
+            assertEquals(3, together.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                Completion alone = one.generate(prompts.get(i), p, SamplerChain.greedy(), null);
+                assertArrayEquals(alone.tokens(), together.get(i).tokens(), prompts.get(i));
+                assertEquals(alone.text(), together.get(i).text());
+                assertEquals(alone.text(), streamed.get(i).toString());
+                assertEquals(alone.stopReason(), together.get(i).stopReason());
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> many.generateAll(List.of("a", "b", "c", "d"), p, SamplerChain.greedy(), null), "4 prompts, 3 sequences");
+            // the context is usable for a plain generation afterwards
+            assertEquals(one.generate(PROMPT, 8, SamplerChain.greedy(), null).text(),
+                    many.generate(PROMPT, 8, SamplerChain.greedy(), null).text());
+        }
+    }
+
     /** Runs native/harness/greedy.c (built from the same pinned source) and returns the token ids it generated. */
     static int[] runNativeGreedy(Path model, int n, int threads, String prompt) throws IOException, InterruptedException {
         Path exe = TestEnv.toolsDir().resolve("llamaffm-greedy");
