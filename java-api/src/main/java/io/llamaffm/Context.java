@@ -629,6 +629,25 @@ public final class Context implements AutoCloseable {
         return sampler.sample(handle);
     }
 
+    /** Appends {@code tokens[0..n)} to sequence 0 with logits for every one of them (output i = token i). */
+    void decodeAllOutputs(int[] tokens, int n) {
+        if (n > batchSize) {
+            throw new IllegalArgumentException("at most " + batchSize + " tokens per verification batch");
+        }
+        MemorySegment.copy(tokens, 0, tokenBuf, ValueLayout.JAVA_INT, 0, n);
+        decodeBuffer(n, tokens, 0, outputFlags());
+    }
+
+    /** Drops sequence 0's cache after its first {@code keep} tokens. */
+    void truncate(int keep) {
+        if (keep < cachedCount) {
+            if (!LlamaH.llama_memory_seq_rm(memory, 0, keep, -1)) {
+                throw new LlamaException("this model's cache cannot drop the tail of a sequence (recurrent model)");
+            }
+            cachedCount = keep;
+        }
+    }
+
     int sample(Sampler sampler, int outputIndex) {
         return sampler.sample(handle, outputIndex);
     }
