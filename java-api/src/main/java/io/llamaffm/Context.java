@@ -638,6 +638,47 @@ public final class Context implements AutoCloseable {
         decodeBuffer(n, tokens, 0, outputFlags());
     }
 
+    /** log p(token) under output {@code index} of the last decode. */
+    float logprobAt(int index, int token) {
+        return logprob(LlamaH.llama_get_logits_ith(handle, index), token);
+    }
+
+    /** Writes the log-softmax of output {@code index} of the last decode into {@code out} (one value per token). */
+    void logSoftmaxAt(int index, float[] out) {
+        int vocab = tokenizer.vocabularySize();
+        MemorySegment logits = LlamaH.llama_get_logits_ith(handle, index).reinterpret((long) vocab * Float.BYTES);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - max);
+        }
+        float lse = (float) (max + Math.log(sum));
+        for (int i = 0; i < vocab; i++) {
+            out[i] = logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - lse;
+        }
+    }
+
+    void copySequenceUnchecked(int source, int target) {
+        LlamaH.llama_memory_seq_rm(memory, target, -1, -1);
+        LlamaH.llama_memory_seq_cp(memory, source, target, -1, -1);
+    }
+
+    MemorySegment memory() {
+        return memory;
+    }
+
+    MemorySegment handleForBeams() {
+        ensureOpen();
+        return handle;
+    }
+
+    int sequenceCount() {
+        return sequences;
+    }
+
     /** Drops sequence 0's cache after its first {@code keep} tokens. */
     void truncate(int keep) {
         if (keep < cachedCount) {
