@@ -1,5 +1,8 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.ChatFormat;
+import io.llamaffm.chat.ChatSession;
+
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;

@@ -1,5 +1,7 @@
 package io.llamaffm.examples.cli;
 
+import io.llamaffm.chat.PlainChatFormat;
+
 import io.llamaffm.chat.ChatMessage;
 import org.junit.jupiter.api.Test;
 

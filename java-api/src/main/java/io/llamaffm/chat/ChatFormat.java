@@ -1,8 +1,6 @@
-package io.llamaffm.examples.cli;
+package io.llamaffm.chat;
 
-import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.Model;
-import io.llamaffm.chat.ChatTemplate;
 
 import java.util.List;
 
@@ -11,7 +9,7 @@ import java.util.List;
  * template (its GGUF {@code tokenizer.chat_template}); {@link PlainChatFormat} is the fallback for models without
  * one. {@link #forModel} picks.
  */
-interface ChatFormat {
+public interface ChatFormat {
     /**
      * The prompt for the conversation so far, ending where the assistant's next reply begins (the "generation
      * prompt"). Rendering a longer conversation must start with the text of a shorter one, so the context can reuse
@@ -29,6 +27,17 @@ interface ChatFormat {
     String name();
 
     /** The format for {@code model}. */
+    /**
+     * Whether the tokenizer should add the model's special tokens (BOS) itself: not when the rendered text already
+     * starts with them, as chat templates that write {@code bos_token} do.
+     */
+    default boolean addSpecial(Model model, String rendered) {
+        int bos = model.tokenizer().bos();
+        return bos < 0 || !rendered.startsWith(new String(model.tokenizer().pieceBytes(bos, true),
+                java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The model's own chat template when it has one, else {@link PlainChatFormat}. */
     static ChatFormat forModel(Model model) {
         return model.chatTemplate().<ChatFormat>map(t -> new TemplateChatFormat(ChatTemplate.of(model).withSystemRoleFallback(true)))
                 .orElseGet(PlainChatFormat::new);

@@ -1,6 +1,5 @@
-package io.llamaffm.examples.cli;
+package io.llamaffm.chat;
 
-import io.llamaffm.chat.ChatMessage;
 import java.util.List;
 
 /**
@@ -17,8 +16,9 @@ import java.util.List;
  *
  * A reply ends at an end-of-generation token or when the model starts the next user line ({@code "\nUser:"}).
  */
-final class PlainChatFormat implements ChatFormat {
-    static final String STOP = "\nUser:";
+public final class PlainChatFormat implements ChatFormat {
+    /** The stop string that ends a reply. */
+    public static final String STOP = "\nUser:";
 
     @Override
     public String render(List<ChatMessage> messages) {

@@ -1,12 +1,10 @@
-package io.llamaffm.examples.cli;
+package io.llamaffm.chat;
 
-import io.llamaffm.chat.ChatMessage;
-import io.llamaffm.chat.ChatTemplate;
 
 import java.util.List;
 
 /** Renders the conversation with the model's own chat template (Jinja), ending with the generation prompt. */
-record TemplateChatFormat(ChatTemplate template) implements ChatFormat {
+public record TemplateChatFormat(ChatTemplate template) implements ChatFormat {
     @Override
     public String render(List<ChatMessage> messages) {
         return template.render(messages, true);

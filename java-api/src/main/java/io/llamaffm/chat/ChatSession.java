@@ -1,6 +1,5 @@
-package io.llamaffm.examples.cli;
+package io.llamaffm.chat;
 
-import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
@@ -18,13 +17,14 @@ import java.util.function.Consumer;
  * are reused). When the conversation outgrows the context, the oldest exchanges are dropped (the system message
  * stays).
  */
-final class ChatSession {
+public final class ChatSession {
     private final Context context;
     private final ChatFormat format;
     private final ChatMessage system; // may be null
     private final List<ChatMessage> history = new ArrayList<>();
 
-    ChatSession(Context context, ChatFormat format, String systemPrompt) {
+    /** A conversation on {@code context} in {@code format}, with an optional system message (null or blank: none). */
+    public ChatSession(Context context, ChatFormat format, String systemPrompt) {
         this.context = context;
         this.format = format;
         this.system = systemPrompt == null || systemPrompt.isBlank() ? null : ChatMessage.system(systemPrompt);
@@ -35,7 +35,7 @@ final class ChatSession {
      *
      * @throws IllegalArgumentException if the message alone leaves no room for a reply in the context
      */
-    Completion send(String userText, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+    public Completion send(String userText, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
         history.add(ChatMessage.user(userText));
         Completion c;
         try {
@@ -53,12 +53,12 @@ final class ChatSession {
     }
 
     /** Forgets the conversation (the system message stays). */
-    void reset() {
+    public void reset() {
         history.clear();
     }
 
     /** The conversation so far, system message first. */
-    List<ChatMessage> messages() {
+    public List<ChatMessage> messages() {
         List<ChatMessage> all = new ArrayList<>(history.size() + 1);
         if (system != null) {
             all.add(system);
@@ -71,13 +71,15 @@ final class ChatSession {
     private int[] fit(int maxTokens) {
         int room = Math.min(maxTokens, context.contextLength() / 2); // what a reply may need
         while (true) {
-            int[] tokens = context.model().tokenizer().encode(format.render(messages()), true, format.parseSpecial());
+            String rendered = format.render(messages());
+            int[] tokens = context.model().tokenizer().encode(rendered, format.addSpecial(context.model(), rendered),
+                    format.parseSpecial());
             if (tokens.length + room <= context.contextLength()) {
                 return tokens;
             }
             if (history.size() <= 1) {
                 throw new IllegalArgumentException("the message takes " + tokens.length + " tokens and leaves no room for a "
-                        + "reply in a context of " + context.contextLength() + " tokens: shorten it or use a larger --ctx");
+                        + "reply in a context of " + context.contextLength() + " tokens: shorten it or use a larger context");
             }
             // drop the oldest user message and everything up to the next user message (its reply)
             history.removeFirst();
