@@ -70,6 +70,60 @@ public final class SpeculativeDecoding {
         }
     }
 
+    /** The tokens and text emitted so far, and why emission stopped. */
+    private static final class Output {
+        private final Context target;
+        private final GenerationParams params;
+        private final Consumer<String> onText;
+        private final TextStream stream;
+        private final StringBuilder text = new StringBuilder();
+        private final StringBuilder delta = new StringBuilder();
+        private final int[] tokens;
+        private int count;
+        private Completion.StopReason reason;
+
+        Output(Context target, GenerationParams params, Consumer<String> onText) {
+            this.target = target;
+            this.params = params;
+            this.onText = onText;
+            this.stream = new TextStream(params.stopStrings());
+            this.tokens = new int[params.maxTokens()];
+        }
+
+        /** Emits a token sampled from the target; returns false once the generation has ended. */
+        boolean emit(int token) {
+            if (!params.ignoreEos() && target.tokenizer().isEndOfGeneration(token)) {
+                reason = Completion.StopReason.END_OF_GENERATION;
+                return false;
+            }
+            tokens[count++] = token;
+            delta.setLength(0);
+            boolean stop = stream.push(target.pieceBytes(), target.piece(token), delta);
+            flush();
+            if (stop) {
+                reason = Completion.StopReason.STOP_STRING;
+            } else if (count >= params.maxTokens()) {
+                reason = Completion.StopReason.MAX_TOKENS;
+            }
+            return reason == null;
+        }
+
+        void finish() {
+            delta.setLength(0);
+            stream.finish(delta);
+            flush();
+        }
+
+        private void flush() {
+            if (!delta.isEmpty()) {
+                text.append(delta);
+                if (onText != null) {
+                    onText.accept(delta.toString());
+                }
+            }
+        }
+    }
+
     private static Result run(Context target, Context draft, int[] prompt, GenerationParams params, Sampler targetSampler,
                               Sampler draftSampler, int k, Consumer<String> onText) {
         long start = System.nanoTime();
@@ -77,46 +131,21 @@ public final class SpeculativeDecoding {
         draft.preparePrompt(prompt);
         long promptNanos = System.nanoTime() - start;
 
-        TextStream stream = new TextStream(params.stopStrings());
-        StringBuilder text = new StringBuilder();
-        StringBuilder delta = new StringBuilder();
-        int[] out = new int[params.maxTokens()];
-        int count = 0;
+        Output out = new Output(target, params, onText);
         int drafted = 0;
         int accepted = 0;
         int[] batch = new int[k + 1];
-        Completion.StopReason reason = null;
-        long firstToken = 0;
+        long firstToken = System.nanoTime();
 
         int x = target.sample(targetSampler, -1); // sampled, not yet in the target's cache
-        while (true) {
-            // emit x
-            if (count == 0) {
-                firstToken = System.nanoTime();
-            }
-            if (!params.ignoreEos() && target.tokenizer().isEndOfGeneration(x)) {
-                reason = Completion.StopReason.END_OF_GENERATION;
-                break;
-            }
-            out[count++] = x;
-            delta.setLength(0);
-            boolean stop = stream.push(target.pieceBytes(), target.piece(x), delta);
-            emit(delta, text, onText);
-            if (stop) {
-                reason = Completion.StopReason.STOP_STRING;
-                break;
-            }
-            if (count >= params.maxTokens()) {
-                reason = Completion.StopReason.MAX_TOKENS;
-                break;
-            }
+        while (out.emit(x)) {
             if (target.cancelRequested() || Thread.currentThread().isInterrupted()) {
-                reason = Completion.StopReason.CANCELLED;
+                out.reason = Completion.StopReason.CANCELLED;
                 break;
             }
-            // the draft proposes k tokens after x
-            int base = target.cachedCount(); // = accepted prefix length, x not included
-            int proposals = Math.min(k, params.maxTokens() - count);
+            // the draft proposes tokens after x
+            int base = target.cachedCount(); // the accepted prefix, x not included
+            int proposals = Math.min(k, params.maxTokens() - out.count);
             batch[0] = x;
             draft.decodeOne(x);
             for (int j = 1; j <= proposals; j++) {
@@ -126,33 +155,19 @@ public final class SpeculativeDecoding {
                 }
             }
             drafted += proposals;
-            // the target checks x and the proposals in one batch
+            // the target checks x and the proposals in one batch; each position is sampled once, in order
             target.decodeAllOutputs(batch, proposals + 1);
             int next = -1;
             for (int i = 0; i <= proposals; i++) {
                 int y = target.sample(targetSampler, i);
                 if (i < proposals && y == batch[i + 1]) {
-                    accepted++;
-                    // y is in the target's cache already; emit it unless it ends the generation
-                    if (!params.ignoreEos() && target.tokenizer().isEndOfGeneration(y)) {
-                        reason = Completion.StopReason.END_OF_GENERATION;
-                        break;
-                    }
-                    out[count++] = y;
-                    delta.setLength(0);
-                    stop = stream.push(target.pieceBytes(), target.piece(y), delta);
-                    emit(delta, text, onText);
-                    if (stop) {
-                        reason = Completion.StopReason.STOP_STRING;
-                        break;
-                    }
-                    if (count >= params.maxTokens()) {
-                        reason = Completion.StopReason.MAX_TOKENS;
+                    accepted++; // y is in the target's cache already
+                    if (!out.emit(y)) {
                         break;
                     }
                     continue;
                 }
-                // first disagreement (or all proposals accepted): y is the next token; drop the rejected tail
+                // first disagreement (or every proposal accepted): y is the next token; drop the rejected tail
                 next = y;
                 int keep = base + 1 + i; // accepted prefix + x + d1..di
                 target.truncate(keep);
@@ -162,28 +177,17 @@ public final class SpeculativeDecoding {
                 }
                 break;
             }
-            if (reason != null) {
+            if (out.reason != null) {
                 break;
             }
             x = next;
         }
-        delta.setLength(0);
-        stream.finish(delta);
-        emit(delta, text, onText);
+        out.finish();
         long end = System.nanoTime();
-        Timings timings = new Timings(prompt.length - reused, promptNanos, count, count == 0 ? 0 : end - firstToken,
-                count == 0 ? 0 : firstToken - start);
-        Completion c = new Completion(text.toString(), Arrays.copyOf(out, count), new float[0], prompt.length, reused, reason,
-                timings);
+        Timings timings = new Timings(prompt.length - reused, promptNanos, out.count, out.count == 0 ? 0 : end - firstToken,
+                firstToken - start);
+        Completion c = new Completion(out.text.toString(), Arrays.copyOf(out.tokens, out.count), new float[0], prompt.length,
+                reused, out.reason, timings);
         return new Result(c, drafted, accepted);
-    }
-
-    private static void emit(StringBuilder delta, StringBuilder text, Consumer<String> onText) {
-        if (!delta.isEmpty()) {
-            text.append(delta);
-            if (onText != null) {
-                onText.accept(delta.toString());
-            }
-        }
     }
 }
