@@ -248,6 +248,33 @@ class ModelMemoryLoadIT {
     }
 
     @Test
+    void whatLlamaCppsGgufApiCannotTakeIsRefusedInJava(@TempDir Path tmp) {
+        Path nul = tmp.resolve("nul.gguf");
+        rewrite(TestEnv.stories(), nul, (in, w) -> {
+            w.putString("test.nul", "a\0b");
+            in.tensors().forEach(t -> w.addTensorBytes(t.name(), t.type(), t.dims(), in.tensorData(t)));
+        });
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> loadMapped(nul, ModelParams.defaults()));
+        assertTrue(e.getMessage().contains("'test.nul'") && e.getMessage().contains("NUL"), e.getMessage());
+        assertEquals(List.of(), e.nativeLog());
+
+        // a tensor name of 64 bytes: ggml would cut it (the GGUF writer refuses it, so the bytes are made by hand)
+        String longName = "t".repeat(64);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(256).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put("GGUF".getBytes()).putInt(3).putLong(1).putLong(1);
+        b.putLong(20).put("general.architecture".getBytes()).putInt(8).putLong(5).put("llama".getBytes());
+        b.putLong(longName.length()).put(longName.getBytes()).putInt(1).putLong(8).putInt(0).putLong(0);
+        b.position((b.position() + 31) / 32 * 32).put(new byte[32]);
+        MemorySegment bytes = MemorySegment.ofArray(java.util.Arrays.copyOf(b.array(), b.position()));
+        try (GgufFile f = GgufFile.read(bytes)) {
+            assertEquals(longName, f.tensors().getFirst().name(), "well-formed GGUF");
+        }
+        ModelLoadException n = assertThrows(ModelLoadException.class, () -> Model.load(bytes, ModelParams.defaults()));
+        assertTrue(n.getMessage().contains(longName), n.getMessage());
+        assertEquals(List.of(), n.nativeLog());
+    }
+
+    @Test
     void everyMetadataTypeReachesLlamaCppAsFromAFile(@TempDir Path tmp) {
         Path all = tmp.resolve("all-types.gguf");
         rewrite(TestEnv.stories(), all, (in, w) -> {
