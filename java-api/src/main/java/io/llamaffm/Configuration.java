@@ -47,6 +47,17 @@ public final class Configuration {
     public static final Option LOG_LEVEL = new Option("llamaffm.log.level", "LLAMAFFM_LOG_LEVEL",
             "ERROR | WARNING | INFO | DEBUG | OFF (default OFF)");
 
+    /**
+     * The most bytes {@link Model#load(java.io.InputStream, ModelParams)} and {@link Model#loadResource(String, ModelParams)}
+     * read into memory: a plain number of bytes or one with a binary suffix ({@code 512M}, {@code 8G}, {@code 1T}).
+     * Default {@value #DEFAULT_MAX_STREAM_BYTES_TEXT}.
+     */
+    public static final Option MAX_STREAM_BYTES = new Option("llamaffm.load.max.bytes", "LLAMAFFM_LOAD_MAX_BYTES",
+            "most bytes a model loaded from a stream or a class-path resource may have (default 64G)");
+
+    /** The default of {@link #MAX_STREAM_BYTES}. */
+    public static final String DEFAULT_MAX_STREAM_BYTES_TEXT = "64G";
+
     /** The requested variant, lower case; {@code auto} when unset. */
     public static String variant() {
         return VARIANT.value().map(v -> v.toLowerCase(Locale.ROOT)).orElse("auto");
@@ -70,6 +81,36 @@ public final class Configuration {
             return System.Logger.Level.valueOf(v.equals("WARN") ? "WARNING" : v);
         } catch (IllegalArgumentException e) {
             throw new LlamaException("llamaffm.log.level='" + v + "' is not one of ERROR, WARNING, INFO, DEBUG, OFF");
+        }
+    }
+
+    /**
+     * The configured {@link #MAX_STREAM_BYTES} in bytes.
+     *
+     * @throws LlamaException if the value is not a positive number of bytes
+     */
+    public static long maxStreamBytes() {
+        return parseBytes(MAX_STREAM_BYTES.value().orElse(DEFAULT_MAX_STREAM_BYTES_TEXT), MAX_STREAM_BYTES.property());
+    }
+
+    private static long parseBytes(String text, String property) {
+        String t = text.trim().toUpperCase(Locale.ROOT);
+        int shift = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            case 'G' -> 30;
+            case 'T' -> 40;
+            default -> 0;
+        };
+        String digits = shift == 0 ? t : t.substring(0, t.length() - 1).trim();
+        try {
+            long n = Long.parseLong(digits);
+            if (n <= 0 || n > Long.MAX_VALUE >> shift) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new LlamaException(property + "='" + text + "' is not a positive number of bytes (such as 1048576, 512M, 8G)");
         }
     }
 }

@@ -7,12 +7,23 @@ import io.llamaffm.bindings.llama_progress_callback;
 import io.llamaffm.internal.NativeLibraryLoader;
 import io.llamaffm.internal.NativeLog;
 
+import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.gguf.GgufFormatException;
+import io.llamaffm.internal.StreamBytes;
+
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,8 +38,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * many are open): close the contexts first. A close racing with a native call on another thread is refused too
  * (the native handle's arena cannot close while a call uses it). After close every method throws
  * {@link IllegalStateException}.
+ *
+ * <p>A model loads from a file ({@link #load(Path, ModelParams)}) or from memory: a {@link MemorySegment}
+ * ({@link #load(MemorySegment, ModelParams)}), an {@link InputStream} ({@link #load(InputStream, ModelParams)}) or a
+ * class-path resource ({@link #loadResource(String, ModelParams)}), so a model can ship inside a jar. Loads from memory
+ * validate the whole GGUF in Java first and never write a temporary file.
  */
 public final class Model implements AutoCloseable {
+    /** What {@link #path()} returns for a model loaded from a {@link MemorySegment} or an {@link InputStream}. */
+    public static final Path IN_MEMORY = Path.of("in-memory.gguf");
+
     private final Path path;
     private final ModelParams params;
     private final Arena arena;
@@ -38,14 +57,14 @@ public final class Model implements AutoCloseable {
     private final AtomicInteger openContexts = new AtomicInteger();
     private volatile boolean closed;
 
-    private Model(Path path, ModelParams params, Arena arena, MemorySegment handle) {
+    private Model(Path path, ModelParams params, Arena arena, MemorySegment handle, MemoryModelLoader.Stats fromMemory) {
         this.path = path;
         this.params = params;
         this.arena = arena;
         this.handle = handle;
         MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null);
         this.tokenizer = new Tokenizer(this, vocab);
-        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly());
+        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly(), fromMemory);
     }
 
     /** Loads a model with {@link ModelParams#defaults()}. */
@@ -76,22 +95,7 @@ public final class Model implements AutoCloseable {
         NativeLibraryLoader.ensureLoaded();
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment mp = LlamaH.llama_model_default_params(arena);
-            llama_model_params.n_gpu_layers(mp, params.gpuLayers());
-            llama_model_params.main_gpu(mp, params.mainGpu());
-            llama_model_params.split_mode(mp, switch (params.splitMode()) {
-                case NONE -> LlamaH.LLAMA_SPLIT_MODE_NONE();
-                case LAYER -> LlamaH.LLAMA_SPLIT_MODE_LAYER();
-                case ROW -> LlamaH.LLAMA_SPLIT_MODE_ROW();
-            });
-            llama_model_params.vocab_only(mp, params.vocabOnly());
-            int mode = params.useMmap()
-                    ? (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MMAP_MLOCK() : LlamaH.LLAMA_LOAD_MODE_MMAP())
-                    : (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MLOCK() : LlamaH.LLAMA_LOAD_MODE_NONE());
-            llama_model_params.load_mode(mp, mode);
-            if (!params.metadataOverrides().isEmpty()) {
-                llama_model_params.kv_overrides(mp, overrides(arena, params.metadataOverrides()));
-            }
+            MemorySegment mp = nativeParams(arena, params);
             Throwable[] listenerFailure = new Throwable[1];
             boolean[] cancelled = new boolean[1];
             if (progress != null) {
@@ -122,11 +126,186 @@ public final class Model implements AutoCloseable {
                 throw new ModelLoadException(p, cancelled[0] ? "the load was cancelled" : "llama.cpp could not load it", log);
             }
             MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
-            return new Model(p, params, arena, handle);
+            return new Model(p, params, arena, handle, null);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Loads a model from a whole GGUF file in memory, with no temporary file: the bytes are validated by the GGUF
+     * reader ({@link GgufFile#read(MemorySegment)}) before llama.cpp sees anything, then llama.cpp allocates the
+     * model's own tensors (on the CPU or, with {@link ModelParams#gpuLayers()}, on the GPU) and the tensor data is copied
+     * into them. The model keeps no reference to {@code gguf}: the caller must keep it alive (and unchanged) while this
+     * method runs, and may free it as soon as it returns. Peak memory is therefore the segment plus the model.
+     *
+     * <p>{@link ModelParams#useMmap()} and {@link ModelParams#useMlock()} do not apply (llama.cpp reads nothing from a
+     * file); the other parameters do. A file split into parts cannot load this way. {@link #path()} of the model is
+     * {@link #IN_MEMORY}. The segment may be native or on the heap (heap data is copied through a small buffer).
+     *
+     * @param gguf   the bytes of a GGUF file, from its first byte to its last
+     * @param params how to load it
+     * @throws ModelLoadException if the bytes are not well-formed GGUF (the cause is the {@link GgufFormatException}
+     *                            naming the offset; llama.cpp was not called), or llama.cpp cannot load the model
+     *                            (carrying llama.cpp's log lines), or a tensor does not match what the model expects
+     */
+    public static Model load(MemorySegment gguf, ModelParams params) {
+        Objects.requireNonNull(gguf, "gguf");
+        Objects.requireNonNull(params, "params");
+        return loadFromMemory(gguf, params, IN_MEMORY);
+    }
+
+    /**
+     * Loads a model from a stream holding a whole GGUF file, without a temporary file; see
+     * {@link #load(InputStream, ModelParams, long)}. At most {@link Configuration#maxStreamBytes()} bytes
+     * ({@code llamaffm.load.max.bytes}, default {@value Configuration#DEFAULT_MAX_STREAM_BYTES_TEXT}) are read.
+     */
+    public static Model load(InputStream in, ModelParams params) {
+        return load(in, params, Configuration.maxStreamBytes());
+    }
+
+    /**
+     * Loads a model from a stream holding a whole GGUF file, without a temporary file. The stream is read to its end
+     * into native memory (not the Java heap), which is freed when this method returns: llama.cpp keeps its own copy of
+     * the weights (see {@link #load(MemorySegment, ModelParams)}). The stream is not closed. {@link #path()} of the
+     * model is {@link #IN_MEMORY}.
+     *
+     * @param maxBytes the most bytes to read; a longer stream is refused as soon as it passes this size
+     * @throws ModelLoadException if the stream holds more than {@code maxBytes} bytes, reading it fails, the bytes are
+     *                            not well-formed GGUF (cause: {@link GgufFormatException}) or llama.cpp cannot load them
+     */
+    public static Model load(InputStream in, ModelParams params, long maxBytes) {
+        Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(params, "params");
+        if (maxBytes <= 0) {
+            throw new IllegalArgumentException("maxBytes must be > 0, got " + maxBytes);
+        }
+        return loadFromStream(in, -1, maxBytes, params, IN_MEMORY);
+    }
+
+    /**
+     * Loads a model from a class-path resource of the thread's context class loader (or, without one, of the loader
+     * of this library); see {@link #loadResource(ClassLoader, String, ModelParams)}.
+     */
+    public static Model loadResource(String name, ModelParams params) {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        return loadResource(loader != null ? loader : Model.class.getClassLoader(), name, params);
+    }
+
+    /**
+     * Loads a model from a class-path resource, such as a GGUF file packed inside a jar, without a temporary file. A
+     * resource in a directory on the class path is memory-mapped; one inside a jar is read into native memory (at most
+     * {@link Configuration#maxStreamBytes()} bytes) that is freed when this method returns, as llama.cpp keeps its own
+     * copy of the weights. Store large models uncompressed in the jar ({@code jar --no-compress}, or the build tool's
+     * equivalent) to save the inflating. {@link #path()} of the model is the resource name.
+     *
+     * @param loader the class loader to find the resource with
+     * @param name   the resource name as {@link ClassLoader#getResource(String)} takes it ({@code models/x.gguf});
+     *               a leading {@code /} is ignored
+     * @throws ModelLoadException if there is no such resource, it cannot be read or is larger than the limit, it is
+     *                            not well-formed GGUF (cause: {@link GgufFormatException}) or llama.cpp cannot load it
+     */
+    public static Model loadResource(ClassLoader loader, String name, ModelParams params) {
+        Objects.requireNonNull(loader, "loader");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(params, "params");
+        String resource = name.startsWith("/") ? name.substring(1) : name;
+        Path label = resourcePath(resource);
+        URL url = loader.getResource(resource);
+        if (url == null) {
+            throw new ModelLoadException(label, "no such resource on the class path of " + loader, List.of());
+        }
+        if (url.getProtocol().equals("file")) {
+            Path file;
+            try {
+                file = Path.of(url.toURI());
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                throw new ModelLoadException(label, "cannot map resource URL " + url + ": " + e.getMessage(), List.of(), e);
+            }
+            try (Arena mapping = Arena.ofConfined();
+                 FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                return loadFromMemory(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), mapping), params, label);
+            } catch (IOException e) {
+                throw new ModelLoadException(label, "cannot read " + file + ": " + e, List.of(), e);
+            }
+        }
+        try {
+            URLConnection connection = url.openConnection();
+            connection.setUseCaches(false); // closing the stream closes the jar too
+            long size = connection.getContentLengthLong();
+            try (InputStream in = connection.getInputStream()) {
+                return loadFromStream(in, size, Configuration.maxStreamBytes(), params, label);
+            }
+        } catch (IOException e) {
+            throw new ModelLoadException(label, "cannot read resource " + url + ": " + e, List.of(), e);
+        }
+    }
+
+    /** The resource name as a path (for messages and {@link #path()}), or {@link #IN_MEMORY} if it is no valid path. */
+    private static Path resourcePath(String resource) {
+        try {
+            return Path.of(resource.isEmpty() ? IN_MEMORY.toString() : resource);
+        } catch (RuntimeException e) {
+            return IN_MEMORY;
+        }
+    }
+
+    private static Model loadFromStream(InputStream in, long sizeHint, long maxBytes, ModelParams params, Path label) {
+        try (Arena buffer = Arena.ofConfined()) {
+            MemorySegment bytes;
+            try {
+                bytes = StreamBytes.readAll(in, sizeHint, maxBytes, buffer);
+            } catch (StreamBytes.LimitException e) {
+                throw new ModelLoadException(label, e.getMessage() + " (the most a model loaded from a stream may have: "
+                        + "raise it with -D" + Configuration.MAX_STREAM_BYTES.property() + "=SIZE or pass a limit)", List.of(), e);
+            } catch (IOException e) {
+                throw new ModelLoadException(label, "cannot read the stream: " + e, List.of(), e);
+            }
+            return loadFromMemory(bytes, params, label);
+        }
+    }
+
+    private static Model loadFromMemory(MemorySegment bytes, ModelParams params, Path label) {
+        GgufFile gguf;
+        try {
+            gguf = GgufFile.read(bytes);
+        } catch (GgufFormatException e) {
+            throw new ModelLoadException(label, "not a well-formed GGUF file: " + e.getMessage(), List.of(), e);
+        }
+        NativeLibraryLoader.ensureLoaded();
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment raw = MemoryModelLoader.load(gguf, nativeParams(arena, params), label);
+            MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
+            return new Model(label, params, arena, handle, MemoryModelLoader.Stats.of(gguf, params));
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        } finally {
+            gguf.close();
+        }
+    }
+
+    /** llama.cpp's model parameters for {@code params}, allocated in {@code arena} (which keeps the overrides alive). */
+    private static MemorySegment nativeParams(Arena arena, ModelParams params) {
+        MemorySegment mp = LlamaH.llama_model_default_params(arena);
+        llama_model_params.n_gpu_layers(mp, params.gpuLayers());
+        llama_model_params.main_gpu(mp, params.mainGpu());
+        llama_model_params.split_mode(mp, switch (params.splitMode()) {
+            case NONE -> LlamaH.LLAMA_SPLIT_MODE_NONE();
+            case LAYER -> LlamaH.LLAMA_SPLIT_MODE_LAYER();
+            case ROW -> LlamaH.LLAMA_SPLIT_MODE_ROW();
+        });
+        llama_model_params.vocab_only(mp, params.vocabOnly());
+        int mode = params.useMmap()
+                ? (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MMAP_MLOCK() : LlamaH.LLAMA_LOAD_MODE_MMAP())
+                : (params.useMlock() ? LlamaH.LLAMA_LOAD_MODE_MLOCK() : LlamaH.LLAMA_LOAD_MODE_NONE());
+        llama_model_params.load_mode(mp, mode);
+        if (!params.metadataOverrides().isEmpty()) {
+            llama_model_params.kv_overrides(mp, overrides(arena, params.metadataOverrides()));
+        }
+        return mp;
     }
 
     /** Writes the overrides as llama.cpp's array of llama_model_kv_override, ended by an entry with an empty key. */
@@ -158,7 +337,10 @@ public final class Model implements AutoCloseable {
 
     private static final long KV_VALUE = 136;
 
-    /** The file this model was loaded from. */
+    /**
+     * The file this model was loaded from; for a model loaded from memory, {@link #IN_MEMORY}, and for one loaded from a
+     * class-path resource, the resource name as a relative path.
+     */
     public Path path() {
         return path;
     }

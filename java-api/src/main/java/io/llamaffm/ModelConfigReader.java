@@ -21,8 +21,12 @@ final class ModelConfigReader {
     /**
      * Reads the configuration. Per-layer accessors (head counts) abort inside llama.cpp when the model has no layers
      * loaded (vocabulary-only loads), so those counts then come from the metadata instead.
+     *
+     * @param fromMemory for a model built from memory, what llama.cpp only learns from reading a file (parameter count,
+     *                   size, guessed file type); null for a model loaded from a file
      */
-    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly) {
+    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly,
+                            MemoryModelLoader.Stats fromMemory) {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, String> meta = new LinkedHashMap<>();
             int n = LlamaH.llama_model_meta_count(model);
@@ -37,6 +41,9 @@ final class ModelConfigReader {
             String arch = meta.getOrDefault("general.architecture", "unknown");
             String name = meta.getOrDefault("general.name", fileName);
             String desc = string(arena, (b, s) -> LlamaH.llama_model_desc(model, b, s));
+            if (fromMemory != null && fromMemory.guessedFileType() >= 0 && desc != null) {
+                desc = withFileType(desc, fromMemory.guessedFileType());
+            }
 
             int embd = LlamaH.llama_model_n_embd(model);
             int layers = LlamaH.llama_model_n_layer(model);
@@ -49,7 +56,8 @@ final class ModelConfigReader {
                     ? ModelConfig.Attention.of(heads, kvHeads, headDim)
                     : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1);
 
-            long params = LlamaH.llama_model_n_params(model);
+            long params = fromMemory != null ? fromMemory.parameterCount() : LlamaH.llama_model_n_params(model);
+            long sizeBytes = fromMemory != null ? fromMemory.sizeBytes() : LlamaH.llama_model_size(model);
             Optional<ModelConfig.MixtureOfExperts> moe = Optional.empty();
             Optional<Integer> experts = intMeta(meta, arch + ".expert_count");
             if (experts.isPresent() && experts.get() > 0) {
@@ -71,9 +79,23 @@ final class ModelConfigReader {
                     LlamaH.llama_vocab_n_tokens(vocab), LlamaH.llama_vocab_bos(vocab), LlamaH.llama_vocab_eos(vocab),
                     LlamaH.llama_vocab_eot(vocab));
             Optional<String> chatTemplate = chatTemplate(model, MemorySegment.NULL);
-            return new ModelConfig(arch, name, desc == null ? "" : desc, params, LlamaH.llama_model_size(model),
+            return new ModelConfig(arch, name, desc == null ? "" : desc, params, sizeBytes,
                     LlamaH.llama_model_n_ctx_train(model), embd, layers, attention, moe, rope, vocabulary, chatTemplate, meta);
         }
+    }
+
+    /**
+     * llama.cpp's description ends with the file type's name; a model built from memory had no tensor infos to guess
+     * it from (it says "all F32, guessed"), so put the name of the type guessed from our tensor infos there instead.
+     */
+    private static String withFileType(String desc, int fileType) {
+        String nativeGuess = fileTypeName(LlamaH.LLAMA_FTYPE_ALL_F32() | LlamaH.LLAMA_FTYPE_GUESSED());
+        String ours = fileTypeName(fileType);
+        return desc.endsWith(nativeGuess) ? desc.substring(0, desc.length() - nativeGuess.length()) + ours : desc;
+    }
+
+    private static String fileTypeName(int fileType) {
+        return LlamaH.llama_ftype_name(fileType).reinterpret(Long.MAX_VALUE).getString(0);
     }
 
     /** The model's chat template of that name (NULL: the default one), if it has one. */

@@ -458,6 +458,427 @@ public class LlamaH extends LlamaH$shared {
         return GGML_LOG_LEVEL_CONT;
     }
 
+    private static class ggml_nbytes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_LONG,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_nbytes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern size_t ggml_nbytes(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static FunctionDescriptor ggml_nbytes$descriptor() {
+        return ggml_nbytes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern size_t ggml_nbytes(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MethodHandle ggml_nbytes$handle() {
+        return ggml_nbytes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern size_t ggml_nbytes(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MemorySegment ggml_nbytes$address() {
+        return ggml_nbytes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern size_t ggml_nbytes(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static long ggml_nbytes(MemorySegment tensor) {
+        var mh$ = ggml_nbytes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_nbytes", tensor);
+            }
+            return (long)mh$.invokeExact(tensor);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_tensor_overhead {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_LONG    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_tensor_overhead");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern size_t ggml_tensor_overhead(void)
+     * }
+     */
+    public static FunctionDescriptor ggml_tensor_overhead$descriptor() {
+        return ggml_tensor_overhead.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern size_t ggml_tensor_overhead(void)
+     * }
+     */
+    public static MethodHandle ggml_tensor_overhead$handle() {
+        return ggml_tensor_overhead.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern size_t ggml_tensor_overhead(void)
+     * }
+     */
+    public static MemorySegment ggml_tensor_overhead$address() {
+        return ggml_tensor_overhead.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern size_t ggml_tensor_overhead(void)
+     * }
+     */
+    public static long ggml_tensor_overhead() {
+        var mh$ = ggml_tensor_overhead.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_tensor_overhead");
+            }
+            return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_POINTER,
+            ggml_init_params.layout()
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern struct ggml_context *ggml_init(struct ggml_init_params params)
+     * }
+     */
+    public static FunctionDescriptor ggml_init$descriptor() {
+        return ggml_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern struct ggml_context *ggml_init(struct ggml_init_params params)
+     * }
+     */
+    public static MethodHandle ggml_init$handle() {
+        return ggml_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern struct ggml_context *ggml_init(struct ggml_init_params params)
+     * }
+     */
+    public static MemorySegment ggml_init$address() {
+        return ggml_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern struct ggml_context *ggml_init(struct ggml_init_params params)
+     * }
+     */
+    public static MemorySegment ggml_init(MemorySegment params) {
+        var mh$ = ggml_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_init", params);
+            }
+            return (MemorySegment)mh$.invokeExact(params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void ggml_free(struct ggml_context *ctx)
+     * }
+     */
+    public static FunctionDescriptor ggml_free$descriptor() {
+        return ggml_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void ggml_free(struct ggml_context *ctx)
+     * }
+     */
+    public static MethodHandle ggml_free$handle() {
+        return ggml_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void ggml_free(struct ggml_context *ctx)
+     * }
+     */
+    public static MemorySegment ggml_free$address() {
+        return ggml_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void ggml_free(struct ggml_context *ctx)
+     * }
+     */
+    public static void ggml_free(MemorySegment ctx) {
+        var mh$ = ggml_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_free", ctx);
+            }
+            mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_new_tensor {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_INT,
+            LlamaH.C_INT,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_new_tensor");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_new_tensor(struct ggml_context *ctx, enum ggml_type type, int n_dims, const int64_t *ne)
+     * }
+     */
+    public static FunctionDescriptor ggml_new_tensor$descriptor() {
+        return ggml_new_tensor.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_new_tensor(struct ggml_context *ctx, enum ggml_type type, int n_dims, const int64_t *ne)
+     * }
+     */
+    public static MethodHandle ggml_new_tensor$handle() {
+        return ggml_new_tensor.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_new_tensor(struct ggml_context *ctx, enum ggml_type type, int n_dims, const int64_t *ne)
+     * }
+     */
+    public static MemorySegment ggml_new_tensor$address() {
+        return ggml_new_tensor.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_new_tensor(struct ggml_context *ctx, enum ggml_type type, int n_dims, const int64_t *ne)
+     * }
+     */
+    public static MemorySegment ggml_new_tensor(MemorySegment ctx, int type, int n_dims, MemorySegment ne) {
+        var mh$ = ggml_new_tensor.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_new_tensor", ctx, type, n_dims, ne);
+            }
+            return (MemorySegment)mh$.invokeExact(ctx, type, n_dims, ne);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_get_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_get_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern const char *ggml_get_name(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static FunctionDescriptor ggml_get_name$descriptor() {
+        return ggml_get_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern const char *ggml_get_name(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MethodHandle ggml_get_name$handle() {
+        return ggml_get_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern const char *ggml_get_name(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MemorySegment ggml_get_name$address() {
+        return ggml_get_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern const char *ggml_get_name(const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MemorySegment ggml_get_name(MemorySegment tensor) {
+        var mh$ = ggml_get_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_get_name", tensor);
+            }
+            return (MemorySegment)mh$.invokeExact(tensor);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_set_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_set_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_set_name(struct ggml_tensor *tensor, const char *name)
+     * }
+     */
+    public static FunctionDescriptor ggml_set_name$descriptor() {
+        return ggml_set_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_set_name(struct ggml_tensor *tensor, const char *name)
+     * }
+     */
+    public static MethodHandle ggml_set_name$handle() {
+        return ggml_set_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_set_name(struct ggml_tensor *tensor, const char *name)
+     * }
+     */
+    public static MemorySegment ggml_set_name$address() {
+        return ggml_set_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern struct ggml_tensor *ggml_set_name(struct ggml_tensor *tensor, const char *name)
+     * }
+     */
+    public static MemorySegment ggml_set_name(MemorySegment tensor, MemorySegment name) {
+        var mh$ = ggml_set_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_set_name", tensor, name);
+            }
+            return (MemorySegment)mh$.invokeExact(tensor, name);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ggml_log_set {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             LlamaH.C_POINTER,
@@ -511,6 +932,68 @@ public class LlamaH extends LlamaH$shared {
                 traceDowncall("ggml_log_set", log_callback, user_data);
             }
             mh$.invokeExact(log_callback, user_data);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ggml_backend_tensor_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_LONG,
+            LlamaH.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_backend_tensor_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void ggml_backend_tensor_set(struct ggml_tensor *tensor, const void *data, size_t offset, size_t size)
+     * }
+     */
+    public static FunctionDescriptor ggml_backend_tensor_set$descriptor() {
+        return ggml_backend_tensor_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void ggml_backend_tensor_set(struct ggml_tensor *tensor, const void *data, size_t offset, size_t size)
+     * }
+     */
+    public static MethodHandle ggml_backend_tensor_set$handle() {
+        return ggml_backend_tensor_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void ggml_backend_tensor_set(struct ggml_tensor *tensor, const void *data, size_t offset, size_t size)
+     * }
+     */
+    public static MemorySegment ggml_backend_tensor_set$address() {
+        return ggml_backend_tensor_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void ggml_backend_tensor_set(struct ggml_tensor *tensor, const void *data, size_t offset, size_t size)
+     * }
+     */
+    public static void ggml_backend_tensor_set(MemorySegment tensor, MemorySegment data, long offset, long size) {
+        var mh$ = ggml_backend_tensor_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_backend_tensor_set", tensor, data, offset, size);
+            }
+            mh$.invokeExact(tensor, data, offset, size);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -1394,6 +1877,1040 @@ public class LlamaH extends LlamaH$shared {
                 traceDowncall("ggml_backend_load_all_from_path", dir_path);
             }
             mh$.invokeExact(dir_path);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_init_empty {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LlamaH.C_POINTER    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_init_empty");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern struct gguf_context *gguf_init_empty(void)
+     * }
+     */
+    public static FunctionDescriptor gguf_init_empty$descriptor() {
+        return gguf_init_empty.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern struct gguf_context *gguf_init_empty(void)
+     * }
+     */
+    public static MethodHandle gguf_init_empty$handle() {
+        return gguf_init_empty.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern struct gguf_context *gguf_init_empty(void)
+     * }
+     */
+    public static MemorySegment gguf_init_empty$address() {
+        return gguf_init_empty.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern struct gguf_context *gguf_init_empty(void)
+     * }
+     */
+    public static MemorySegment gguf_init_empty() {
+        var mh$ = gguf_init_empty.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_init_empty");
+            }
+            return (MemorySegment)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_free(struct gguf_context *ctx)
+     * }
+     */
+    public static FunctionDescriptor gguf_free$descriptor() {
+        return gguf_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_free(struct gguf_context *ctx)
+     * }
+     */
+    public static MethodHandle gguf_free$handle() {
+        return gguf_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_free(struct gguf_context *ctx)
+     * }
+     */
+    public static MemorySegment gguf_free$address() {
+        return gguf_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_free(struct gguf_context *ctx)
+     * }
+     */
+    public static void gguf_free(MemorySegment ctx) {
+        var mh$ = gguf_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_free", ctx);
+            }
+            mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_u8 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_CHAR
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_u8");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u8(struct gguf_context *ctx, const char *key, uint8_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_u8$descriptor() {
+        return gguf_set_val_u8.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u8(struct gguf_context *ctx, const char *key, uint8_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_u8$handle() {
+        return gguf_set_val_u8.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u8(struct gguf_context *ctx, const char *key, uint8_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_u8$address() {
+        return gguf_set_val_u8.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u8(struct gguf_context *ctx, const char *key, uint8_t val)
+     * }
+     */
+    public static void gguf_set_val_u8(MemorySegment ctx, MemorySegment key, byte val) {
+        var mh$ = gguf_set_val_u8.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_u8", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_i8 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_CHAR
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_i8");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i8(struct gguf_context *ctx, const char *key, int8_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_i8$descriptor() {
+        return gguf_set_val_i8.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i8(struct gguf_context *ctx, const char *key, int8_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_i8$handle() {
+        return gguf_set_val_i8.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i8(struct gguf_context *ctx, const char *key, int8_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_i8$address() {
+        return gguf_set_val_i8.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i8(struct gguf_context *ctx, const char *key, int8_t val)
+     * }
+     */
+    public static void gguf_set_val_i8(MemorySegment ctx, MemorySegment key, byte val) {
+        var mh$ = gguf_set_val_i8.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_i8", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_u16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_SHORT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_u16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u16(struct gguf_context *ctx, const char *key, uint16_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_u16$descriptor() {
+        return gguf_set_val_u16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u16(struct gguf_context *ctx, const char *key, uint16_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_u16$handle() {
+        return gguf_set_val_u16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u16(struct gguf_context *ctx, const char *key, uint16_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_u16$address() {
+        return gguf_set_val_u16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u16(struct gguf_context *ctx, const char *key, uint16_t val)
+     * }
+     */
+    public static void gguf_set_val_u16(MemorySegment ctx, MemorySegment key, short val) {
+        var mh$ = gguf_set_val_u16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_u16", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_i16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_SHORT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_i16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i16(struct gguf_context *ctx, const char *key, int16_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_i16$descriptor() {
+        return gguf_set_val_i16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i16(struct gguf_context *ctx, const char *key, int16_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_i16$handle() {
+        return gguf_set_val_i16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i16(struct gguf_context *ctx, const char *key, int16_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_i16$address() {
+        return gguf_set_val_i16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i16(struct gguf_context *ctx, const char *key, int16_t val)
+     * }
+     */
+    public static void gguf_set_val_i16(MemorySegment ctx, MemorySegment key, short val) {
+        var mh$ = gguf_set_val_i16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_i16", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_u32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_u32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u32(struct gguf_context *ctx, const char *key, uint32_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_u32$descriptor() {
+        return gguf_set_val_u32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u32(struct gguf_context *ctx, const char *key, uint32_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_u32$handle() {
+        return gguf_set_val_u32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u32(struct gguf_context *ctx, const char *key, uint32_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_u32$address() {
+        return gguf_set_val_u32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u32(struct gguf_context *ctx, const char *key, uint32_t val)
+     * }
+     */
+    public static void gguf_set_val_u32(MemorySegment ctx, MemorySegment key, int val) {
+        var mh$ = gguf_set_val_u32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_u32", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_i32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_i32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i32(struct gguf_context *ctx, const char *key, int32_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_i32$descriptor() {
+        return gguf_set_val_i32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i32(struct gguf_context *ctx, const char *key, int32_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_i32$handle() {
+        return gguf_set_val_i32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i32(struct gguf_context *ctx, const char *key, int32_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_i32$address() {
+        return gguf_set_val_i32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i32(struct gguf_context *ctx, const char *key, int32_t val)
+     * }
+     */
+    public static void gguf_set_val_i32(MemorySegment ctx, MemorySegment key, int val) {
+        var mh$ = gguf_set_val_i32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_i32", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_FLOAT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f32(struct gguf_context *ctx, const char *key, float val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_f32$descriptor() {
+        return gguf_set_val_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f32(struct gguf_context *ctx, const char *key, float val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_f32$handle() {
+        return gguf_set_val_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f32(struct gguf_context *ctx, const char *key, float val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_f32$address() {
+        return gguf_set_val_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f32(struct gguf_context *ctx, const char *key, float val)
+     * }
+     */
+    public static void gguf_set_val_f32(MemorySegment ctx, MemorySegment key, float val) {
+        var mh$ = gguf_set_val_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_f32", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_u64 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_u64");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u64(struct gguf_context *ctx, const char *key, uint64_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_u64$descriptor() {
+        return gguf_set_val_u64.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u64(struct gguf_context *ctx, const char *key, uint64_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_u64$handle() {
+        return gguf_set_val_u64.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u64(struct gguf_context *ctx, const char *key, uint64_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_u64$address() {
+        return gguf_set_val_u64.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_u64(struct gguf_context *ctx, const char *key, uint64_t val)
+     * }
+     */
+    public static void gguf_set_val_u64(MemorySegment ctx, MemorySegment key, long val) {
+        var mh$ = gguf_set_val_u64.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_u64", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_i64 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_i64");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i64(struct gguf_context *ctx, const char *key, int64_t val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_i64$descriptor() {
+        return gguf_set_val_i64.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i64(struct gguf_context *ctx, const char *key, int64_t val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_i64$handle() {
+        return gguf_set_val_i64.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i64(struct gguf_context *ctx, const char *key, int64_t val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_i64$address() {
+        return gguf_set_val_i64.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_i64(struct gguf_context *ctx, const char *key, int64_t val)
+     * }
+     */
+    public static void gguf_set_val_i64(MemorySegment ctx, MemorySegment key, long val) {
+        var mh$ = gguf_set_val_i64.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_i64", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_f64 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_f64");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f64(struct gguf_context *ctx, const char *key, double val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_f64$descriptor() {
+        return gguf_set_val_f64.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f64(struct gguf_context *ctx, const char *key, double val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_f64$handle() {
+        return gguf_set_val_f64.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f64(struct gguf_context *ctx, const char *key, double val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_f64$address() {
+        return gguf_set_val_f64.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_f64(struct gguf_context *ctx, const char *key, double val)
+     * }
+     */
+    public static void gguf_set_val_f64(MemorySegment ctx, MemorySegment key, double val) {
+        var mh$ = gguf_set_val_f64.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_f64", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_bool {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_BOOL
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_bool");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_bool(struct gguf_context *ctx, const char *key, _Bool val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_bool$descriptor() {
+        return gguf_set_val_bool.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_bool(struct gguf_context *ctx, const char *key, _Bool val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_bool$handle() {
+        return gguf_set_val_bool.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_bool(struct gguf_context *ctx, const char *key, _Bool val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_bool$address() {
+        return gguf_set_val_bool.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_bool(struct gguf_context *ctx, const char *key, _Bool val)
+     * }
+     */
+    public static void gguf_set_val_bool(MemorySegment ctx, MemorySegment key, boolean val) {
+        var mh$ = gguf_set_val_bool.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_bool", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_val_str {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_val_str");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_str(struct gguf_context *ctx, const char *key, const char *val)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_val_str$descriptor() {
+        return gguf_set_val_str.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_str(struct gguf_context *ctx, const char *key, const char *val)
+     * }
+     */
+    public static MethodHandle gguf_set_val_str$handle() {
+        return gguf_set_val_str.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_val_str(struct gguf_context *ctx, const char *key, const char *val)
+     * }
+     */
+    public static MemorySegment gguf_set_val_str$address() {
+        return gguf_set_val_str.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_val_str(struct gguf_context *ctx, const char *key, const char *val)
+     * }
+     */
+    public static void gguf_set_val_str(MemorySegment ctx, MemorySegment key, MemorySegment val) {
+        var mh$ = gguf_set_val_str.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_val_str", ctx, key, val);
+            }
+            mh$.invokeExact(ctx, key, val);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_arr_data {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_INT,
+            LlamaH.C_POINTER,
+            LlamaH.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_arr_data");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_data(struct gguf_context *ctx, const char *key, enum gguf_type type, const void *data, size_t n)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_arr_data$descriptor() {
+        return gguf_set_arr_data.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_data(struct gguf_context *ctx, const char *key, enum gguf_type type, const void *data, size_t n)
+     * }
+     */
+    public static MethodHandle gguf_set_arr_data$handle() {
+        return gguf_set_arr_data.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_data(struct gguf_context *ctx, const char *key, enum gguf_type type, const void *data, size_t n)
+     * }
+     */
+    public static MemorySegment gguf_set_arr_data$address() {
+        return gguf_set_arr_data.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_data(struct gguf_context *ctx, const char *key, enum gguf_type type, const void *data, size_t n)
+     * }
+     */
+    public static void gguf_set_arr_data(MemorySegment ctx, MemorySegment key, int type, MemorySegment data, long n) {
+        var mh$ = gguf_set_arr_data.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_arr_data", ctx, key, type, data, n);
+            }
+            mh$.invokeExact(ctx, key, type, data, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_set_arr_str {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER,
+            LlamaH.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_set_arr_str");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_str(struct gguf_context *ctx, const char *key, const char **data, size_t n)
+     * }
+     */
+    public static FunctionDescriptor gguf_set_arr_str$descriptor() {
+        return gguf_set_arr_str.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_str(struct gguf_context *ctx, const char *key, const char **data, size_t n)
+     * }
+     */
+    public static MethodHandle gguf_set_arr_str$handle() {
+        return gguf_set_arr_str.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_str(struct gguf_context *ctx, const char *key, const char **data, size_t n)
+     * }
+     */
+    public static MemorySegment gguf_set_arr_str$address() {
+        return gguf_set_arr_str.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_set_arr_str(struct gguf_context *ctx, const char *key, const char **data, size_t n)
+     * }
+     */
+    public static void gguf_set_arr_str(MemorySegment ctx, MemorySegment key, MemorySegment data, long n) {
+        var mh$ = gguf_set_arr_str.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_set_arr_str", ctx, key, data, n);
+            }
+            mh$.invokeExact(ctx, key, data, n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class gguf_add_tensor {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("gguf_add_tensor");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void gguf_add_tensor(struct gguf_context *ctx, const struct ggml_tensor *tensor)
+     * }
+     */
+    public static FunctionDescriptor gguf_add_tensor$descriptor() {
+        return gguf_add_tensor.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void gguf_add_tensor(struct gguf_context *ctx, const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MethodHandle gguf_add_tensor$handle() {
+        return gguf_add_tensor.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void gguf_add_tensor(struct gguf_context *ctx, const struct ggml_tensor *tensor)
+     * }
+     */
+    public static MemorySegment gguf_add_tensor$address() {
+        return gguf_add_tensor.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void gguf_add_tensor(struct gguf_context *ctx, const struct ggml_tensor *tensor)
+     * }
+     */
+    public static void gguf_add_tensor(MemorySegment ctx, MemorySegment tensor) {
+        var mh$ = gguf_add_tensor.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("gguf_add_tensor", ctx, tensor);
+            }
+            mh$.invokeExact(ctx, tensor);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
