@@ -85,12 +85,33 @@ public final class Model implements AutoCloseable {
      *                            cancelled; the exception carries llama.cpp's log lines of the failed load
      */
     public static Model load(Path path, ModelParams params, LoadProgressListener progress) {
-        Path p = path.toAbsolutePath();
-        if (!Files.isRegularFile(p)) {
-            throw new ModelLoadException(p, Files.exists(p) ? "not a regular file" : "no such file", List.of());
+        return loadFiles(List.of(path), params, progress);
+    }
+
+    /**
+     * Loads a model stored in several GGUF files (parts written by gguf-split: each carries {@code split.no} and
+     * {@code split.count}), given in order; use this when the parts are not named {@code NAME-0000N-of-0000M.gguf}
+     * (with those names, {@link #load(Path)} of the first part finds the others).
+     *
+     * @throws ModelLoadException if a part is missing or the parts do not form one model
+     */
+    public static Model loadSplits(List<Path> parts, ModelParams params, LoadProgressListener progress) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("no parts given");
         }
-        if (!Files.isReadable(p)) {
-            throw new ModelLoadException(p, "file is not readable", List.of());
+        return loadFiles(parts, params, progress);
+    }
+
+    private static Model loadFiles(List<Path> files, ModelParams params, LoadProgressListener progress) {
+        List<Path> paths = files.stream().map(Path::toAbsolutePath).toList();
+        Path p = paths.getFirst();
+        for (Path f : paths) {
+            if (!Files.isRegularFile(f)) {
+                throw new ModelLoadException(f, Files.exists(f) ? "not a regular file" : "no such file", List.of());
+            }
+            if (!Files.isReadable(f)) {
+                throw new ModelLoadException(f, "file is not readable", List.of());
+            }
         }
         NativeLibraryLoader.ensureLoaded();
         Arena arena = Arena.ofShared();
@@ -115,7 +136,15 @@ public final class Model implements AutoCloseable {
             List<String> log;
             NativeLog.beginCapture();
             try {
-                raw = LlamaH.llama_model_load_from_file(arena.allocateFrom(p.toString()), mp);
+                if (paths.size() == 1) {
+                    raw = LlamaH.llama_model_load_from_file(arena.allocateFrom(p.toString()), mp);
+                } else {
+                    MemorySegment array = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS, paths.size());
+                    for (int i = 0; i < paths.size(); i++) {
+                        array.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, i, arena.allocateFrom(paths.get(i).toString()));
+                    }
+                    raw = LlamaH.llama_model_load_from_splits(array, paths.size(), mp);
+                }
             } finally {
                 log = NativeLog.endCapture();
             }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -59,6 +60,33 @@ class ModelIT {
         try (Model again = Model.load(TestEnv.stories())) {
             assertEquals(5, again.config().layerCount());
         }
+    }
+
+    @Test
+    void aModelSplitIntoPartsLoadsFromItsFirstPartOrTheList(@TempDir Path tmp) throws IOException {
+        List<Path> parts = io.llamaffm.gguf.SplitFixture.write(TestEnv.stories(), tmp, "stories", 3);
+        int[] reference;
+        try (Model whole = Model.load(TestEnv.stories());
+             Context ctx = whole.newContext(ContextParams.defaults().withContextLength(128))) {
+            reference = ctx.generate("Once upon a time", 16, SamplerChain.greedy(), null).tokens();
+        }
+        try (Model first = Model.load(parts.getFirst());
+             Context ctx = first.newContext(ContextParams.defaults().withContextLength(128))) {
+            assertEquals(292_800, first.config().parameterCount());
+            assertArrayEquals(reference, ctx.generate("Once upon a time", 16, SamplerChain.greedy(), null).tokens());
+        }
+        List<Path> renamed = new java.util.ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            renamed.add(Files.move(parts.get(i), tmp.resolve("part" + i + ".bin")));
+        }
+        try (Model listed = Model.loadSplits(renamed, ModelParams.defaults(), null);
+             Context ctx = listed.newContext(ContextParams.defaults().withContextLength(128))) {
+            assertArrayEquals(reference, ctx.generate("Once upon a time", 16, SamplerChain.greedy(), null).tokens());
+        }
+        ModelLoadException missingPart = assertThrows(ModelLoadException.class,
+                () -> Model.loadSplits(renamed.subList(0, 2), ModelParams.defaults(), null));
+        assertTrue(missingPart.getMessage().contains("split"), missingPart.getMessage());
+        assertThrows(ModelLoadException.class, () -> Model.load(renamed.get(1)), "a later part alone is not a model");
     }
 
     @Test
