@@ -10,6 +10,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -22,6 +27,9 @@ import java.util.function.Consumer;
  *
  * <p><b>Prefix reuse.</b> The context remembers the tokens in its KV cache (sequence 0). A new generation whose
  * prompt starts with some of them decodes only the rest ({@link Completion#reusedTokens()}).
+ *
+ * <p><b>LoRA adapters.</b> {@link #setLoraAdapters(Map)} applies adapters of the context's model; the context holds
+ * them (they refuse to close) until they are cleared, replaced, or the context closes.
  *
  * <p>Closing is idempotent; after close every method throws {@link IllegalStateException}.
  */
@@ -47,6 +55,7 @@ public final class Context implements AutoCloseable {
     private volatile Thread worker;        // the thread inside a decode, for interrupts
     private Generation active;             // an open generation holds the context
     private volatile boolean closed;
+    private Map<LoraAdapter, Float> loraAdapters = Map.of(); // set on the native context, each acquired
 
     Context(Model model, ContextParams params) {
         this.model = model;
@@ -283,6 +292,94 @@ public final class Context implements AutoCloseable {
         } finally {
             exit();
         }
+    }
+
+    // ---- LoRA adapters -------------------------------------------------------------------------------------------
+
+    /**
+     * Applies LoRA adapters with their scales, replacing those set before (an empty map clears them). A scale
+     * multiplies the adapter's delta (times {@link LoraAdapter#alpha()} / rank); 0 leaves the adapter out, negative
+     * subtracts it. The context holds every adapter in the map until they are cleared or replaced or it closes.
+     *
+     * <p>When the adapters that take effect (those with a non-zero scale) change, the KV cache no longer matches the
+     * weights and is cleared, so the next generation decodes its whole prompt; setting the same adapters again keeps it.
+     *
+     * @param scales adapters of this context's model and their scales (finite); iteration order is kept
+     * @throws IllegalArgumentException if an adapter belongs to another model or a scale is not finite
+     * @throws IllegalStateException    if an adapter is closed, a generation is open, or the context is closed
+     */
+    public void setLoraAdapters(Map<LoraAdapter, Float> scales) {
+        Map<LoraAdapter, Float> next = new LinkedHashMap<>();
+        for (Map.Entry<LoraAdapter, Float> e : scales.entrySet()) { // NPE for a null map
+            LoraAdapter a = Objects.requireNonNull(e.getKey(), "adapter");
+            Float scale = Objects.requireNonNull(e.getValue(), "scale of " + a);
+            if (!Float.isFinite(scale)) {
+                throw new IllegalArgumentException("the scale of " + a + " is " + scale + "; it must be finite");
+            }
+            if (a.isClosed()) {
+                throw new IllegalStateException(a + " is closed");
+            }
+            if (a.model() != model) {
+                throw new IllegalArgumentException(a + " was loaded for " + a.model().path().getFileName()
+                        + ", not for this context's model " + model.path().getFileName());
+            }
+            next.put(a, scale);
+        }
+        enter();
+        try {
+            requireIdle();
+            int acquired = 0;
+            try {
+                for (LoraAdapter a : next.keySet()) {
+                    a.acquire(); // throws if it closed meanwhile
+                    acquired++;
+                }
+                LoraAdapter.apply(handle, next);
+            } catch (RuntimeException | Error e) {
+                next.keySet().stream().limit(acquired).forEach(LoraAdapter::release);
+                throw e;
+            }
+            boolean changed = !effective(next).equals(effective(loraAdapters));
+            releaseLoraAdapters();
+            loraAdapters = Collections.unmodifiableMap(next);
+            if (changed) { // the cached keys and values were computed with other weights
+                LlamaH.llama_memory_clear(memory, true);
+                cachedCount = 0;
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    /** Removes every LoRA adapter from the context (and clears the KV cache if one was in effect). */
+    public void clearLoraAdapters() {
+        setLoraAdapters(Map.of());
+    }
+
+    /** The LoRA adapters set on this context and their scales, in the order they were given; empty if none. */
+    public Map<LoraAdapter, Float> loraAdapters() {
+        enter();
+        try {
+            return loraAdapters;
+        } finally {
+            exit();
+        }
+    }
+
+    /** The adapters llama.cpp applies: those with a non-zero scale. */
+    private static Map<LoraAdapter, Float> effective(Map<LoraAdapter, Float> scales) {
+        Map<LoraAdapter, Float> out = new HashMap<>();
+        scales.forEach((a, s) -> {
+            if (s != 0f) {
+                out.put(a, s);
+            }
+        });
+        return out;
+    }
+
+    private void releaseLoraAdapters() {
+        loraAdapters.keySet().forEach(LoraAdapter::release);
+        loraAdapters = Map.of();
     }
 
     // ---- KV cache operations -------------------------------------------------------------------------------
@@ -833,6 +930,7 @@ public final class Context implements AutoCloseable {
             }
             arena.close();
             closed = true;
+            releaseLoraAdapters();
             model.contextClosed();
         } finally {
             busy.set(false);

@@ -24,10 +24,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -43,6 +45,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link #load(MemorySegment, ModelParams)}), an {@link InputStream} ({@link #load(InputStream, ModelParams)}) or a
  * class-path resource ({@link #loadResource(String, ModelParams)}), so a model can ship inside a jar. Loads from memory
  * validate the whole GGUF in Java first and never write a temporary file.
+ *
+ * <p>LoRA adapters ({@link #loadLoraAdapter(Path)}) belong to the model: closing the model (once no context is open)
+ * closes the adapters it still has first, as llama.cpp frees them with the model.
  */
 public final class Model implements AutoCloseable {
     /** What {@link #path()} returns for a model loaded from a {@link MemorySegment} or an {@link InputStream}. */
@@ -55,6 +60,7 @@ public final class Model implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final ModelConfig config;
     private final AtomicInteger openContexts = new AtomicInteger();
+    private final Set<LoraAdapter> adapters = new LinkedHashSet<>(); // open adapters; guarded by this
     private volatile boolean closed;
 
     private Model(Path path, ModelParams params, Arena arena, MemorySegment handle, MemoryModelLoader.Stats fromMemory) {
@@ -413,9 +419,12 @@ public final class Model implements AutoCloseable {
     /**
      * Creates an inference context (which owns its KV cache). Close it before the model.
      *
+     * <p>Context creation is serialized with {@link #loadLoraAdapter(Path)} and adapter close: llama.cpp reads the
+     * model's adapter list, without a lock, while it plans a new context's compute graph.
+     *
      * @throws IllegalStateException if the model was loaded vocabulary-only or is closed
      */
-    public Context newContext(ContextParams params) {
+    public synchronized Context newContext(ContextParams params) {
         ensureOpen();
         if (this.params.vocabOnly()) {
             throw new IllegalStateException("model " + path.getFileName() + " was loaded vocabulary-only: it has no weights to run");
@@ -423,7 +432,35 @@ public final class Model implements AutoCloseable {
         return new Context(this, params);
     }
 
-    /** Closes the model; refused while contexts made from it are open. Idempotent. */
+    /**
+     * Loads a LoRA adapter for this model from a GGUF adapter file ({@code general.type = adapter}, as written by
+     * llama.cpp's {@code convert_lora_to_gguf.py}). Apply it with {@link Context#setLoraAdapters(Map)}. The adapter
+     * belongs to this model: close it when done, or closing the model closes it.
+     *
+     * <p><b>Threads.</b> Loading and closing adapters change the model's adapter list, which llama.cpp reads without
+     * a lock when a context plans its compute graph: at creation (serialized with this method) and at its first
+     * decode after its adapters changed. Do not load or close adapters while another thread decodes, right after
+     * changing adapters, on a context of this model; loading adapters up front is always safe.
+     *
+     * @throws ModelLoadException   if the file is missing, not GGUF, not a LoRA adapter, for another architecture, or
+     *                              its tensors do not fit this model's weights; with llama.cpp's log lines
+     * @throws IllegalStateException if the model was loaded vocabulary-only or is closed
+     */
+    public synchronized LoraAdapter loadLoraAdapter(Path path) {
+        Objects.requireNonNull(path, "path");
+        ensureOpen();
+        if (params.vocabOnly()) {
+            throw new IllegalStateException("model " + this.path.getFileName() + " was loaded vocabulary-only: it has no weights to adapt");
+        }
+        LoraAdapter adapter = LoraAdapter.load(this, path);
+        adapters.add(adapter);
+        return adapter;
+    }
+
+    /**
+     * Closes the model; refused while contexts made from it are open. Closes the LoRA adapters it still has first.
+     * Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -433,6 +470,9 @@ public final class Model implements AutoCloseable {
         if (open > 0) {
             throw new IllegalStateException("model " + path.getFileName() + " still has " + open
                     + " open context(s): close them before the model");
+        }
+        for (LoraAdapter a : List.copyOf(adapters)) {
+            a.close(); // no context is open, so none holds it; llama_adapter_lora_free needs the model alive
         }
         arena.close(); // throws IllegalStateException if a native call is using the model right now
         closed = true;
@@ -451,6 +491,11 @@ public final class Model implements AutoCloseable {
     synchronized void contextOpened() {
         ensureOpen();
         openContexts.incrementAndGet();
+    }
+
+    /** Called by {@link LoraAdapter#close()} with this model's lock held. */
+    synchronized void adapterClosed(LoraAdapter adapter) {
+        adapters.remove(adapter);
     }
 
     void contextClosed() {
