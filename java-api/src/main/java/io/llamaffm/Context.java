@@ -49,6 +49,8 @@ public final class Context implements AutoCloseable {
     private final int contextLength;
     private final int batchSize;
     private final int sequences;
+    private final int microBatchSize;
+    private final boolean embeddings;
     private final int[] cached;            // tokens in the KV cache of sequence 0, in order
     private int cachedCount;
     private volatile boolean cancelRequested;
@@ -78,6 +80,17 @@ public final class Context implements AutoCloseable {
                 case DISABLED -> LlamaH.LLAMA_FLASH_ATTN_TYPE_DISABLED();
             });
             llama_context_params.embeddings(cp, params.embeddings());
+            // pooled embeddings need each sequence inside one micro-batch; a unified cache splits batches in order
+            // (a split cache splits by sequence and would pool a long sequence in pieces)
+            llama_context_params.kv_unified(cp, params.embeddings());
+            llama_context_params.pooling_type(cp, switch (params.pooling()) {
+                case MODEL -> LlamaH.LLAMA_POOLING_TYPE_UNSPECIFIED();
+                case NONE -> LlamaH.LLAMA_POOLING_TYPE_NONE();
+                case MEAN -> LlamaH.LLAMA_POOLING_TYPE_MEAN();
+                case CLS -> LlamaH.LLAMA_POOLING_TYPE_CLS();
+                case LAST -> LlamaH.LLAMA_POOLING_TYPE_LAST();
+                case RANK -> LlamaH.LLAMA_POOLING_TYPE_RANK();
+            });
             llama_context_params.no_perf(cp, true);
             MemorySegment raw = LlamaH.llama_init_from_model(model.handle(), cp);
             if (raw.equals(MemorySegment.NULL)) {
@@ -94,6 +107,8 @@ public final class Context implements AutoCloseable {
             this.contextLength = LlamaH.llama_n_ctx(handle);
             this.batchSize = LlamaH.llama_n_batch(handle);
             this.sequences = LlamaH.llama_n_seq_max(handle);
+            this.embeddings = params.embeddings();
+            this.microBatchSize = LlamaH.llama_n_ubatch(handle);
             this.batch = a.allocate(llama_batch.layout());
             this.tokenBuf = a.allocate(ValueLayout.JAVA_INT, batchSize);
             this.pieceBuf = a.allocate(PIECE_BYTES);
@@ -274,6 +289,157 @@ public final class Context implements AutoCloseable {
             LlamaH.llama_memory_clear(memory, true); // sequences 1.. are not tracked for prefix reuse
             cachedCount = 0;
             exit();
+        }
+    }
+
+    // ---- embeddings ------------------------------------------------------------------------------------------
+
+    /** Embeds one text; see {@link #embed(java.util.List, EmbeddingParams)}. */
+    public Embedding embed(String text, EmbeddingParams params) {
+        return embed(java.util.List.of(text), params).getFirst();
+    }
+
+    /**
+     * Embeds texts with the context's pooling (the model's own unless {@link ContextParams#withPooling} chose one),
+     * several texts per decode as separate sequences. The context must be created with
+     * {@link ContextParams#withEmbeddings(boolean) embeddings on} and a pooling other than NONE (see
+     * {@link #embedTokens}). A text may hold at most {@link #microBatchSize()} tokens; longer ones follow
+     * {@link EmbeddingParams#longInput()}. Uses (and clears) the KV cache.
+     */
+    public java.util.List<Embedding> embed(java.util.List<String> texts, EmbeddingParams params) {
+        requireEmbeddings();
+        int[][] tokens = new int[texts.size()][];
+        boolean[] truncated = new boolean[texts.size()];
+        int limit = Math.min(microBatchSize, LlamaH.llama_n_ctx_seq(handle));
+        for (int i = 0; i < tokens.length; i++) {
+            int[] t = tokenizer.encode(texts.get(i), true, false);
+            if (t.length == 0) {
+                throw new IllegalArgumentException("text " + i + " has no tokens");
+            }
+            if (t.length > limit) {
+                if (params.longInput() == EmbeddingParams.LongInput.REFUSE) {
+                    throw new IllegalArgumentException("text " + i + " has " + t.length + " tokens; an embedding holds at most "
+                            + limit + " (ContextParams.withMicroBatchSize/withBatchSize), or use LongInput.TRUNCATE");
+                }
+                int last = t[t.length - 1];
+                t = java.util.Arrays.copyOf(t, limit);
+                t[limit - 1] = last;
+                truncated[i] = true;
+            }
+            tokens[i] = t;
+        }
+        enter();
+        try {
+            requireIdle();
+            int pooling = LlamaH.llama_pooling_type(handle);
+            if (pooling == LlamaH.LLAMA_POOLING_TYPE_NONE()) {
+                throw new IllegalStateException("this context has no pooling (NONE): use embedTokens for token vectors");
+            }
+            int dim = pooling == LlamaH.LLAMA_POOLING_TYPE_RANK() ? LlamaH.llama_model_n_cls_out(model.handle())
+                    : LlamaH.llama_model_n_embd_out(model.handle());
+            java.util.List<Embedding> out = new java.util.ArrayList<>(tokens.length);
+            int[] batchTokens = new int[microBatchSize];
+            int[] pos = new int[microBatchSize];
+            int[] seq = new int[microBatchSize];
+            boolean[] outputs = new boolean[microBatchSize];
+            java.util.Arrays.fill(outputs, true);
+            int next = 0;
+            while (next < tokens.length) {
+                LlamaH.llama_memory_clear(memory, true);
+                cachedCount = 0;
+                int first = next;
+                int filled = 0;
+                while (next < tokens.length && next - first < sequences && filled + tokens[next].length <= microBatchSize) {
+                    for (int j = 0; j < tokens[next].length; j++) {
+                        batchTokens[filled] = tokens[next][j];
+                        pos[filled] = j;
+                        seq[filled] = next - first;
+                        filled++;
+                    }
+                    next++;
+                }
+                decodeMulti(filled, batchTokens, pos, seq, outputs);
+                for (int i = first; i < next; i++) {
+                    MemorySegment e = LlamaH.llama_get_embeddings_seq(handle, i - first);
+                    if (e.equals(MemorySegment.NULL)) {
+                        throw new LlamaException("llama.cpp returned no embedding for sequence " + (i - first));
+                    }
+                    float[] v = e.reinterpret((long) dim * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+                    if (params.normalize()) {
+                        normalize(v);
+                    }
+                    out.add(new Embedding(v, tokens[i].length, truncated[i]));
+                }
+            }
+            LlamaH.llama_memory_clear(memory, true);
+            return out;
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * One vector per token of {@code text} (contexts with pooling NONE); rows follow the tokens, BOS/CLS included.
+     *
+     * @throws IllegalArgumentException if the text has more tokens than one micro-batch
+     */
+    public float[][] embedTokens(String text) {
+        requireEmbeddings();
+        int[] t = tokenizer.encode(text, true, false);
+        if (t.length == 0 || t.length > microBatchSize) {
+            throw new IllegalArgumentException("text has " + t.length + " tokens; token embeddings need 1.." + microBatchSize);
+        }
+        enter();
+        try {
+            requireIdle();
+            if (LlamaH.llama_pooling_type(handle) != LlamaH.LLAMA_POOLING_TYPE_NONE()) {
+                throw new IllegalStateException("token vectors need a context with ContextParams.withPooling(Pooling.NONE)");
+            }
+            LlamaH.llama_memory_clear(memory, true);
+            cachedCount = 0;
+            int[] pos = new int[t.length];
+            int[] seq = new int[t.length];
+            boolean[] outputs = new boolean[t.length];
+            for (int i = 0; i < t.length; i++) {
+                pos[i] = i;
+                outputs[i] = true;
+            }
+            decodeMulti(t.length, t, pos, seq, outputs);
+            int dim = LlamaH.llama_model_n_embd_out(model.handle());
+            float[][] rows = new float[t.length][];
+            for (int i = 0; i < t.length; i++) {
+                rows[i] = LlamaH.llama_get_embeddings_ith(handle, i).reinterpret((long) dim * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+            }
+            LlamaH.llama_memory_clear(memory, true);
+            return rows;
+        } finally {
+            exit();
+        }
+    }
+
+    /** Most tokens computed at once inside one decode (an embedded text's limit). */
+    public int microBatchSize() {
+        ensureOpen();
+        return microBatchSize;
+    }
+
+    private void requireEmbeddings() {
+        ensureOpen();
+        if (!embeddings) {
+            throw new IllegalStateException("create the context with ContextParams.withEmbeddings(true) to embed");
+        }
+    }
+
+    private static void normalize(float[] v) {
+        double sum = 0;
+        for (float x : v) {
+            sum += (double) x * x;
+        }
+        if (sum > 0) {
+            float inv = (float) (1 / Math.sqrt(sum));
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= inv;
+            }
         }
     }
 

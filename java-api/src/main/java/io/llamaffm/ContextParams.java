@@ -12,9 +12,13 @@ package io.llamaffm;
  * @param cacheType      element type of the KV cache (keys and values)
  * @param flashAttention flash attention: AUTO (llama.cpp decides), ENABLED, DISABLED
  * @param embeddings     compute embeddings instead of (or besides) logits
+ * @param pooling        how token vectors become one embedding per sequence; {@link Pooling#MODEL}: the model's own
  */
 public record ContextParams(int contextLength, int batchSize, int microBatchSize, int threads, int sequences,
-                            CacheType cacheType, FlashAttention flashAttention, boolean embeddings) {
+                            CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling) {
+
+    /** Pooling of token vectors into a sequence embedding (llama_pooling_type). */
+    public enum Pooling { MODEL, NONE, MEAN, CLS, LAST, RANK }
 
     /** Whether flash attention is used. */
     public enum FlashAttention { AUTO, ENABLED, DISABLED }
@@ -27,46 +31,52 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
         }
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (sequences < 1 || sequences > 256) throw new IllegalArgumentException("sequences must be in 1..256, got " + sequences);
-        if (cacheType == null || flashAttention == null) throw new IllegalArgumentException("cacheType and flashAttention are required");
+        if (cacheType == null || flashAttention == null || pooling == null) {
+            throw new IllegalArgumentException("cacheType, flashAttention and pooling are required");
+        }
     }
 
     /** 4096 tokens, batches of 512, one thread per available processor, one sequence, F16 cache, flash attention AUTO. */
     public static ContextParams defaults() {
         return new ContextParams(4096, 512, 512, Runtime.getRuntime().availableProcessors(), 1, CacheType.F16,
-                FlashAttention.AUTO, false);
+                FlashAttention.AUTO, false, Pooling.MODEL);
     }
 
     public ContextParams withContextLength(int tokens) {
-        return new ContextParams(tokens, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings);
+        return new ContextParams(tokens, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     public ContextParams withBatchSize(int tokens) {
         return new ContextParams(contextLength, tokens, Math.min(microBatchSize, tokens), threads, sequences, cacheType,
-                flashAttention, embeddings);
+                flashAttention, embeddings, pooling);
     }
 
     public ContextParams withMicroBatchSize(int tokens) {
-        return new ContextParams(contextLength, batchSize, tokens, threads, sequences, cacheType, flashAttention, embeddings);
+        return new ContextParams(contextLength, batchSize, tokens, threads, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     public ContextParams withThreads(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, n, sequences, cacheType, flashAttention, embeddings);
+        return new ContextParams(contextLength, batchSize, microBatchSize, n, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     public ContextParams withSequences(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, n, cacheType, flashAttention, embeddings);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, n, cacheType, flashAttention, embeddings, pooling);
     }
 
     /** Quantized caches (Q8_0, Q4_0, ...) need flash attention in llama.cpp; AUTO turns it on where supported. */
     public ContextParams withCacheType(CacheType type) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, type, flashAttention, embeddings);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, type, flashAttention, embeddings, pooling);
     }
 
     public ContextParams withFlashAttention(FlashAttention fa) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, fa, embeddings);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, fa, embeddings, pooling);
+    }
+
+    public ContextParams withPooling(Pooling p) {
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, p);
     }
 
     public ContextParams withEmbeddings(boolean on) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, on);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, on, pooling);
     }
 }
