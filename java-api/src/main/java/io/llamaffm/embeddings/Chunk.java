@@ -11,6 +11,7 @@ import java.util.Objects;
  * @param endToken   index one past the chunk's last token (exclusive)
  */
 public record Chunk(int index, String text, int startToken, int endToken) {
+    /** Validates the chunk: a non-negative index, a non-empty token range, a non-null text. */
     public Chunk {
         Objects.requireNonNull(text, "text");
         if (index < 0 || startToken < 0 || endToken <= startToken) {

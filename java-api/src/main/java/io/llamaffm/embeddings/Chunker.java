@@ -29,7 +29,11 @@ public record Chunker(int chunkTokens, int overlapTokens) {
         return new Chunker(256, 64);
     }
 
-    /** @throws IllegalArgumentException unless {@code chunkTokens > overlapTokens >= 0} */
+    /**
+     * Validates the sizes.
+     *
+     * @throws IllegalArgumentException unless {@code chunkTokens > overlapTokens >= 0}
+     */
     public Chunker {
         if (overlapTokens < 0 || chunkTokens <= overlapTokens) {
             throw new IllegalArgumentException("need chunkTokens > overlapTokens >= 0, got chunkTokens " + chunkTokens

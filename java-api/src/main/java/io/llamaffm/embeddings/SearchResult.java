@@ -10,6 +10,7 @@ import java.util.Objects;
  * @param metadata the entry's metadata, or {@code null} if it has none
  */
 public record SearchResult(String id, double score, String metadata) {
+    /** Validates that the id is not null. */
     public SearchResult {
         Objects.requireNonNull(id, "id");
     }

@@ -79,11 +79,13 @@ public final class VectorIndex {
      * @param metadata the entry's metadata, or {@code null}
      */
     public record Entry(String id, float[] vector, String metadata) {
+        /** Copies the vector. */
         public Entry {
             Objects.requireNonNull(id, "id");
             vector = vector.clone();
         }
 
+        /** A copy of the normalized vector. */
         @Override
         public float[] vector() {
             return vector.clone();

@@ -15,6 +15,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.zip.CRC32;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -277,6 +280,38 @@ class VectorIndexTest {
             int k = 1 + random.nextInt(25);
             assertEquals(bruteForce(reference, query, k), index.search(query, k), "query " + q);
         }
+    }
+
+    @Test
+    void concurrentAddsAndSearchesKeepTheIndexConsistent() throws Exception {
+        VectorIndex index = new VectorIndex(8);
+        int threads = 4, perThread = 500;
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    Random random = new Random(thread);
+                    for (int i = 0; i < perThread; i++) {
+                        index.add(thread + "-" + i, randomVector(random, 8));
+                        List<SearchResult> hits = index.search(randomVector(random, 8), 3);
+                        assertTrue(hits.size() >= 1 && hits.size() <= 3, "hits " + hits.size());
+                        for (int h = 1; h < hits.size(); h++) {
+                            assertTrue(hits.get(h - 1).score() >= hits.get(h).score());
+                        }
+                        if (i % 5 == 0) {
+                            assertTrue(index.remove(thread + "-" + i));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        }
+        assertEquals(threads * (perThread - perThread / 5), index.size());
+        assertEquals(index.size(), index.ids().size());
     }
 
     private static List<SearchResult> bruteForce(Map<String, float[]> vectors, float[] query, int k) {
