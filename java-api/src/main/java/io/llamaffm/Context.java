@@ -366,7 +366,7 @@ public final class Context implements AutoCloseable {
                     }
                     float[] v = e.reinterpret((long) dim * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
                     if (params.normalize()) {
-                        normalize(v);
+                        io.llamaffm.embeddings.Similarity.l2Normalize(v);
                     }
                     out.add(new Embedding(v, tokens[i].length, truncated[i]));
                 }
@@ -427,19 +427,6 @@ public final class Context implements AutoCloseable {
         ensureOpen();
         if (!embeddings) {
             throw new IllegalStateException("create the context with ContextParams.withEmbeddings(true) to embed");
-        }
-    }
-
-    private static void normalize(float[] v) {
-        double sum = 0;
-        for (float x : v) {
-            sum += (double) x * x;
-        }
-        if (sum > 0) {
-            float inv = (float) (1 / Math.sqrt(sum));
-            for (int i = 0; i < v.length; i++) {
-                v[i] *= inv;
-            }
         }
     }
 

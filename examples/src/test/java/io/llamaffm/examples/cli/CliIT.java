@@ -234,6 +234,51 @@ class CliIT {
     }
 
     @Test
+    void embedPrintsOneNormalizedVectorPerText() throws Exception {
+        Result r = cli("embed", model.toString(), "Lily went to the park.", "The dog ran.", "--pooling", "MEAN", "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        List<String> lines = r.out().lines().toList();
+        assertEquals(2, lines.size(), r::toString);
+        for (String line : lines) {
+            double sq = 0;
+            String[] xs = line.trim().split(" ");
+            assertEquals(64, xs.length);
+            for (String x : xs) {
+                sq += Double.parseDouble(x) * Double.parseDouble(x);
+            }
+            assertEquals(1.0, sq, 1e-3);
+        }
+        Result json = cli("embed", model.toString(), "Hi.", "--json", "--pooling", "MEAN", "-t", "1");
+        assertEquals(0, json.code(), json::toString);
+        Object doc = MiniJson.parse(json.out());
+        assertTrue(doc instanceof List<?> l && l.size() == 1, json::toString);
+    }
+
+    @Test
+    void searchIndexesFilesAndFindsTheChunkAQueryRepeats(@TempDir Path dir) throws Exception {
+        Path doc = Files.writeString(dir.resolve("story.txt"),
+                "Lily had a red ball. She played with it in the park every day. ".repeat(6)
+                        + "Tom had a big dog. The dog liked to run and bark at the birds. ".repeat(6));
+        Path index = dir.resolve("story.idx");
+        Result added = cli("search", model.toString(), "--index", index.toString(), "--add", doc.toString(),
+                "--chunk", "48", "--overlap", "8", "--pooling", "MEAN", "-t", "1");
+        assertEquals(0, added.code(), added::toString);
+        assertTrue(added.err().contains("added "), added::toString);
+        assertTrue(Files.size(index) > 0);
+        // a query that is exactly one chunk's text finds that chunk first, with cosine 1
+        io.llamaffm.embeddings.VectorIndex idx = io.llamaffm.embeddings.VectorIndex.load(index);
+        String chunk1 = idx.get("story.txt#1").orElseThrow().metadata();
+        Result q = cli("search", model.toString(), "--index", index.toString(), "--query", chunk1, "-k", "2",
+                "--pooling", "MEAN", "-t", "1");
+        assertEquals(0, q.code(), q::toString);
+        List<String> hits = q.out().lines().toList();
+        assertEquals(2, hits.size(), q::toString);
+        assertTrue(hits.getFirst().startsWith("1.0000  story.txt#1"), q::toString);
+        Result none = cli("search", model.toString(), "--index", dir.resolve("missing.idx").toString(), "--query", "x");
+        assertEquals(1, none.code(), none::toString);
+    }
+
+    @Test
     void chatAnswersTwoTurnsFromPipedInputReusingTheFirstTurnAndExitsAtEndOfInput() throws Exception {
         Result r = cliWithInput("Hello\n\nTell me a story\n", "chat", model.toString(), "--temperature", "0", "-n", "24", "-t", "1");
         assertEquals(0, r.code(), r::toString);

@@ -1,0 +1,111 @@
+package io.llamaffm.examples.cli;
+
+import io.llamaffm.Context;
+import io.llamaffm.Embedding;
+import io.llamaffm.Model;
+import io.llamaffm.embeddings.Chunk;
+import io.llamaffm.embeddings.Chunker;
+import io.llamaffm.embeddings.SearchResult;
+import io.llamaffm.embeddings.VectorIndex;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code search MODEL --index FILE [--add FILES...] [--query Q]}: a semantic index over text files. */
+@Command(name = "search", mixinStandardHelpOptions = true,
+        description = {"Adds text files to a semantic index (chunked with overlap, one embedding per chunk) and/or "
+                + "answers a query with the closest chunks."})
+final class SearchCommand implements Callable<Integer> {
+    @ParentCommand
+    LlamaCli cli;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    EmbeddingOptions embedding;
+
+    @Option(names = "--index", paramLabel = "FILE", required = true, description = "The index file (created when missing).")
+    Path index;
+
+    @Option(names = "--add", paramLabel = "FILE", arity = "1..*", description = "Text files to add.")
+    List<Path> add = new ArrayList<>();
+
+    @Option(names = {"-q", "--query"}, paramLabel = "Q", description = "The query.")
+    String query;
+
+    @Option(names = {"-k", "--top"}, paramLabel = "K", defaultValue = "3", description = "Results to show (default 3).")
+    int top;
+
+    @Option(names = "--chunk", paramLabel = "TOKENS", defaultValue = "256", description = "Chunk size in tokens (default 256).")
+    int chunkTokens;
+
+    @Option(names = "--overlap", paramLabel = "TOKENS", defaultValue = "64", description = "Overlap between chunks (default 64).")
+    int overlapTokens;
+
+    @Override
+    public Integer call() throws IOException {
+        if (add.isEmpty() && query == null) {
+            throw new CliException("nothing to do: give --add FILES and/or --query Q");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = cli.loadModel(model.model, model.params(), spec.commandLine().getErr());
+             Context ctx = m.newContext(embedding.contextParams())) {
+            VectorIndex idx = Files.exists(index) ? VectorIndex.load(index) : null;
+            if (!add.isEmpty()) {
+                Chunker chunker = new Chunker(chunkTokens, overlapTokens);
+                for (Path file : add) {
+                    String text = read(file);
+                    List<Chunk> chunks = chunker.chunk(m.tokenizer(), text);
+                    List<String> texts = chunks.stream().map(Chunk::text).toList();
+                    List<Embedding> vectors = ctx.embed(texts, embedding.params());
+                    for (int i = 0; i < chunks.size(); i++) {
+                        if (idx == null) {
+                            idx = new VectorIndex(vectors.get(i).dimension());
+                        }
+                        idx.add(file.getFileName() + "#" + chunks.get(i).index(), vectors.get(i).vector(), chunks.get(i).text());
+                    }
+                    spec.commandLine().getErr().println("added " + chunks.size() + " chunks of " + file);
+                }
+                idx.save(index);
+            }
+            if (query != null) {
+                if (idx == null) {
+                    throw new CliException("no index at " + index + ": add files first with --add");
+                }
+                float[] q = ctx.embed(query, embedding.params()).vector();
+                for (SearchResult r : idx.search(q, top)) {
+                    String snippet = r.metadata() == null ? "" : r.metadata().strip().replaceAll("\\s+", " ");
+                    out.println(String.format(Locale.ROOT, "%.4f  %s  %s", r.score(), r.id(),
+                            snippet.length() > 120 ? snippet.substring(0, 117) + "..." : snippet));
+                }
+            }
+            out.flush();
+        }
+        return LlamaCli.EXIT_OK;
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new CliException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
