@@ -3,6 +3,7 @@ module io.llamaffm {
     requires io.llamaffm.bindings;
     exports io.llamaffm;
     exports io.llamaffm.chat;
+    exports io.llamaffm.convert;
     exports io.llamaffm.embeddings;
     exports io.llamaffm.gguf;
     exports io.llamaffm.grammar;
