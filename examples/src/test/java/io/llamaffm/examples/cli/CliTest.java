@@ -35,7 +35,8 @@ class CliTest {
         assertTrue(LlamaCli.isCliInvocation(new String[] {"generate", "m.gguf", "-p", "x"}));
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--help"}));
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--verbose", "inspect", "m.gguf"}));
-        assertEquals(java.util.Set.of("inspect", "tokenize", "generate", "chat", "info", "help"), LlamaCli.subcommandNames());
+        assertEquals(java.util.Set.of("inspect", "tokenize", "generate", "chat", "embed", "search", "convert-onnx", "info", "help"),
+                LlamaCli.subcommandNames());
     }
 
     @Test
