@@ -11,5 +11,5 @@ reps="${3:-5}"
 mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
 bin="$(sed -n 's/^bin.dir=//p' native/target/natives/*/native-build.properties | head -n1)"
 [ -x "$bin/llama-bench" ] || { echo "llama-bench not built (natives from the prebuilt origin?)" >&2; exit 1; }
-exec java --enable-native-access=ALL-UNNAMED -jar benchmarks/target/llama-ffm-benchmarks.jar "$bin/llama-bench" "$model" \
-    "$threads" "$reps" benchmarks/target/side-by-side.md
+exec java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
+    io.llamaffm.benchmarks.SideBySide "$bin/llama-bench" "$model" "$threads" "$reps" benchmarks/target/side-by-side.md

