@@ -55,6 +55,8 @@ public final class Context implements AutoCloseable {
     private int cachedCount;
     private volatile boolean cancelRequested;
     private volatile Thread worker;        // the thread inside a decode, for interrupts
+    private final MemorySegment abortCallback;
+    private boolean abortInstalled;
     private Generation active;             // an open generation holds the context
     private volatile boolean closed;
     private Map<LoraAdapter, Float> loraAdapters = Map.of(); // set on the native context, each acquired
@@ -98,11 +100,12 @@ public final class Context implements AutoCloseable {
                         + model.path().getFileName() + " (out of memory, or a setting the model or backend does not support)");
             }
             this.handle = raw.reinterpret(a, LlamaH::llama_free);
-            // aborts a running decode when cancel() is called or the decoding thread is interrupted
-            LlamaH.llama_set_abort_callback(handle, llama_set_abort_callback$abort_callback.allocate(data -> {
+            // aborts a running decode when cancel() is called or the decoding thread is interrupted; installed only for
+            // decodes of several tokens (see decode), as ggml polls it once per graph node from its worker threads
+            this.abortCallback = llama_set_abort_callback$abort_callback.allocate(data -> {
                 Thread w = worker;
                 return cancelRequested || (w != null && w.isInterrupted());
-            }, a), MemorySegment.NULL);
+            }, a);
             this.memory = LlamaH.llama_get_memory(handle);
             this.contextLength = LlamaH.llama_n_ctx(handle);
             this.batchSize = LlamaH.llama_n_batch(handle);
@@ -843,6 +846,25 @@ public final class Context implements AutoCloseable {
         decodeBuffer(1, cached, cachedCount, MemorySegment.NULL);
     }
 
+    /**
+     * Runs llama_decode on the prepared batch. A decode of several tokens can be aborted from Java (an upcall that ggml
+     * polls per graph node); a one-token decode is too short to need it and skips that per-node upcall, which would
+     * otherwise cost more than the decode itself on small models (cancellation then acts between tokens).
+     */
+    private int runDecode(int n) {
+        boolean wantAbort = n > 1;
+        if (wantAbort != abortInstalled) {
+            LlamaH.llama_set_abort_callback(handle, wantAbort ? abortCallback : MemorySegment.NULL, MemorySegment.NULL);
+            abortInstalled = wantAbort;
+        }
+        worker = Thread.currentThread();
+        try {
+            return LlamaH.llama_decode(handle, batch);
+        } finally {
+            worker = null;
+        }
+    }
+
     /** Decodes tokenBuf[0..n) at the end of sequence 0; {@code outputs}: per-token output flags, or NULL for the last only. */
     private void decodeBuffer(int n, int[] source, int offset, MemorySegment outputs) {
         if (cachedCount + n > contextLength) {
@@ -855,13 +877,7 @@ public final class Context implements AutoCloseable {
         llama_batch.n_seq_id(batch, MemorySegment.NULL);
         llama_batch.seq_id(batch, MemorySegment.NULL);
         llama_batch.logits(batch, outputs);
-        worker = Thread.currentThread();
-        int rc;
-        try {
-            rc = LlamaH.llama_decode(handle, batch);
-        } finally {
-            worker = null;
-        }
+        int rc = runDecode(n);
         if (rc != 0) {
             if (rc == 2 || rc < 0) {
                 // aborted or failed part-way: trust the cache only up to what llama.cpp reports
@@ -979,13 +995,7 @@ public final class Context implements AutoCloseable {
         llama_batch.n_seq_id(batch, nSeqBuf);
         llama_batch.seq_id(batch, seqPtrBuf);
         llama_batch.logits(batch, outBuf);
-        worker = Thread.currentThread();
-        int rc;
-        try {
-            rc = LlamaH.llama_decode(handle, batch);
-        } finally {
-            worker = null;
-        }
+        int rc = runDecode(n);
         if (rc != 0) {
             throw new DecodeException(rc);
         }

@@ -52,7 +52,9 @@ public final class SideBySide {
             for (int i = 0; i < PROMPT; i++) {
                 prompt[i] = 3 + (i * 37) % (m.tokenizer().vocabularySize() - 3);
             }
-            measure(ctx, prompt, new double[1], new double[1], 0); // warm-up
+            for (int w = 0; w < 40; w++) { // warm-up: let the JIT compile the decode loop (about 5 000 steps)
+                measure(ctx, prompt, new double[1], new double[1], 0);
+            }
             // alternate native and Java runs so that machine noise hits both alike
             for (int r = 0; r < reps; r++) {
                 double[] n = llamaBench(bench, model, threads);
