@@ -279,6 +279,32 @@ class CliIT {
     }
 
     @Test
+    void convertOnnxThenSemanticSearchOverTheReadmeFindsTheLoaderSection(@TempDir Path dir) throws Exception {
+        Path onnx = dir.resolve("all-minilm-l6-v2.onnx");
+        Path tokenizer = dir.resolve("all-minilm-l6-v2-tokenizer.json");
+        for (Path p : List.of(onnx, tokenizer)) {
+            try (java.io.InputStream in = CliIT.class.getClassLoader().getResourceAsStream(p.getFileName().toString())) {
+                Files.copy(java.util.Objects.requireNonNull(in, "MiniLM artifact on the test class path"), p);
+            }
+        }
+        Path gguf = dir.resolve("minilm.gguf");
+        Result converted = cli("convert-onnx", onnx.toString(), tokenizer.toString(), gguf.toString(), "--type", "f16");
+        assertEquals(0, converted.code(), converted::toString);
+        assertTrue(converted.out().contains("bert, 6 layers, 384 wide, 12 heads, 30522 tokens, F16"), converted::toString);
+
+        Path index = dir.resolve("docs.idx");
+        Path readme = Path.of(System.getProperty("llamaffm.repo.dir", "..")).resolve("README.md");
+        Result added = cli("search", gguf.toString(), "--index", index.toString(), "--add", readme.toString(),
+                "--chunk", "128", "--overlap", "32", "-t", "2");
+        assertEquals(0, added.code(), added::toString);
+        Result hits = cli("search", gguf.toString(), "--index", index.toString(), "--query",
+                "how are the native libraries loaded?", "-k", "3", "-t", "2");
+        assertEquals(0, hits.code(), hits::toString);
+        assertEquals(3, hits.out().lines().count(), hits::toString);
+        assertTrue(hits.out().lines().anyMatch(l -> l.contains("nativelibraryloader")), hits::toString);
+    }
+
+    @Test
     void chatAnswersTwoTurnsFromPipedInputReusingTheFirstTurnAndExitsAtEndOfInput() throws Exception {
         Result r = cliWithInput("Hello\n\nTell me a story\n", "chat", model.toString(), "--temperature", "0", "-n", "24", "-t", "1");
         assertEquals(0, r.code(), r::toString);
