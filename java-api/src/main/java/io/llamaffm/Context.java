@@ -311,11 +311,46 @@ public final class Context implements AutoCloseable {
      */
     public java.util.List<Embedding> embed(java.util.List<String> texts, EmbeddingParams params) {
         requireEmbeddings();
+        java.util.List<int[]> tokens = new java.util.ArrayList<>(texts.size());
+        for (String text : texts) {
+            tokens.add(tokenizer.encode(text, true, false));
+        }
+        return embedTokenized(tokens, params, false);
+    }
+
+    /**
+     * Scores how well each document answers the query with a reranking (cross-encoder) model: each pair is encoded
+     * as {@code [CLS] query [SEP] document [SEP]} and read through the model's classification head (rank pooling).
+     * The context must be created with embeddings on and {@link ContextParams.Pooling#RANK} (or a model whose own
+     * pooling is rank). Higher is more relevant; scores are the head's raw output, in document order.
+     */
+    public float[] rank(String query, java.util.List<String> documents, EmbeddingParams params) {
+        requireEmbeddings();
+        int[] q = tokenizer.encode(query, true, false);
+        java.util.List<int[]> pairs = new java.util.ArrayList<>(documents.size());
+        int bos = tokenizer.bos();
+        for (String d : documents) {
+            int[] doc = tokenizer.encode(d, true, false);
+            int skip = doc.length > 0 && doc[0] == bos ? 1 : 0; // the document's own [CLS] goes
+            int[] pair = java.util.Arrays.copyOf(q, q.length + doc.length - skip);
+            System.arraycopy(doc, skip, pair, q.length, doc.length - skip);
+            pairs.add(pair);
+        }
+        java.util.List<Embedding> scores = embedTokenized(pairs, params.withNormalize(false), true);
+        float[] out = new float[scores.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = scores.get(i).vector()[0];
+        }
+        return out;
+    }
+
+    private java.util.List<Embedding> embedTokenized(java.util.List<int[]> texts, EmbeddingParams params, boolean ranking) {
         int[][] tokens = new int[texts.size()][];
         boolean[] truncated = new boolean[texts.size()];
         int limit = Math.min(microBatchSize, LlamaH.llama_n_ctx_seq(handle));
         for (int i = 0; i < tokens.length; i++) {
-            int[] t = tokenizer.encode(texts.get(i), true, false);
+            int[] t = texts.get(i);
+            tokenizer.checkTokens(t);
             if (t.length == 0) {
                 throw new IllegalArgumentException("text " + i + " has no tokens");
             }
@@ -337,6 +372,10 @@ public final class Context implements AutoCloseable {
             int pooling = LlamaH.llama_pooling_type(handle);
             if (pooling == LlamaH.LLAMA_POOLING_TYPE_NONE()) {
                 throw new IllegalStateException("this context has no pooling (NONE): use embedTokens for token vectors");
+            }
+            if (ranking != (pooling == LlamaH.LLAMA_POOLING_TYPE_RANK())) {
+                throw new IllegalStateException(ranking ? "ranking needs a context with rank pooling (ContextParams.withPooling(RANK))"
+                        : "this context ranks (rank pooling): use rank(query, documents, params)");
             }
             int dim = pooling == LlamaH.LLAMA_POOLING_TYPE_RANK() ? LlamaH.llama_model_n_cls_out(model.handle())
                     : LlamaH.llama_model_n_embd_out(model.handle());
