@@ -279,7 +279,7 @@ class CliIT {
     }
 
     @Test
-    void convertOnnxThenSemanticSearchOverTheReadmeFindsTheLoaderSection(@TempDir Path dir) throws Exception {
+    void convertOnnxThenSemanticSearchFindsTheRightDocument(@TempDir Path dir) throws Exception {
         Path onnx = dir.resolve("all-minilm-l6-v2.onnx");
         Path tokenizer = dir.resolve("all-minilm-l6-v2-tokenizer.json");
         for (Path p : List.of(onnx, tokenizer)) {
@@ -293,15 +293,22 @@ class CliIT {
         assertTrue(converted.out().contains("bert, 6 layers, 384 wide, 12 heads, 30522 tokens, F16"), converted::toString);
 
         Path index = dir.resolve("docs.idx");
-        Path readme = Path.of(System.getProperty("llamaffm.repo.dir", "..")).resolve("README.md");
-        Result added = cli("search", gguf.toString(), "--index", index.toString(), "--add", readme.toString(),
-                "--chunk", "128", "--overlap", "32", "-t", "2");
+        Path pasta = Files.writeString(dir.resolve("pasta.txt"), "Boil salted water, add the spaghetti and cook it for "
+                + "nine minutes. Drain the pasta and toss it with tomato sauce and grated parmesan cheese.");
+        Path natives = Files.writeString(dir.resolve("natives.txt"), "The loader extracts the shared libraries from the "
+                + "jar into a cache folder, checks their checksums and loads them with System.load before calling llama.cpp.");
+        Path planets = Files.writeString(dir.resolve("planets.txt"), "Jupiter is the largest planet of the solar system; "
+                + "Saturn has bright rings made of ice, and Mars is a cold desert world.");
+        Result added = cli("search", gguf.toString(), "--index", index.toString(), "--add", pasta.toString(),
+                natives.toString(), planets.toString(), "-t", "2");
         assertEquals(0, added.code(), added::toString);
-        Result hits = cli("search", gguf.toString(), "--index", index.toString(), "--query",
-                "how are the native libraries loaded?", "-k", "3", "-t", "2");
-        assertEquals(0, hits.code(), hits::toString);
-        assertEquals(3, hits.out().lines().count(), hits::toString);
-        assertTrue(hits.out().lines().anyMatch(l -> l.contains("nativelibraryloader")), hits::toString);
+        for (String[] q : new String[][] {{"how are the native libraries loaded?", "natives.txt#0"},
+                {"what should I cook for dinner tonight?", "pasta.txt#0"}, {"which planet has rings?", "planets.txt#0"}}) {
+            Result hits = cli("search", gguf.toString(), "--index", index.toString(), "--query", q[0], "-k", "3", "-t", "2");
+            assertEquals(0, hits.code(), hits::toString);
+            assertEquals(3, hits.out().lines().count(), hits::toString);
+            assertTrue(hits.out().lines().findFirst().orElseThrow().contains(q[1]), q[0] + " → " + hits);
+        }
     }
 
     @Test
