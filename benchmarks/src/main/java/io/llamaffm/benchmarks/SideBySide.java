@@ -76,15 +76,21 @@ public final class SideBySide {
         }
     }
 
-    /** One repetition of ours: a 128-token prompt in one batch, then 128 greedy tokens ignoring EOS. */
+    /**
+     * One repetition of ours, shaped like llama-bench's two tests: pp = a 128-token prompt decoded in one batch into
+     * an empty cache; tg = 128 tokens generated one by one from an empty cache (a 1-token prompt), greedy, EOS ignored.
+     */
     private static void measure(Context ctx, int[] prompt, double[] pp, double[] tg, int r) {
         ctx.clear();
+        try (Generation g = ctx.start(prompt, GenerationParams.defaults().withMaxTokens(1), SamplerChain.greedy())) {
+            pp[r] = g.timings().promptTokensPerSecond();
+        }
+        ctx.clear();
         GenerationParams params = GenerationParams.defaults().withMaxTokens(GENERATE + 1).withIgnoreEos(true);
-        try (Generation g = ctx.start(prompt, params, SamplerChain.greedy())) {
+        try (Generation g = ctx.start(new int[] {prompt[0]}, params, SamplerChain.greedy())) {
             while (g.nextToken() >= 0) {
                 // tokens/s from the generation's own timings
             }
-            pp[r] = g.timings().promptTokensPerSecond();
             tg[r] = g.timings().tokensPerSecond();
         }
     }
