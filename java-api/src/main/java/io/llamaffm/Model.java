@@ -119,6 +119,18 @@ public final class Model implements AutoCloseable {
                 throw new ModelLoadException(f, "file is not readable", List.of());
             }
         }
+        // llama.cpp aborts the process on some malformed files: our reader checks every file completely first
+        int parts = validateGguf(p);
+        if (paths.size() == 1 && parts > 1) {
+            for (Path part : splitSiblings(p, parts)) {
+                if (Files.isRegularFile(part)) {
+                    validateGguf(part);
+                }
+            }
+        }
+        for (Path f : paths.subList(1, paths.size())) {
+            validateGguf(f);
+        }
         NativeLibraryLoader.ensureLoaded();
         Arena arena = Arena.ofShared();
         try {
@@ -166,6 +178,35 @@ public final class Model implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /** Validates a GGUF file with our reader; returns its {@code split.count} (1 when not split). */
+    static int validateGguf(Path file) {
+        try (GgufFile f = GgufFile.open(file)) {
+            return f.find("split.count").map(v -> {
+                try {
+                    return f.getInt("split.count");
+                } catch (RuntimeException e) {
+                    return 1;
+                }
+            }).orElse(1);
+        } catch (GgufFormatException e) {
+            throw new ModelLoadException(file, "not a valid GGUF file: " + e.getMessage(), List.of(), e);
+        }
+    }
+
+    /** The other parts of a split model named NAME-0000N-of-0000M.gguf, as llama.cpp derives them from the first. */
+    private static List<Path> splitSiblings(Path first, int parts) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.*)-(\\d{5})-of-(\\d{5})\\.gguf")
+                .matcher(first.getFileName().toString());
+        if (!m.matches()) {
+            return List.of();
+        }
+        List<Path> out = new java.util.ArrayList<>();
+        for (int i = 2; i <= parts; i++) {
+            out.add(first.resolveSibling(String.format("%s-%05d-of-%05d.gguf", m.group(1), i, parts)));
+        }
+        return out;
     }
 
     /**

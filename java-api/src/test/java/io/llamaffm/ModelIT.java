@@ -30,12 +30,28 @@ class ModelIT {
         Files.write(garbage, bytes);
         ModelLoadException corrupt = assertThrows(ModelLoadException.class, () -> Model.load(garbage));
         assertEquals(garbage.toAbsolutePath(), corrupt.path());
-        assertFalse(corrupt.nativeLog().isEmpty(), "llama.cpp's reason is attached");
+        // rejected by our GGUF reader before llama.cpp sees it
+        assertTrue(corrupt.getMessage().contains("not a valid GGUF file"), corrupt.getMessage());
+        assertTrue(corrupt.getCause() instanceof io.llamaffm.gguf.GgufFormatException, String.valueOf(corrupt.getCause()));
+        assertTrue(corrupt.nativeLog().isEmpty(), "llama.cpp was not called");
 
         Path truncated = tmp.resolve("truncated.gguf");
         byte[] real = Files.readAllBytes(TestEnv.stories());
         Files.write(truncated, java.util.Arrays.copyOf(real, real.length / 2));
-        assertThrows(ModelLoadException.class, () -> Model.load(truncated));
+        ModelLoadException cut = assertThrows(ModelLoadException.class, () -> Model.load(truncated));
+        assertTrue(cut.getCause() instanceof io.llamaffm.gguf.GgufFormatException, cut.getMessage());
+
+        // a count rewritten to 2^40 would make a native parser allocate or read far past the file
+        byte[] huge = real.clone();
+        java.nio.ByteBuffer.wrap(huge).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(8, 1L << 40); // tensor count
+        Path hugeCount = Files.write(tmp.resolve("huge.gguf"), huge);
+        assertThrows(ModelLoadException.class, () -> Model.load(hugeCount));
+
+        // a structurally valid GGUF that is no model still gets llama.cpp's own reason
+        Path noArch = tmp.resolve("no-arch.gguf");
+        new io.llamaffm.gguf.GgufWriter().putString("general.name", "nothing").write(noArch);
+        ModelLoadException notAModel = assertThrows(ModelLoadException.class, () -> Model.load(noArch));
+        assertFalse(notAModel.nativeLog().isEmpty(), "llama.cpp's reason is attached");
 
         assertThrows(ModelLoadException.class, () -> Model.load(tmp), "a directory is not a model");
     }
