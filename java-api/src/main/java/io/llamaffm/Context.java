@@ -234,8 +234,11 @@ public final class Context implements AutoCloseable {
             cancelRequested = false;
             Sampler s = Sampler.create(model, sampler);
             try {
-                active = new Generation(this, s, params, prompt);
-                return active;
+                Generation g = new Generation(this, s, params, prompt);
+                if (!g.released()) { // a prompt decode cancelled at once ends the generation before it starts
+                    active = g;
+                }
+                return g;
             } catch (RuntimeException | Error e) {
                 s.close();
                 throw e;

@@ -195,7 +195,11 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         if (!released) {
             released = true;
             sampler.close();
-            context.generationClosed(this);
         }
+        context.generationClosed(this); // also after a release during construction, before the context recorded it
+    }
+
+    boolean released() {
+        return released;
     }
 }

@@ -148,6 +148,31 @@ class GenerationIT {
     }
 
     @Test
+    void anInterruptAbortsALongPromptDecodeWithinAMicroBatchAndTheContextStaysUsable() {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048).withBatchSize(2048)
+                     .withMicroBatchSize(64).withThreads(1));
+             Context fresh = m.newContext(ContextParams.defaults().withContextLength(2048).withThreads(1))) {
+            String longPrompt = "Once upon a time" + " Lily played in the park with her friends.".repeat(150);
+            int promptTokens = m.tokenizer().encode(longPrompt).length;
+            assertTrue(promptTokens > 1500, "prompt " + promptTokens);
+            Thread.currentThread().interrupt(); // llama's abort callback sees it at the first graph node
+            Completion c;
+            try {
+                c = ctx.generate(longPrompt, 8, SamplerChain.greedy(), null);
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt flag is left set (and cleared here)");
+            }
+            assertEquals(Completion.StopReason.CANCELLED, c.stopReason());
+            assertEquals(0, c.tokens().length);
+            assertTrue(ctx.cachedTokens().length <= 64, "at most one micro-batch was kept: " + ctx.cachedTokens().length);
+            // usable afterwards, with the same output as a fresh context
+            assertEquals(fresh.generate(PROMPT, 12, SamplerChain.greedy(), null).text(),
+                    ctx.generate(PROMPT, 12, SamplerChain.greedy(), null).text());
+        }
+    }
+
+    @Test
     void theTokenLoopAllocatesNothingPerTokenInSteadyState() {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();
