@@ -57,7 +57,7 @@ public final class BeamSearch {
                     + " sequences (ContextParams.withSequences)");
         }
         int[] promptTokens = ctx.model().tokenizer().encode(prompt);
-        int perSequence = LlamaH.llama_n_ctx_seq(ctx.handleForBeams());
+        int perSequence = ctx.tokensPerSequence();
         if (promptTokens.length + maxTokens > perSequence) {
             throw new IllegalArgumentException("prompt + maxTokens exceed the " + perSequence + " tokens a sequence holds");
         }

@@ -49,6 +49,7 @@ public final class Context implements AutoCloseable {
     private final int contextLength;
     private final int batchSize;
     private final int sequences;
+    private final int tokensPerSequence;
     private final int microBatchSize;
     private final boolean embeddings;
     private final int[] cached;            // tokens in the KV cache of sequence 0, in order
@@ -110,6 +111,7 @@ public final class Context implements AutoCloseable {
             this.contextLength = LlamaH.llama_n_ctx(handle);
             this.batchSize = LlamaH.llama_n_batch(handle);
             this.sequences = LlamaH.llama_n_seq_max(handle);
+            this.tokensPerSequence = LlamaH.llama_n_ctx_seq(handle);
             this.embeddings = params.embeddings();
             this.microBatchSize = LlamaH.llama_n_ubatch(handle);
             this.batch = a.allocate(llama_batch.layout());
@@ -266,7 +268,7 @@ public final class Context implements AutoCloseable {
             throw new IllegalArgumentException(n + " prompts but the context holds " + sequences
                     + " sequences (ContextParams.withSequences)");
         }
-        int perSequence = LlamaH.llama_n_ctx_seq(handle);
+        int perSequence = tokensPerSequence;
         int[][] promptTokens = new int[n][];
         for (int i = 0; i < n; i++) {
             promptTokens[i] = tokenizer.encode(prompts.get(i));
@@ -350,7 +352,7 @@ public final class Context implements AutoCloseable {
     private java.util.List<Embedding> embedTokenized(java.util.List<int[]> texts, EmbeddingParams params, boolean ranking) {
         int[][] tokens = new int[texts.size()][];
         boolean[] truncated = new boolean[texts.size()];
-        int limit = Math.min(microBatchSize, LlamaH.llama_n_ctx_seq(handle));
+        int limit = Math.min(microBatchSize, tokensPerSequence);
         for (int i = 0; i < tokens.length; i++) {
             int[] t = texts.get(i);
             tokenizer.checkTokens(t);
@@ -369,9 +371,7 @@ public final class Context implements AutoCloseable {
             }
             tokens[i] = t;
         }
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             int pooling = LlamaH.llama_pooling_type(handle);
             if (pooling == LlamaH.LLAMA_POOLING_TYPE_NONE()) {
                 throw new IllegalStateException("this context has no pooling (NONE): use embedTokens for token vectors");
@@ -418,9 +418,7 @@ public final class Context implements AutoCloseable {
             }
             LlamaH.llama_memory_clear(memory, true);
             return out;
-        } finally {
-            exit();
-        }
+        });
     }
 
     /**
@@ -434,9 +432,7 @@ public final class Context implements AutoCloseable {
         if (t.length == 0 || t.length > microBatchSize) {
             throw new IllegalArgumentException("text has " + t.length + " tokens; token embeddings need 1.." + microBatchSize);
         }
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             if (LlamaH.llama_pooling_type(handle) != LlamaH.LLAMA_POOLING_TYPE_NONE()) {
                 throw new IllegalStateException("token vectors need a context with ContextParams.withPooling(Pooling.NONE)");
             }
@@ -457,9 +453,7 @@ public final class Context implements AutoCloseable {
             }
             LlamaH.llama_memory_clear(memory, true);
             return rows;
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Most tokens computed at once inside one decode (an embedded text's limit). */
@@ -482,14 +476,10 @@ public final class Context implements AutoCloseable {
 
     /** Empties the KV cache. */
     public void clear() {
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             LlamaH.llama_memory_clear(memory, true);
             cachedCount = 0;
-        } finally {
-            exit();
-        }
+        });
     }
 
     // ---- LoRA adapters -------------------------------------------------------------------------------------------
@@ -523,9 +513,7 @@ public final class Context implements AutoCloseable {
             }
             next.put(a, scale);
         }
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             int acquired = 0;
             try {
                 for (LoraAdapter a : next.keySet()) {
@@ -544,9 +532,7 @@ public final class Context implements AutoCloseable {
                 LlamaH.llama_memory_clear(memory, true);
                 cachedCount = 0;
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Removes every LoRA adapter from the context (and clears the KV cache if one was in effect). */
@@ -589,41 +575,31 @@ public final class Context implements AutoCloseable {
      */
     public boolean removeTokens(int sequence, int from, int to) {
         checkRange(sequence, from, to);
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             boolean ok = LlamaH.llama_memory_seq_rm(memory, sequence, from, to);
             if (ok && sequence == 0) {
                 cachedCount = to < 0 || to >= cachedCount ? Math.min(cachedCount, from) : 0; // a hole: forget the prefix
             }
             return ok;
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Copies positions {@code [from, to)} of sequence {@code source} to sequence {@code target} (shares the cells). */
     public void copySequence(int source, int target, int from, int to) {
         checkRange(source, from, to);
         checkSequence(target);
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             LlamaH.llama_memory_seq_cp(memory, source, target, from, to);
             if (target == 0) {
                 cachedCount = 0;
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Removes every sequence but {@code sequence}. */
     public void keepSequence(int sequence) {
         checkSequence(sequence);
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             // llama_memory_seq_keep leaves the other streams of a non-unified cache alone: remove them one by one
             for (int s = 0; s < sequences; s++) {
                 if (s != sequence) {
@@ -633,17 +609,13 @@ public final class Context implements AutoCloseable {
             if (sequence != 0) {
                 cachedCount = 0;
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Adds {@code delta} to the positions {@code [from, to)} of a sequence (context shifting). */
     public void shift(int sequence, int from, int to, int delta) {
         checkRange(sequence, from, to);
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             if (!LlamaH.llama_memory_can_shift(memory)) {
                 throw new IllegalStateException("this model's KV cache cannot shift positions");
             }
@@ -651,9 +623,7 @@ public final class Context implements AutoCloseable {
             if (sequence == 0) {
                 cachedCount = 0; // positions no longer match token indexes
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Highest position a sequence holds in the KV cache, or -1 when it is empty. */
@@ -674,9 +644,7 @@ public final class Context implements AutoCloseable {
      * {@code Arena.ofAuto()}), together with the cached tokens.
      */
     public ContextState saveState(Arena owner) {
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             long size = LlamaH.llama_state_get_size(handle);
             MemorySegment data = owner.allocate(size, 16);
             long written = LlamaH.llama_state_get_data(handle, data, size);
@@ -684,17 +652,13 @@ public final class Context implements AutoCloseable {
                 throw new LlamaException("llama_state_get_data wrote " + written + " of " + size + " bytes");
             }
             return new ContextState(data, Arrays.copyOf(cached, cachedCount), -1);
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Saves one sequence's KV cache into memory owned by {@code owner}. */
     public ContextState saveSequence(Arena owner, int sequence) {
         checkSequence(sequence);
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             long size = LlamaH.llama_state_seq_get_size(handle, sequence);
             MemorySegment data = owner.allocate(Math.max(1, size), 16);
             long written = LlamaH.llama_state_seq_get_data(handle, data, size, sequence);
@@ -703,9 +667,7 @@ public final class Context implements AutoCloseable {
             }
             int[] tokens = sequence == 0 ? Arrays.copyOf(cached, cachedCount) : new int[0];
             return new ContextState(data.asSlice(0, size), tokens, sequence);
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Restores a state saved by {@link #saveState} (whole context) or {@link #saveSequence} (into {@code state.sequence()}). */
@@ -718,9 +680,7 @@ public final class Context implements AutoCloseable {
         if (target != -1) {
             checkSequence(target);
         }
-        enter();
-        try {
-            requireIdle();
+        whenIdle(() -> {
             MemorySegment data = state.data();
             long read = target == -1 ? LlamaH.llama_state_set_data(handle, data, data.byteSize())
                     : LlamaH.llama_state_seq_set_data(handle, data, data.byteSize(), target);
@@ -733,9 +693,7 @@ public final class Context implements AutoCloseable {
                 System.arraycopy(t, 0, cached, 0, Math.min(t.length, cached.length));
                 cachedCount = Math.min(t.length, cached.length);
             }
-        } finally {
-            exit();
-        }
+        });
     }
 
     /** Saves the whole context and its cached tokens to a file. */
@@ -794,9 +752,7 @@ public final class Context implements AutoCloseable {
         if (tokens.length > contextLength) {
             throw new IllegalArgumentException("the text has " + tokens.length + " tokens but the context holds " + contextLength);
         }
-        enter();
-        try {
-            requireIdle();
+        return whenIdle(() -> {
             LlamaH.llama_memory_clear(memory, true);
             cachedCount = 0;
             float[] logprobs = new float[tokens.length - 1];
@@ -817,9 +773,7 @@ public final class Context implements AutoCloseable {
                 sum += lp;
             }
             return new TextScore(tokens, logprobs, Math.exp(-sum / logprobs.length));
-        } finally {
-            exit();
-        }
+        });
     }
 
     private MemorySegment outputFlagsBuf;
@@ -835,17 +789,25 @@ public final class Context implements AutoCloseable {
 
     /** log p(token) from a row of raw logits: logit - logsumexp, read straight from native memory. */
     private float logprob(MemorySegment row, int token) {
-        int vocab = tokenizer.vocabularySize();
-        MemorySegment logits = row.reinterpret((long) vocab * Float.BYTES);
+        MemorySegment logits = logitsRow(row);
+        return (float) (logits.getAtIndex(ValueLayout.JAVA_FLOAT, token) - logSumExp(logits));
+    }
+
+    private MemorySegment logitsRow(MemorySegment row) {
+        return row.reinterpret((long) tokenizer.vocabularySize() * Float.BYTES);
+    }
+
+    private static double logSumExp(MemorySegment logits) {
+        long n = logits.byteSize() / Float.BYTES;
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocab; i++) {
+        for (long i = 0; i < n; i++) {
             max = Math.max(max, logits.getAtIndex(ValueLayout.JAVA_FLOAT, i));
         }
         double sum = 0;
-        for (int i = 0; i < vocab; i++) {
+        for (long i = 0; i < n; i++) {
             sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - max);
         }
-        return (float) (logits.getAtIndex(ValueLayout.JAVA_FLOAT, token) - max - Math.log(sum));
+        return max + Math.log(sum);
     }
 
     // ---- used by Generation ------------------------------------------------------------------------------------
@@ -946,25 +908,11 @@ public final class Context implements AutoCloseable {
         decodeBuffer(n, tokens, 0, outputFlags());
     }
 
-    /** log p(token) under output {@code index} of the last decode. */
-    float logprobAt(int index, int token) {
-        return logprob(LlamaH.llama_get_logits_ith(handle, index), token);
-    }
-
     /** Writes the log-softmax of output {@code index} of the last decode into {@code out} (one value per token). */
     void logSoftmaxAt(int index, float[] out) {
-        int vocab = tokenizer.vocabularySize();
-        MemorySegment logits = LlamaH.llama_get_logits_ith(handle, index).reinterpret((long) vocab * Float.BYTES);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocab; i++) {
-            max = Math.max(max, logits.getAtIndex(ValueLayout.JAVA_FLOAT, i));
-        }
-        double sum = 0;
-        for (int i = 0; i < vocab; i++) {
-            sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - max);
-        }
-        float lse = (float) (max + Math.log(sum));
-        for (int i = 0; i < vocab; i++) {
+        MemorySegment logits = logitsRow(LlamaH.llama_get_logits_ith(handle, index));
+        float lse = (float) logSumExp(logits);
+        for (int i = 0; i < out.length; i++) {
             out[i] = logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - lse;
         }
     }
@@ -978,9 +926,10 @@ public final class Context implements AutoCloseable {
         return memory;
     }
 
-    MemorySegment handleForBeams() {
+    /** Tokens one sequence can hold (the context length divided among the sequences unless the cache is unified). */
+    int tokensPerSequence() {
         ensureOpen();
-        return handle;
+        return tokensPerSequence;
     }
 
     int sequenceCount() {
@@ -1088,6 +1037,24 @@ public final class Context implements AutoCloseable {
 
     void exit() {
         busy.set(false);
+    }
+
+    /** Runs a native operation that needs the context to itself: this thread inside, no generation open. */
+    private <T> T whenIdle(java.util.function.Supplier<T> op) {
+        enter();
+        try {
+            requireIdle();
+            return op.get();
+        } finally {
+            exit();
+        }
+    }
+
+    private void whenIdle(Runnable op) {
+        whenIdle(() -> {
+            op.run();
+            return null;
+        });
     }
 
     private void requireIdle() {

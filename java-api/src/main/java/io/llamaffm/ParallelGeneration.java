@@ -1,9 +1,6 @@
 package io.llamaffm;
 
-import io.llamaffm.internal.TextStream;
-
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiConsumer;
 
@@ -36,20 +33,15 @@ final class ParallelGeneration {
         int[] nextPos = new int[n];
         int[] pending = new int[n];      // sampled, not yet decoded
         int[] outputIndex = new int[n];  // where the sequence's logits are in the last batch
-        int[][] generated = new int[n][params.maxTokens()];
-        int[] count = new int[n];
-        Completion.StopReason[] reason = new Completion.StopReason[n];
-        TextStream[] streams = new TextStream[n];
-        StringBuilder[] texts = new StringBuilder[n];
-        StringBuilder delta = new StringBuilder();
+        TokenOutput[] outputs = new TokenOutput[n];
         long start = System.nanoTime();
 
         // prompts: packed into batches; a sequence's first token is sampled right after the batch holding its last prompt token
         List<Integer> ready = new ArrayList<>();
         int filled = 0;
         for (int s = 0; s < n; s++) {
-            streams[s] = new TextStream(params.stopStrings());
-            texts[s] = new StringBuilder();
+            int sequence = s;
+            outputs[s] = new TokenOutput(context, params, onText == null ? null : text -> onText.accept(sequence, text));
             for (int i = 0; i < prompts[s].length; i++) {
                 boolean last = i == prompts[s].length - 1;
                 tokens[filled] = prompts[s][i];
@@ -75,37 +67,20 @@ final class ParallelGeneration {
         while (active > 0) {
             filled = 0;
             for (int s = 0; s < n; s++) {
-                if (reason[s] != null) {
+                TokenOutput o = outputs[s];
+                if (o.reason() != null) {
                     continue;
                 }
-                int t = pending[s];
-                Completion.StopReason r = null;
                 if (context.cancelRequested() || Thread.currentThread().isInterrupted()) {
-                    r = Completion.StopReason.CANCELLED;
-                } else if (!params.ignoreEos() && context.tokenizer().isEndOfGeneration(t)) {
-                    r = Completion.StopReason.END_OF_GENERATION;
-                } else {
-                    generated[s][count[s]++] = t;
-                    delta.setLength(0);
-                    boolean stop = streams[s].push(context.pieceBytes(), context.piece(t), delta);
-                    emit(s, delta, texts);
-                    if (stop) {
-                        r = Completion.StopReason.STOP_STRING;
-                    } else if (count[s] >= params.maxTokens()) {
-                        r = Completion.StopReason.MAX_TOKENS;
-                    } else if (nextPos[s] >= perSequence) {
-                        r = Completion.StopReason.CONTEXT_FULL;
-                    }
+                    o.end(Completion.StopReason.CANCELLED);
+                } else if (o.emit(pending[s]) && nextPos[s] >= perSequence) {
+                    o.end(Completion.StopReason.CONTEXT_FULL);
                 }
-                if (r != null) {
-                    reason[s] = r;
+                if (o.reason() != null) {
                     active--;
-                    delta.setLength(0);
-                    streams[s].finish(delta);
-                    emit(s, delta, texts);
                     continue;
                 }
-                tokens[filled] = t;
+                tokens[filled] = pending[s];
                 pos[filled] = nextPos[s]++;
                 seq[filled] = s;
                 out[filled] = true;
@@ -120,9 +95,8 @@ final class ParallelGeneration {
         long genNanos = System.nanoTime() - genStart;
         List<Completion> results = new ArrayList<>(n);
         for (int s = 0; s < n; s++) {
-            Timings timings = new Timings(prompts[s].length, promptNanos, count[s], genNanos, promptNanos);
-            results.add(new Completion(texts[s].toString(), Arrays.copyOf(generated[s], count[s]), new float[0],
-                    prompts[s].length, 0, reason[s], timings));
+            Timings timings = new Timings(prompts[s].length, promptNanos, outputs[s].count(), genNanos, promptNanos);
+            results.add(outputs[s].completion(prompts[s].length, 0, timings));
         }
         return results;
     }
@@ -136,14 +110,5 @@ final class ParallelGeneration {
         }
         ready.clear();
         return 0;
-    }
-
-    private void emit(int s, StringBuilder delta, StringBuilder[] texts) {
-        if (!delta.isEmpty()) {
-            texts[s].append(delta);
-            if (onText != null) {
-                onText.accept(s, delta.toString());
-            }
-        }
     }
 }

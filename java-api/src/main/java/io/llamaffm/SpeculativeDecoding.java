@@ -1,8 +1,6 @@
 package io.llamaffm;
 
-import io.llamaffm.internal.TextStream;
 
-import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
@@ -70,60 +68,6 @@ public final class SpeculativeDecoding {
         }
     }
 
-    /** The tokens and text emitted so far, and why emission stopped. */
-    private static final class Output {
-        private final Context target;
-        private final GenerationParams params;
-        private final Consumer<String> onText;
-        private final TextStream stream;
-        private final StringBuilder text = new StringBuilder();
-        private final StringBuilder delta = new StringBuilder();
-        private final int[] tokens;
-        private int count;
-        private Completion.StopReason reason;
-
-        Output(Context target, GenerationParams params, Consumer<String> onText) {
-            this.target = target;
-            this.params = params;
-            this.onText = onText;
-            this.stream = new TextStream(params.stopStrings());
-            this.tokens = new int[params.maxTokens()];
-        }
-
-        /** Emits a token sampled from the target; returns false once the generation has ended. */
-        boolean emit(int token) {
-            if (!params.ignoreEos() && target.tokenizer().isEndOfGeneration(token)) {
-                reason = Completion.StopReason.END_OF_GENERATION;
-                return false;
-            }
-            tokens[count++] = token;
-            delta.setLength(0);
-            boolean stop = stream.push(target.pieceBytes(), target.piece(token), delta);
-            flush();
-            if (stop) {
-                reason = Completion.StopReason.STOP_STRING;
-            } else if (count >= params.maxTokens()) {
-                reason = Completion.StopReason.MAX_TOKENS;
-            }
-            return reason == null;
-        }
-
-        void finish() {
-            delta.setLength(0);
-            stream.finish(delta);
-            flush();
-        }
-
-        private void flush() {
-            if (!delta.isEmpty()) {
-                text.append(delta);
-                if (onText != null) {
-                    onText.accept(delta.toString());
-                }
-            }
-        }
-    }
-
     private static Result run(Context target, Context draft, int[] prompt, GenerationParams params, Sampler targetSampler,
                               Sampler draftSampler, int k, Consumer<String> onText) {
         long start = System.nanoTime();
@@ -131,7 +75,7 @@ public final class SpeculativeDecoding {
         draft.preparePrompt(prompt);
         long promptNanos = System.nanoTime() - start;
 
-        Output out = new Output(target, params, onText);
+        TokenOutput out = new TokenOutput(target, params, onText);
         int drafted = 0;
         int accepted = 0;
         int[] batch = new int[k + 1];
@@ -140,12 +84,12 @@ public final class SpeculativeDecoding {
         int x = target.sample(targetSampler, -1); // sampled, not yet in the target's cache
         while (out.emit(x)) {
             if (target.cancelRequested() || Thread.currentThread().isInterrupted()) {
-                out.reason = Completion.StopReason.CANCELLED;
+                out.end(Completion.StopReason.CANCELLED);
                 break;
             }
             // the draft proposes tokens after x
             int base = target.cachedCount(); // the accepted prefix, x not included
-            int proposals = Math.min(k, params.maxTokens() - out.count);
+            int proposals = Math.min(k, params.maxTokens() - out.count());
             batch[0] = x;
             draft.decodeOne(x);
             for (int j = 1; j <= proposals; j++) {
@@ -177,17 +121,14 @@ public final class SpeculativeDecoding {
                 }
                 break;
             }
-            if (out.reason != null) {
+            if (out.reason() != null) {
                 break;
             }
             x = next;
         }
-        out.finish();
         long end = System.nanoTime();
-        Timings timings = new Timings(prompt.length - reused, promptNanos, out.count, out.count == 0 ? 0 : end - firstToken,
+        Timings timings = new Timings(prompt.length - reused, promptNanos, out.count(), out.count() == 0 ? 0 : end - firstToken,
                 firstToken - start);
-        Completion c = new Completion(out.text.toString(), Arrays.copyOf(out.tokens, out.count), new float[0], prompt.length,
-                reused, out.reason, timings);
-        return new Result(c, drafted, accepted);
+        return new Result(out.completion(prompt.length, reused, timings), drafted, accepted);
     }
 }
