@@ -4,6 +4,7 @@ import io.llamaffm.bindings.LlamaH;
 import io.llamaffm.bindings.llama_batch;
 import io.llamaffm.bindings.llama_context_params;
 import io.llamaffm.bindings.llama_set_abort_callback$abort_callback;
+import io.llamaffm.internal.CpuThreadPool;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -95,12 +96,18 @@ public final class Context implements AutoCloseable {
                 case RANK -> LlamaH.LLAMA_POOLING_TYPE_RANK();
             });
             llama_context_params.no_perf(cp, true);
+            // a persistent CPU thread pool, created first so that the arena frees it after the context (cleanups run
+            // last-in first-out); without one ggml starts and joins its worker threads for every decoded token
+            MemorySegment threadPool = CpuThreadPool.create(params.threads(), a);
             MemorySegment raw = LlamaH.llama_init_from_model(model.handle(), cp);
             if (raw.equals(MemorySegment.NULL)) {
                 throw new LlamaException("llama.cpp could not create a context with " + params + " for "
                         + model.path().getFileName() + " (out of memory, or a setting the model or backend does not support)");
             }
             this.handle = raw.reinterpret(a, LlamaH::llama_free);
+            if (!threadPool.equals(MemorySegment.NULL)) {
+                LlamaH.llama_attach_threadpool(handle, threadPool, MemorySegment.NULL);
+            }
             // aborts a running decode when cancel() is called or the decoding thread is interrupted; installed only for
             // decodes of several tokens (see decode), as ggml polls it once per graph node from its worker threads
             this.abortCallback = llama_set_abort_callback$abort_callback.allocate(data -> {

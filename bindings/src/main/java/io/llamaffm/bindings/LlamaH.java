@@ -939,6 +939,66 @@ public class LlamaH extends LlamaH$shared {
         }
     }
 
+    private static class ggml_threadpool_params_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            LlamaH.C_POINTER,
+            LlamaH.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ggml_threadpool_params_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern void ggml_threadpool_params_init(struct ggml_threadpool_params *p, int n_threads)
+     * }
+     */
+    public static FunctionDescriptor ggml_threadpool_params_init$descriptor() {
+        return ggml_threadpool_params_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern void ggml_threadpool_params_init(struct ggml_threadpool_params *p, int n_threads)
+     * }
+     */
+    public static MethodHandle ggml_threadpool_params_init$handle() {
+        return ggml_threadpool_params_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern void ggml_threadpool_params_init(struct ggml_threadpool_params *p, int n_threads)
+     * }
+     */
+    public static MemorySegment ggml_threadpool_params_init$address() {
+        return ggml_threadpool_params_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern void ggml_threadpool_params_init(struct ggml_threadpool_params *p, int n_threads)
+     * }
+     */
+    public static void ggml_threadpool_params_init(MemorySegment p, int n_threads) {
+        var mh$ = ggml_threadpool_params_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ggml_threadpool_params_init", p, n_threads);
+            }
+            mh$.invokeExact(p, n_threads);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ggml_backend_tensor_set {
         public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
             LlamaH.C_POINTER,

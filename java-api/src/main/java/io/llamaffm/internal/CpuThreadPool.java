@@ -1,0 +1,80 @@
+package io.llamaffm.internal;
+
+import io.llamaffm.bindings.LlamaH;
+import io.llamaffm.bindings.ggml_threadpool_params;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * ggml's persistent CPU thread pool. Without one, llama.cpp's CPU backend creates (and joins) its worker threads on
+ * every graph computation, i.e. once per generated token; llama-bench and llama-cli attach a persistent pool, and so
+ * does every context of ours. The pool functions live in the CPU backend plugin (one library per CPU variant, loaded
+ * by ggml itself), so they are reached through the backend's proc-address table, not through a linked symbol.
+ */
+public final class CpuThreadPool {
+    private CpuThreadPool() {}
+
+    /** ggml_threadpool_new / ggml_threadpool_free of the loaded CPU backend, or null where it has none. */
+    private record Functions(MethodHandle create, MethodHandle free) {}
+
+    private static final class Holder {
+        static final Functions FUNCTIONS = lookup();
+    }
+
+    private static Functions lookup() {
+        long devices = LlamaH.ggml_backend_dev_count();
+        for (long i = 0; i < devices; i++) {
+            MemorySegment dev = LlamaH.ggml_backend_dev_get(i);
+            if (LlamaH.ggml_backend_dev_type(dev) != LlamaH.GGML_BACKEND_DEVICE_TYPE_CPU()) {
+                continue;
+            }
+            MemorySegment reg = LlamaH.ggml_backend_dev_backend_reg(dev);
+            try (Arena names = Arena.ofConfined()) {
+                MemorySegment create = LlamaH.ggml_backend_reg_get_proc_address(reg, names.allocateFrom("ggml_threadpool_new"));
+                MemorySegment free = LlamaH.ggml_backend_reg_get_proc_address(reg, names.allocateFrom("ggml_threadpool_free"));
+                if (create.equals(MemorySegment.NULL) || free.equals(MemorySegment.NULL)) {
+                    return null;
+                }
+                Linker linker = Linker.nativeLinker();
+                return new Functions(linker.downcallHandle(create, FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS)),
+                        linker.downcallHandle(free, FunctionDescriptor.ofVoid(ValueLayout.ADDRESS)));
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Creates a pool of {@code threads} threads (the calling thread counts as one: ggml starts threads − 1 workers),
+     * with ggml's default polling and priority, freed when {@code owner} closes. Returns NULL where the CPU backend
+     * offers no pools (llama.cpp then falls back to per-computation threads).
+     */
+    public static MemorySegment create(int threads, Arena owner) {
+        Functions f = Holder.FUNCTIONS;
+        if (f == null) {
+            return MemorySegment.NULL;
+        }
+        MemorySegment pool;
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment params = tmp.allocate(ggml_threadpool_params.layout());
+            LlamaH.ggml_threadpool_params_init(params, threads);
+            pool = (MemorySegment) f.create().invokeExact(params);
+        } catch (Throwable t) {
+            throw new IllegalStateException("ggml_threadpool_new failed", t);
+        }
+        if (pool.equals(MemorySegment.NULL)) {
+            return MemorySegment.NULL;
+        }
+        return pool.reinterpret(owner, p -> {
+            try {
+                f.free().invokeExact(p);
+            } catch (Throwable t) {
+                throw new IllegalStateException("ggml_threadpool_free failed", t);
+            }
+        });
+    }
+}
