@@ -16,6 +16,7 @@ import dev.langchain4j.model.chat.request.json.JsonStringSchema;
 
 import java.util.Collection;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Writes a LangChain4j {@link JsonSchemaElement} as JSON Schema text, the input of
@@ -73,35 +74,28 @@ final class JsonSchemaText {
         out.append('}');
     }
 
-    private static void map(Map<String, JsonSchemaElement> elements, StringBuilder out) {
-        out.append('{');
-        String separator = "";
-        for (Map.Entry<String, JsonSchemaElement> e : elements.entrySet()) {
-            string(e.getKey(), out.append(separator)).append(':');
-            write(e.getValue(), out);
-            separator = ",";
-        }
-        out.append('}');
+    private static StringBuilder map(Map<String, JsonSchemaElement> elements, StringBuilder out) {
+        return join('{', elements.entrySet(), (e, o) -> write(e.getValue(), string(e.getKey(), o).append(':')), '}', out);
     }
 
     private static StringBuilder list(Collection<JsonSchemaElement> elements, StringBuilder out) {
-        out.append('[');
-        String separator = "";
-        for (JsonSchemaElement e : elements) {
-            write(e, out.append(separator));
-            separator = ",";
-        }
-        return out.append(']');
+        return join('[', elements, JsonSchemaText::write, ']', out);
     }
 
     private static StringBuilder strings(Collection<String> values, StringBuilder out) {
-        out.append('[');
+        return join('[', values, JsonSchemaText::string, ']', out);
+    }
+
+    /** {@code open}, the items written by {@code item} and separated by commas, {@code close}. */
+    private static <T> StringBuilder join(char open, Iterable<T> items, BiConsumer<T, StringBuilder> item, char close,
+                                          StringBuilder out) {
+        out.append(open);
         String separator = "";
-        for (String v : values) {
-            string(v, out.append(separator));
+        for (T t : items) {
+            item.accept(t, out.append(separator));
             separator = ",";
         }
-        return out.append(']');
+        return out.append(close);
     }
 
     /** A JSON string literal: quotes, backslashes and control characters escaped. */

@@ -1,14 +1,9 @@
 package io.llamaffm.langchain4j;
 
-import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.ChatModel;
-import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 
-import java.util.List;
-import java.util.Set;
 
 /**
  * A LangChain4j {@link ChatModel} running a local GGUF model with llama-ffm.
@@ -40,11 +35,10 @@ import java.util.Set;
  * like an earlier one (the same system message, a growing conversation) decode only what is new. A call that finds
  * every context busy waits for one.
  */
-public final class LlamaFfmChatModel implements ChatModel, AutoCloseable {
-    private final ChatEngine engine;
+public final class LlamaFfmChatModel extends ChatModelSupport implements ChatModel {
 
     private LlamaFfmChatModel(ChatEngine engine) {
-        this.engine = engine;
+        super(engine);
     }
 
     /** A builder: give it {@code model(Model)} or {@code modelPath(Path)}, then options. */
@@ -56,33 +50,6 @@ public final class LlamaFfmChatModel implements ChatModel, AutoCloseable {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         return engine.chat(request, null, context -> {});
-    }
-
-    /** The builder's parameters (and the model's name), which each request's own parameters override. */
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return engine.defaults();
-    }
-
-    @Override
-    public List<ChatModelListener> listeners() {
-        return engine.listeners();
-    }
-
-    /** JSON-schema response formats are supported (through a grammar). */
-    @Override
-    public Set<Capability> supportedCapabilities() {
-        return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
-    }
-
-    /**
-     * Frees the contexts, and the model when this chat model loaded it. Idempotent.
-     *
-     * @throws IllegalStateException while a call is still running
-     */
-    @Override
-    public void close() {
-        engine.close();
     }
 
     /** Builds a {@link LlamaFfmChatModel}; see {@link ChatModelBuilder} for the options. */

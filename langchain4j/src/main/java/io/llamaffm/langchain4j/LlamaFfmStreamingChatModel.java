@@ -1,10 +1,7 @@
 package io.llamaffm.langchain4j;
 
-import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.StreamingChatModel;
-import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
@@ -12,8 +9,6 @@ import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
 import io.llamaffm.Context;
 
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Executor;
 
 /**
@@ -35,14 +30,13 @@ import java.util.concurrent.Executor;
  *
  * <p>Prompt format, parameters, ownership and threads are as for {@link LlamaFfmChatModel}.
  */
-public final class LlamaFfmStreamingChatModel implements StreamingChatModel, AutoCloseable {
+public final class LlamaFfmStreamingChatModel extends ChatModelSupport implements StreamingChatModel {
     private static final System.Logger LOG = System.getLogger(LlamaFfmStreamingChatModel.class.getName());
 
-    private final ChatEngine engine;
     private final Executor executor;
 
     private LlamaFfmStreamingChatModel(ChatEngine engine, Executor executor) {
-        this.engine = engine;
+        super(engine);
         this.executor = executor;
     }
 
@@ -102,33 +96,6 @@ public final class LlamaFfmStreamingChatModel implements StreamingChatModel, Aut
         } catch (Exception e) {
             LOG.log(System.Logger.Level.WARNING, "StreamingChatResponseHandler.onError threw; ignored", e);
         }
-    }
-
-    /** The builder's parameters (and the model's name), which each request's own parameters override. */
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return engine.defaults();
-    }
-
-    @Override
-    public List<ChatModelListener> listeners() {
-        return engine.listeners();
-    }
-
-    /** JSON-schema response formats are supported (through a grammar). */
-    @Override
-    public Set<Capability> supportedCapabilities() {
-        return Set.of(Capability.RESPONSE_FORMAT_JSON_SCHEMA);
-    }
-
-    /**
-     * Frees the contexts, and the model when this chat model loaded it. Idempotent.
-     *
-     * @throws IllegalStateException while a call is still running
-     */
-    @Override
-    public void close() {
-        engine.close();
     }
 
     /** Cancels one streaming call: stops the generation on the context it holds while it holds one. */

@@ -81,13 +81,17 @@ class ChatModelIT {
     }
 
     static Completion reference(Model model, List<ChatMessage> conversation, int maxTokens, String... stops) {
+        return reference(model, conversation, maxTokens, SamplerChain.greedy(), stops);
+    }
+
+    static Completion reference(Model model, List<ChatMessage> conversation, int maxTokens, SamplerChain sampler, String... stops) {
         ChatFormat format = ChatFormat.forModel(model);
         String rendered = format.render(conversation);
         int[] prompt = model.tokenizer().encode(rendered, format.addSpecial(model, rendered), format.parseSpecial());
         List<String> allStops = new java.util.ArrayList<>(List.of(stops));
         allStops.add(PlainChatFormat.STOP);
         try (Context ctx = model.newContext(CONTEXT)) {
-            return ctx.generate(prompt, new GenerationParams(maxTokens, allStops, false, false), SamplerChain.greedy(), null);
+            return ctx.generate(prompt, new GenerationParams(maxTokens, allStops, false, false), sampler, null);
         }
     }
 
@@ -212,6 +216,17 @@ class ChatModelIT {
         try (LlamaFfmChatModel chat = LlamaFfmChatModel.builder().model(model).contextParams(CONTEXT).maxOutputTokens(MAX)
                 .temperature(2.0).topP(1.0).minP(0.0).seed(3).build()) {
             assertFalse(greedyText.equals(chat.chat(QUESTION)), "without the narrowing, temperature 2 strays");
+        }
+    }
+
+    @Test
+    void frequencyAndPresencePenaltiesAreTheContextApisPenaltyStage() {
+        String plain = reference(List.of(ChatMessage.user(QUESTION)), MAX).text().strip();
+        Completion penalized = reference(model, List.of(ChatMessage.user(QUESTION)), MAX,
+                SamplerChain.of(new SamplerChain.Penalties(64, 1f, 0.5f, 1.5f), new SamplerChain.Greedy()));
+        assertFalse(plain.equals(penalized.text().strip()), "the penalties change the greedy answer");
+        try (LlamaFfmChatModel chat = greedy().frequencyPenalty(0.5).presencePenalty(1.5).build()) {
+            assertEquals(penalized.text().strip(), chat.chat(QUESTION));
         }
     }
 
