@@ -8,19 +8,13 @@ import io.llamaffm.ContextParams;
 import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
 import io.llamaffm.gguf.GgmlType;
-import io.llamaffm.gguf.GgufFile;
-import io.llamaffm.gguf.GgufWriter;
-import io.llamaffm.gguf.TensorInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -37,41 +31,10 @@ class RerankIT {
 
     @Test
     void rankScoresEqualTheClassificationHeadOverOnnxRuntimeHiddenStates() throws Exception {
-        Path onnx = extract("all-minilm-l6-v2.onnx");
-        Path tokenizer = extract("all-minilm-l6-v2-tokenizer.json");
-        Path base = dir.resolve("minilm-f32.gguf");
-        OnnxToGguf.convert(onnx, tokenizer, base, GgmlType.F32);
-        int n = 384;
-        Random rnd = new Random(7);
-        float[] w1 = new float[n * n];
-        float[] b1 = new float[n];
-        float[] w2 = new float[n];
-        for (int i = 0; i < w1.length; i++) {
-            w1[i] = (float) (rnd.nextGaussian() * 0.05);
-        }
-        for (int i = 0; i < n; i++) {
-            b1[i] = (float) (rnd.nextGaussian() * 0.05);
-            w2[i] = (float) (rnd.nextGaussian() * 0.2);
-        }
-        float b2 = 0.25f;
-        Path reranker = dir.resolve("minilm-rank.gguf");
-        try (GgufFile in = GgufFile.open(base)) {
-            GgufWriter w = new GgufWriter();
-            in.metadata().forEach((k, v) -> {
-                if (!k.equals("bert.pooling_type")) {
-                    w.put(k, v);
-                }
-            });
-            w.putUInt32("bert.pooling_type", 4); // LLAMA_POOLING_TYPE_RANK
-            for (TensorInfo t : in.tensors()) {
-                w.addTensorBytes(t.name(), t.type(), t.dims(), in.tensorData(t));
-            }
-            w.addTensor("cls.weight", GgmlType.F32, new long[] {n, n}, w1);
-            w.addTensor("cls.bias", GgmlType.F32, new long[] {n}, b1);
-            w.addTensor("cls.output.weight", GgmlType.F32, new long[] {n, 1}, w2);
-            w.addTensor("cls.output.bias", GgmlType.F32, new long[] {1}, new float[] {b2});
-            w.write(reranker);
-        }
+        Path base = MiniLmFixture.gguf(dir, GgmlType.F32);
+        Path onnx = MiniLmFixture.extract("all-minilm-l6-v2.onnx", dir);
+        MiniLmFixture.RankHead head = MiniLmFixture.RankHead.seeded(7);
+        Path reranker = head.writeReranker(base, dir.resolve("minilm-rank.gguf"));
 
         String query = "How many people live in Berlin?";
         List<String> docs = List.of("Berlin has a population of 3,520,031 registered inhabitants.",
@@ -96,15 +59,7 @@ class RerankIT {
         double[] reference = new double[docs.size()];
         try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions())) {
             for (int i = 0; i < docs.size(); i++) {
-                float[] cls = clsHidden(env, session, pairs.get(i));
-                double score = b2;
-                for (int o = 0; o < n; o++) {
-                    double acc = b1[o];
-                    for (int j = 0; j < n; j++) {
-                        acc += (double) w1[o * n + j] * cls[j];
-                    }
-                    score += w2[o] * Math.tanh(acc);
-                }
+                double score = head.score(clsHidden(env, session, pairs.get(i)));
                 System.out.printf("doc %d: llama-ffm %.6f, reference %.6f%n", i, ours[i], score);
                 // the head sums 384 × 384 products of the encoder's output: 1e-6-level differences in the hidden state
                 // (the cosines of the embedding tests) grow to about 1e-3 in the score
@@ -136,13 +91,5 @@ class RerankIT {
              OrtSession.Result r = session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
             return ((float[][][]) r.get(0).getValue())[0][0];
         }
-    }
-
-    private static Path extract(String resource) throws Exception {
-        Path p = dir.resolve(resource);
-        try (InputStream in = RerankIT.class.getClassLoader().getResourceAsStream(resource)) {
-            Files.copy(java.util.Objects.requireNonNull(in, resource + " (Maven artifact) missing"), p);
-        }
-        return p;
     }
 }

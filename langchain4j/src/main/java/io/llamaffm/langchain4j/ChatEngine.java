@@ -1,0 +1,167 @@
+package io.llamaffm.langchain4j;
+
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.exception.UnsupportedFeatureException;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.request.ResponseFormat;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.ToolChoice;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.output.FinishReason;
+import dev.langchain4j.model.output.TokenUsage;
+import io.llamaffm.Completion;
+import io.llamaffm.Context;
+import io.llamaffm.GenerationParams;
+import io.llamaffm.SamplerChain;
+import io.llamaffm.chat.ChatFormat;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * What {@link LlamaFfmChatModel} and {@link LlamaFfmStreamingChatModel} share: a LangChain4j chat request becomes a
+ * prompt (rendered by the chat format), a sampler chain and generation parameters, and runs on a pooled context.
+ */
+final class ChatEngine implements AutoCloseable {
+    /** Sampling defaults for parameters neither the request nor the builder set (llama.cpp's own defaults). */
+    static final double TEMPERATURE = 0.8;
+    static final int TOP_K = 40;
+    static final double TOP_P = 0.95;
+    static final double MIN_P = 0.05;
+    /** llama.cpp's LLAMA_DEFAULT_SEED: a different random draw each call. */
+    static final int RANDOM_SEED = -1;
+    /** How many recent tokens frequency and presence penalties look at. */
+    static final int PENALTY_WINDOW = 64;
+
+    private final ContextPool pool;
+    private final ChatFormat format;
+    private final LlamaFfmChatRequestParameters defaults;
+    private final List<ChatModelListener> listeners;
+    private final String modelName;
+
+    ChatEngine(ContextPool pool, ChatFormat format, LlamaFfmChatRequestParameters defaults, List<ChatModelListener> listeners) {
+        this.pool = pool;
+        this.format = format != null ? format : ChatFormat.forModel(pool.model());
+        this.defaults = defaults.modelName() != null ? defaults
+                : LlamaFfmChatRequestParameters.builder().overrideWith(defaults).modelName(pool.model().config().name()).build();
+        this.listeners = List.copyOf(listeners);
+        this.modelName = this.defaults.modelName();
+    }
+
+    LlamaFfmChatRequestParameters defaults() {
+        return defaults;
+    }
+
+    List<ChatModelListener> listeners() {
+        return listeners;
+    }
+
+    /**
+     * Generates the reply to {@code request} (whose parameters already include the defaults), passing its text to
+     * {@code onText} piece by piece (without leading and trailing whitespace, like the returned message).
+     *
+     * @param onContext receives the context the reply is generated on before generation starts, and null once it
+     *                  ends (for cancelling)
+     */
+    ChatResponse chat(ChatRequest request, Consumer<String> onText, Consumer<Context> onContext) {
+        ChatRequestParameters p = request.parameters();
+        requireNoTools(p);
+        int[] prompt = Prompts.encode(pool.model(), format, request.messages());
+        SamplerChain sampler = sampler(p);
+        List<String> stops = stopStrings(p);
+        Consumer<String> sink = onText == null ? null : new TrimmedText(onText);
+        Completion c = pool.use(ctx -> {
+            int max = p.maxOutputTokens() != null ? p.maxOutputTokens() : Math.max(1, ctx.contextLength() - prompt.length);
+            onContext.accept(ctx);
+            try {
+                return ctx.generate(prompt, new GenerationParams(max, stops, false, false), sampler, sink);
+            } finally {
+                onContext.accept(null); // the context goes back to the pool: no longer this call's to cancel
+            }
+        });
+        return ChatResponse.builder()
+                .aiMessage(AiMessage.from(c.text().strip()))
+                .modelName(modelName)
+                .tokenUsage(new TokenUsage(c.promptTokens(), c.tokens().length))
+                .finishReason(finishReason(c.stopReason()))
+                .build();
+    }
+
+    private static void requireNoTools(ChatRequestParameters p) {
+        if ((p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) || p.toolChoice() == ToolChoice.REQUIRED) {
+            throw new UnsupportedFeatureException("llama-ffm chat models do not support tools (tool specifications were given)");
+        }
+    }
+
+    /** The request's stop sequences and the chat format's own (the text that starts the next turn). */
+    private List<String> stopStrings(ChatRequestParameters p) {
+        Set<String> stops = new LinkedHashSet<>();
+        if (p.stopSequences() != null) {
+            stops.addAll(p.stopSequences());
+        }
+        stops.addAll(format.stopStrings());
+        return List.copyOf(stops);
+    }
+
+    /**
+     * The sampler chain for the parameters, in llama.cpp's order: the JSON grammar (when the response format asks
+     * for JSON), frequency/presence penalties (when set), then top-k, top-p, min-p, temperature and a seeded draw;
+     * temperature 0 picks the most probable token instead (greedy). Every value is checked, even those greedy ignores.
+     */
+    static SamplerChain sampler(ChatRequestParameters p) {
+        List<SamplerChain.Stage> stages = new ArrayList<>();
+        SamplerChain.Grammar grammar = grammar(p.responseFormat());
+        if (grammar != null) {
+            stages.add(grammar);
+        }
+        float frequency = (float) value(p.frequencyPenalty(), 0);
+        float presence = (float) value(p.presencePenalty(), 0);
+        if (frequency != 0 || presence != 0) {
+            stages.add(new SamplerChain.Penalties(PENALTY_WINDOW, 1f, frequency, presence));
+        }
+        LlamaFfmChatRequestParameters l = p instanceof LlamaFfmChatRequestParameters x ? x : null;
+        float temperature = (float) value(p.temperature(), TEMPERATURE);
+        List<SamplerChain.Stage> draw = List.of(new SamplerChain.TopK(p.topK() != null ? p.topK() : TOP_K),
+                new SamplerChain.TopP((float) value(p.topP(), TOP_P), 1),
+                new SamplerChain.MinP((float) value(l != null ? l.minP() : null, MIN_P), 1),
+                new SamplerChain.Temperature(temperature),
+                new SamplerChain.Dist(l != null && l.seed() != null ? l.seed() : RANDOM_SEED));
+        if (temperature == 0) {
+            stages.add(new SamplerChain.Greedy());
+        } else {
+            stages.addAll(draw);
+        }
+        return new SamplerChain(stages);
+    }
+
+    /** A grammar for JSON output: valid against the schema when one is given, else any JSON object; null for text. */
+    static SamplerChain.Grammar grammar(ResponseFormat format) {
+        if (format == null || format.type() != ResponseFormatType.JSON) {
+            return null;
+        }
+        String schema = format.jsonSchema() == null ? "{\"type\":\"object\"}" : JsonSchemaText.of(format.jsonSchema().rootElement());
+        return SamplerChain.Grammar.fromJsonSchema(schema);
+    }
+
+    private static double value(Double v, double otherwise) {
+        return v != null ? v : otherwise;
+    }
+
+    private static FinishReason finishReason(Completion.StopReason reason) {
+        return switch (reason) {
+            case END_OF_GENERATION, STOP_STRING -> FinishReason.STOP;
+            case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
+            case CANCELLED -> FinishReason.OTHER;
+        };
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}
