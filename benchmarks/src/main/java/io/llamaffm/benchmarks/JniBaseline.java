@@ -1,5 +1,6 @@
 package io.llamaffm.benchmarks;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -112,7 +113,7 @@ public final class JniBaseline {
                     Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED",
                     "-Dde.kherud.llama.tmpdir=" + work.resolve("natives"),
-                    "-cp", lib.resolve("*") + java.io.File.pathSeparator + ownClasses(),
+                    "-cp", lib + File.separator + "*" + File.pathSeparator + ownClasses(),
                     JniBaselineChild.class.getName(),
                     model.toAbsolutePath().toString(), Integer.toString(threads), Integer.toString(promptTokens),
                     Integer.toString(genTokens), Integer.toString(repetitions), result.toString());

@@ -40,7 +40,8 @@ import java.util.SplittableRandom;
  * <p>Files are cached as {@code <cacheDir>/<name>-<type>-<hash>.gguf}, where the hash covers every generator input
  * (the spec, the generator version and the tokenizer file's sha256), and made only when missing: the F16 file first,
  * the quantized ones from it. Writing goes to a temporary name under a lock file and ends with an atomic rename, so
- * an interrupted run leaves no half-written model behind.
+ * an interrupted run leaves no half-written model behind. The quantized files come from the pinned llama.cpp's
+ * quantizer, which the hash does not cover: clear the cache after changing the pin.
  */
 public final class SyntheticModel {
     /** Parameters of the {@link Spec#LLAMA_3_2_1B} shape with the 512-token vocabulary. */
