@@ -1,15 +1,46 @@
 #!/usr/bin/env bash
-# Side-by-side: llama-ffm vs native llama-bench from the same pinned build, one run, same model and threads.
-#   benchmarks/run.sh [MODEL.gguf] [THREADS] [REPETITIONS]   (default: ../shared/models/stories260K.gguf 2 5)
-# Prints a Markdown table and writes it to benchmarks/target/side-by-side.md.
+# The whole performance comparison in one command; writes benchmarks/RESULTS.md.
+#   benchmarks/run.sh [--threads N] [--reps N] [--large-reps N] [--skip-large] [--no-jmh] [--out FILE]
+# In one run, same machine and threads: native llama-bench (the pinned build) vs llama-ffm vs the JNI binding
+# (de.kherud:llama 4.1.0) on stories260K and on the synthetic 1B-class models (generated on first use into
+# ~/.cache/llama-ffm-bench), embeddings vs ONNX Runtime, the prebuilt natives vs a -march=native build, and the
+# JMH hot-path benchmarks. A first run builds the -march=native libraries (minutes) and the models (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
-model="${1:-../shared/models/stories260K.gguf}"
-threads="${2:-2}"
-reps="${3:-5}"
+source native/scripts/common.sh
+jmh=1
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-jmh) jmh=0 ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+
 mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
 bin="$(sed -n 's/^bin.dir=//p' native/target/natives/*/native-build.properties | head -n1)"
-[ -x "$bin/llama-bench" ] || { echo "llama-bench not built (natives from the prebuilt origin?)" >&2; exit 1; }
+[ -x "$bin/llama-bench" ] || die "llama-bench not built (natives from the prebuilt origin?)"
+
+log "the -march=native build of the same source (cached after the first run)"
+native_bin="$(native/scripts/build.sh -DLLAMAFFM_CPU_NATIVE=ON)"
+
+prebuilt="benchmarks/target/prebuilt"
+if [ ! -d "$prebuilt/linux-x64" ]; then
+  tgz="$(npm_fetch "$(pin prebuilt.linux-x64.package)" "$(pin prebuilt.linux-x64.sha256)")"
+  mkdir -p "$prebuilt"
+  tar -xzf "$tgz" -C "$prebuilt" --strip-components=2 package/bins/linux-x64
+fi
+
+jmh_out=benchmarks/target/jmh.txt
+if [ "$jmh" = 1 ]; then
+  log "JMH hot paths (benchmarks/jmh.sh)"
+  benchmarks/jmh.sh -f 1 -wi 3 -i 5 -prof gc > benchmarks/target/jmh-full.txt
+  sed -n '/^Benchmark /,$p' benchmarks/target/jmh-full.txt > "$jmh_out"
+fi
+
 exec java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
-    io.llamaffm.benchmarks.SideBySide "$bin/llama-bench" "$model" "$threads" "$reps" benchmarks/target/side-by-side.md
+    io.llamaffm.benchmarks.SideBySide --llama-bench "$bin/llama-bench" --native-build "$native_bin" \
+    --prebuilt "$prebuilt/linux-x64" \
+    $( [ "$jmh" = 1 ] && echo "--jmh $jmh_out" ) --command "benchmarks/run.sh ${args[*]-}" "${args[@]+"${args[@]}"}"

@@ -29,18 +29,35 @@ import java.util.Map;
  * <pre>java -cp ... io.llamaffm.benchmarks.EmbeddingBench [THREADS] [REPETITIONS] [OUT.md]</pre>
  */
 public final class EmbeddingBench {
+    private static final int CONTEXT = 2048;
+    private static final int BATCH = 512;
+    private static final int SEQUENCES = 16;
+
     private EmbeddingBench() {}
 
     public static void main(String[] args) throws Exception {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        String md = table(threads, reps, new java.util.LinkedHashMap<>());
+        System.out.print(md);
+        if (args.length > 2) {
+            Files.writeString(Path.of(args[2]), md);
+        }
+    }
+
+    /** The Markdown table of one run; each weight type's throughput ratio goes into {@code ratios}. */
+    static String table(int threads, int reps, Map<String, Double> ratios) throws Exception {
         Path dir = Files.createTempDirectory("llamaffm-embed-bench");
         Path onnx = extract("all-minilm-l6-v2.onnx", dir);
         Path tokenizer = extract("all-minilm-l6-v2-tokenizer.json", dir);
         List<String> texts = texts();
 
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT,
-                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each (medians, alternated)%n%n", texts.size(), threads, reps));
+                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each (medians, alternated). ONNX Runtime %s runs LangChain4j's "
+                        + "ONNX file one text per call (as LangChain4j's in-process model does); llama-ffm runs the same model "
+                        + "converted to GGUF (io.llamaffm.convert.OnnxToGguf), batched through Context.embed. Min cosine: the "
+                        + "lowest cosine similarity between the two vectors of a text.%n%n",
+                texts.size(), threads, reps, OrtEnvironment.getEnvironment().getVersion()));
         md.append("| weights | llama-ffm (embeddings/s) | ONNX Runtime (embeddings/s) | ratio | min cosine |\n|---|---|---|---|---|\n");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
@@ -50,8 +67,8 @@ public final class EmbeddingBench {
                     Path gguf = dir.resolve("minilm-" + type + ".gguf");
                     OnnxToGguf.convert(onnx, tokenizer, gguf, type);
                     try (Model m = Model.load(gguf);
-                         Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048).withBatchSize(512)
-                                 .withSequences(16).withThreads(threads).withEmbeddings(true))) {
+                         Context ctx = m.newContext(ContextParams.defaults().withContextLength(CONTEXT).withBatchSize(BATCH)
+                                 .withMicroBatchSize(BATCH).withSequences(SEQUENCES).withThreads(threads).withEmbeddings(true))) {
                         List<int[]> ids = texts.stream().map(t -> m.tokenizer().encode(t, true, false)).toList();
                         double[] ours = new double[reps];
                         double[] ort = new double[reps];
@@ -69,17 +86,16 @@ public final class EmbeddingBench {
                         for (int i = 0; i < texts.size(); i++) {
                             min = Math.min(min, Similarity.cosine(last.get(i).vector(), reference.get(i)));
                         }
-                        double o = median(ours);
-                        double b = median(ort);
-                        md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f | %.6f |%n", type, o, b, o / b, min));
+                        Stats o = new Stats(ours);
+                        Stats b = new Stats(ort);
+                        ratios.put("embeddings " + type + " vs ONNX Runtime", o.median() / b.median());
+                        md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | %.6f |%n", type, o.cell(), b.cell(),
+                                o.median() / b.median(), min));
                     }
                 }
             }
         }
-        System.out.print(md);
-        if (args.length > 2) {
-            Files.writeString(Path.of(args[2]), md.toString());
-        }
+        return md.toString();
     }
 
     private static List<float[]> ortAll(OrtEnvironment env, OrtSession session, List<int[]> ids) throws Exception {
@@ -130,11 +146,5 @@ public final class EmbeddingBench {
             Files.copy(in, p);
             return p;
         }
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 }

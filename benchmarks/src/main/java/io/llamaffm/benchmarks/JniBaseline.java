@@ -229,8 +229,7 @@ public final class JniBaseline {
     }
 
     static double median(List<Double> values) {
-        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return new Stats(values.stream().mapToDouble(Double::doubleValue).toArray()).median();
     }
 
     /**

@@ -1,143 +1,257 @@
 package io.llamaffm.benchmarks;
 
-import io.llamaffm.Context;
-import io.llamaffm.ContextParams;
-import io.llamaffm.Generation;
-import io.llamaffm.GenerationParams;
 import io.llamaffm.Llama;
-import io.llamaffm.Model;
-import io.llamaffm.SamplerChain;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
+import java.util.concurrent.Callable;
 
 /**
- * Prompt processing and generation speed of llama-ffm next to native llama-bench (built from the same pinned
- * source), measured in one run on the same model and thread count. Prints a Markdown table with the ratios.
- *
- * <pre>java -jar llama-ffm-benchmarks.jar LLAMA_BENCH MODEL [THREADS] [REPETITIONS] [OUT.md]</pre>
+ * The whole performance comparison in one run, same machine, same threads: native llama-bench (from the same pinned
+ * source) vs llama-ffm vs the JNI binding on stories260K and on the synthetic 1B-class models; llama-ffm's embeddings
+ * vs ONNX Runtime; the prebuilt natives vs a from-source build for this very CPU. Runs are alternated (native, ours,
+ * JNI, native, ...) so that machine noise hits all alike; medians and spreads go to a Markdown report
+ * (benchmarks/RESULTS.md through benchmarks/run.sh).
  */
-public final class SideBySide {
-    private static final int PROMPT = 128;
+@Command(name = "side-by-side", mixinStandardHelpOptions = true,
+        description = "llama-ffm next to native llama.cpp, the JNI binding and ONNX Runtime; writes a Markdown report")
+public final class SideBySide implements Callable<Integer> {
+    private static final int[] PROMPTS = {128, 512};
     private static final int GENERATE = 128;
 
-    private SideBySide() {}
+    @Option(names = "--llama-bench", required = true, description = "llama-bench of the pinned build")
+    Path llamaBench;
+    @Option(names = "--native-build", description = "bin folder of the -march=native build (LLAMAFFM_CPU_NATIVE=ON)")
+    Path nativeBuild;
+    @Option(names = "--prebuilt", description = "folder holding node-llama-cpp's prebuilt linux-x64 libraries")
+    Path prebuilt;
+    @Option(names = "--no-jni", description = "leave out the JNI binding (de.kherud:llama, run in child JVMs)")
+    boolean noJni;
+    @Option(names = "--model-cache", description = "where the synthetic 1B-class models are generated (default ${DEFAULT-VALUE})",
+            defaultValue = "${sys:user.home}/.cache/llama-ffm-bench")
+    Path modelCache;
+    @Option(names = "--small-model", defaultValue = "../shared/models/stories260K.gguf")
+    Path smallModel;
+    @Option(names = "--threads", defaultValue = "2")
+    int threads;
+    @Option(names = "--reps", defaultValue = "5", description = "repetitions on the small model and for embeddings")
+    int reps;
+    @Option(names = "--large-reps", defaultValue = "3", description = "repetitions on the 1B-class models")
+    int largeReps;
+    @Option(names = "--skip-large", description = "leave out the 1B-class models")
+    boolean skipLarge;
+    @Option(names = "--jmh", description = "a JMH result table (text) to include")
+    Path jmh;
+    @Option(names = "--command", defaultValue = "benchmarks/run.sh", description = "the command recorded in the report")
+    String command;
+    @Option(names = "--out", defaultValue = "benchmarks/RESULTS.md")
+    Path out;
 
-    public static void main(String[] args) throws Exception {
-        if (args.length < 2) {
-            System.err.println("usage: SideBySide LLAMA_BENCH MODEL [THREADS] [REPETITIONS] [OUT.md]");
-            System.exit(2);
-        }
-        Path bench = Path.of(args[0]);
-        Path model = Path.of(args[1]);
-        int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
-        int reps = args.length > 3 ? Integer.parseInt(args[3]) : 5;
+    /** Ratios the report checks against the targets, by name. */
+    private final Map<String, Double> ratios = new LinkedHashMap<>();
 
-        double[] nativePp = new double[reps];
-        double[] nativeTg = new double[reps];
-        double[] ffmPp = new double[reps];
-        double[] ffmTg = new double[reps];
-        try (Model m = Model.load(model);
-             Context ctx = m.newContext(ContextParams.defaults().withContextLength(512).withBatchSize(512).withThreads(threads))) {
-            int[] prompt = new int[PROMPT];
-            for (int i = 0; i < PROMPT; i++) {
-                prompt[i] = 3 + (i * 37) % (m.tokenizer().vocabularySize() - 3);
-            }
-            for (int w = 0; w < 40; w++) { // warm-up: let the JIT compile the decode loop (about 5 000 steps)
-                measure(ctx, prompt, new double[1], new double[1], 0);
-            }
-            // alternate native and Java runs so that machine noise hits both alike
-            for (int r = 0; r < reps; r++) {
-                double[] n = llamaBench(bench, model, threads);
-                nativePp[r] = n[0];
-                nativeTg[r] = n[1];
-                measure(ctx, prompt, ffmPp, ffmTg, r);
-            }
-        }
-        String cpu = Llama.backendInfo().cpuVariant().orElse("?");
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SideBySide()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        LlamaBench bench = new LlamaBench(llamaBench);
         StringBuilder md = new StringBuilder();
-        md.append(String.format(Locale.ROOT, "model %s, %d threads, %d runs each (medians, alternated), CPU variant %s%n%n",
-                model.getFileName(), threads, reps, cpu));
-        md.append("| test | llama-bench (tokens/s) | llama-ffm (tokens/s) | llama-ffm / native |\n|---|---|---|---|\n");
-        row(md, "pp" + PROMPT, nativePp, ffmPp);
-        row(md, "tg" + GENERATE, nativeTg, ffmTg);
+        md.append("# llama-ffm benchmark results\n\n");
+        md.append("Generated by `").append(command).append("` on ").append(LocalDate.now()).append(". Do not edit by hand: rerun it.\n\n");
+        md.append(MachineInfo.markdown(threads)).append('\n');
+
+        md.append("## Generation and prompt processing\n\n");
+        md.append("Same machine, same thread count (").append(threads).append("), one run; each repetition runs llama-bench, then ")
+                .append("llama-ffm, then the JNI binding, so machine noise hits all alike. tokens/s as median (min–max). ")
+                .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
+                .append("the same work through the public API (pp: one prompt decoded into an empty cache, timed by the ")
+                .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
+                .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition, timed around its generate() (see JniBaseline; pp128 on the small model only).\n\n");
+        List<Path> models = new ArrayList<>(List.of(smallModel));
+        if (!skipLarge) {
+            models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q4_0));
+            models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q8_0));
+        }
+        for (Path model : models) {
+            md.append(generation(bench, model, model.equals(smallModel) ? reps : largeReps));
+        }
+
+        md.append("## Embeddings\n\n");
+        md.append(EmbeddingBench.table(threads, reps, ratios)).append('\n');
+
+        md.append(natives(bench, models));
+
+        if (jmh != null && Files.isRegularFile(jmh)) {
+            md.append("## JMH (hot paths, GC profiler)\n\n```\n").append(Files.readString(jmh).strip()).append("\n```\n\n");
+        }
+        md.append("## GPU\n\n").append(gpuNote()).append("\n\n");
+        md.append(targets());
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, md);
         System.out.print(md);
-        if (args.length > 4) {
-            Files.writeString(Path.of(args[4]), md.toString());
-        }
+        return 0;
     }
 
-    /**
-     * One repetition of ours, shaped like llama-bench's two tests: pp = a 128-token prompt decoded in one batch into
-     * an empty cache; tg = 128 tokens generated one by one from an empty cache (a 1-token prompt), greedy, EOS ignored.
-     */
-    private static void measure(Context ctx, int[] prompt, double[] pp, double[] tg, int r) {
-        ctx.clear();
-        try (Generation g = ctx.start(prompt, GenerationParams.defaults().withMaxTokens(1), SamplerChain.greedy())) {
-            pp[r] = g.timings().promptTokensPerSecond();
-        }
-        ctx.clear();
-        GenerationParams params = GenerationParams.defaults().withMaxTokens(GENERATE + 1).withIgnoreEos(true);
-        try (Generation g = ctx.start(new int[] {prompt[0]}, params, SamplerChain.greedy())) {
-            while (g.nextToken() >= 0) {
-                // tokens/s from the generation's own timings
+    private String generation(LlamaBench bench, Path model, int repetitions) throws Exception {
+        String name = model.getFileName().toString();
+        int tests = PROMPTS.length + 1;
+        double[][] nat = new double[tests][repetitions];
+        double[][] ours = new double[tests][repetitions];
+        double[][] jni = new double[tests][repetitions];
+        String jniFailure = null;
+        log("generation: " + name);
+        boolean small = model.equals(smallModel);
+        try (OurBench b = new OurBench(model, threads, PROMPTS[PROMPTS.length - 1])) {
+            b.warmUp(small ? 40 : 1, PROMPTS, GENERATE);
+            for (int r = 0; r < repetitions; r++) {
+                double[] n = bench.run(model, threads, PROMPTS, GENERATE);
+                for (int t = 0; t < tests; t++) {
+                    nat[t][r] = n[t];
+                }
+                for (int t = 0; t < PROMPTS.length; t++) {
+                    ours[t][r] = b.prompt(PROMPTS[t]);
+                }
+                ours[PROMPTS.length][r] = b.generate(GENERATE);
+                if (!noJni && jniFailure == null) {
+                    try {
+                        // one child JVM per repetition and prompt size (each loads the model and warms up first);
+                        // pp128 only on the small model, where it is cheap
+                        for (int t = 0; t < PROMPTS.length; t++) {
+                            if (PROMPTS[t] != 512 && !small) {
+                                jni[t][r] = Double.NaN;
+                                continue;
+                            }
+                            JniBaseline.Result j = JniBaseline.run(model, threads, PROMPTS[t], GENERATE);
+                            jni[t][r] = j.medianPromptTokensPerSecond();
+                            if (PROMPTS[t] == 512) {
+                                jni[PROMPTS.length][r] = j.medianTokensPerSecond();
+                            }
+                        }
+                    } catch (RuntimeException e) {
+                        jniFailure = e.getMessage().lines().findFirst().orElse(e.toString());
+                    }
+                }
+                log(String.format(Locale.ROOT, "  rep %d: native %s ours %s", r + 1, java.util.Arrays.toString(n),
+                        java.util.Arrays.toString(new double[] {ours[0][r], ours[1][r], ours[2][r]})));
             }
-            tg[r] = g.timings().tokensPerSecond();
         }
+        boolean withJni = !noJni && jniFailure == null;
+        StringBuilder md = new StringBuilder("### ").append(name).append(" (").append(repetitions).append(" repetitions)\n\n");
+        md.append("| test | llama-bench | llama-ffm | JNI (java-llama.cpp) | llama-ffm / native | llama-ffm / JNI |\n|---|---|---|---|---|---|\n");
+        for (int t = 0; t < tests; t++) {
+            String test = t < PROMPTS.length ? "pp" + PROMPTS[t] : "tg" + GENERATE;
+            Stats n = new Stats(nat[t]);
+            Stats o = new Stats(ours[t]);
+            double ratio = o.median() / n.median();
+            ratios.put(name + " " + test + " vs native", ratio);
+            String jniCell = "n/a";
+            String jniRatio = "n/a";
+            if (withJni && !Double.isNaN(jni[t][0])) {
+                Stats j = new Stats(jni[t]);
+                jniCell = j.cell();
+                jniRatio = String.format(Locale.ROOT, "%.2f×", o.median() / j.median());
+                ratios.put(name + " " + test + " vs JNI", o.median() / j.median());
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.3f | %s |%n", test, n.cell(), o.cell(), jniCell, ratio, jniRatio));
+        }
+        if (jniFailure != null) {
+            md.append("\nJNI binding: ").append(jniFailure).append('\n');
+        }
+        return md.append('\n').toString();
     }
 
-    /** Runs llama-bench once: [pp t/s, tg t/s]. */
-    private static double[] llamaBench(Path bench, Path model, int threads) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(bench.toString(), "-m", model.toString(), "-p", Integer.toString(PROMPT), "-n",
-                Integer.toString(GENERATE), "-t", Integer.toString(threads), "-r", "1", "-o", "json")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IOException("llama-bench failed: " + json);
+    /** The same measurement through llama-ffm with three sets of libraries, each in its own child JVM. */
+    private String natives(LlamaBench bench, List<Path> models) throws Exception {
+        StringBuilder md = new StringBuilder("## Natives: prebuilt all-variants vs from-source builds\n\n");
+        md.append("llama-ffm's pp512 and tg128 in child JVMs (3 repetitions each, after a warm-up), one per set of libraries: the ")
+                .append("from-source all-variants build the natives jar carries (GGML_CPU_ALL_VARIANTS, ggml picks the variant), ")
+                .append("node-llama-cpp's prebuilt linux-x64 package of the same release (also all variants), and a from-source ")
+                .append("build for this CPU (`LLAMAFFM_CPU_NATIVE=ON`: GGML_NATIVE, -march=native, CPU backend linked in). ")
+                .append("The variant column is what ggml chose.\n\n");
+        md.append("| model | libraries | CPU variant | pp512 | tg128 |\n|---|---|---|---|---|\n");
+        Map<String, List<String>> sets = new LinkedHashMap<>();
+        sets.put("from source, all variants (natives jar)", List.of());
+        if (prebuilt != null) {
+            sets.put("prebuilt (node-llama-cpp linux-x64)", List.of("-Dllamaffm.library.path=" + prebuilt));
         }
-        Matcher m = Pattern.compile("\"n_prompt\":\\s*(\\d+),\\s*\"n_gen\":\\s*(\\d+),[\\s\\S]*?\"avg_ts\":\\s*([0-9.]+)").matcher(json);
-        double pp = -1;
-        double tg = -1;
-        while (m.find()) {
-            if (Integer.parseInt(m.group(1)) > 0) {
-                pp = Double.parseDouble(m.group(3));
-            } else {
-                tg = Double.parseDouble(m.group(3));
+        if (nativeBuild != null) {
+            sets.put("from source, -march=native", List.of("-Dllamaffm.library.path=" + nativeBuild));
+        }
+        for (Path model : models) {
+            boolean small = model.equals(smallModel);
+            for (Map.Entry<String, List<String>> set : sets.entrySet()) {
+                log("natives: " + set.getKey() + " on " + model.getFileName());
+                List<String> lines = ChildJvm.run(System.getProperty("java.class.path"), set.getValue(), OurBench.class.getName(),
+                        List.of(model.toString(), Integer.toString(threads), "3", small ? "40" : "1", Integer.toString(GENERATE), "512"),
+                        60);
+                String variant = "?";
+                List<Double> pp = new ArrayList<>();
+                List<Double> tg = new ArrayList<>();
+                for (String line : lines) {
+                    String[] f = line.split(" ");
+                    if (f[0].equals("variant")) {
+                        variant = f[1];
+                    } else if (f[0].equals("rep")) {
+                        pp.add(Double.parseDouble(f[1]));
+                        tg.add(Double.parseDouble(f[2]));
+                    }
+                }
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", model.getFileName(), set.getKey(), variant,
+                        new Stats(pp.stream().mapToDouble(Double::doubleValue).toArray()).cell(),
+                        new Stats(tg.stream().mapToDouble(Double::doubleValue).toArray()).cell()));
             }
         }
-        if (pp < 0 || tg < 0) {
-            throw new IOException("unexpected llama-bench output: " + json);
+        if (nativeBuild != null && Files.isExecutable(nativeBuild.resolve("llama-bench"))) {
+            md.append("\nllama-bench itself, all-variants build vs -march=native build (").append(model(models).getFileName())
+                    .append(", 3 alternated repetitions):\n\n| build | pp512 | tg128 |\n|---|---|---|\n");
+            LlamaBench tuned = new LlamaBench(nativeBuild.resolve("llama-bench"));
+            double[][] all = new double[2][3];
+            double[][] own = new double[2][3];
+            for (int r = 0; r < 3; r++) {
+                double[] a = bench.run(model(models), threads, new int[] {512}, GENERATE);
+                double[] b = tuned.run(model(models), threads, new int[] {512}, GENERATE);
+                all[0][r] = a[0];
+                all[1][r] = a[1];
+                own[0][r] = b[0];
+                own[1][r] = b[1];
+            }
+            md.append("| all variants | ").append(new Stats(all[0]).cell()).append(" | ").append(new Stats(all[1]).cell()).append(" |\n");
+            md.append("| -march=native | ").append(new Stats(own[0]).cell()).append(" | ").append(new Stats(own[1]).cell()).append(" |\n");
         }
-        return new double[] {pp, tg};
+        return md.append('\n').toString();
     }
 
-    private static void row(StringBuilder md, String test, double[] nativeTs, double[] ffmTs) {
-        double n = median(nativeTs);
-        double f = median(ffmTs);
-        md.append(String.format(Locale.ROOT, "| %s | %.1f (%.1f–%.1f) | %.1f (%.1f–%.1f) | %.3f |%n", test, n, min(nativeTs),
-                max(nativeTs), f, min(ffmTs), max(ffmTs), f / n));
+    /** The largest model of the run: where instruction-set differences show. */
+    private static Path model(List<Path> models) {
+        return models.get(models.size() > 1 ? 1 : 0);
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    private static String gpuNote() {
+        boolean gpu = Llama.backendInfo().devices().stream().anyMatch(d -> d.type() != io.llamaffm.BackendInfo.DeviceType.CPU);
+        return gpu ? "A GPU backend is loaded on this machine; see the GPU rows, if any, above."
+                : "No GPU on this machine (CPU backend only), so no GPU rows. The CUDA natives jar is checked statically "
+                + "(NativesJarTest); a GPU run needs a machine with one.";
     }
 
-    private static double min(double[] v) {
-        return Arrays.stream(v).min().orElseThrow();
+    private String targets() {
+        StringBuilder md = new StringBuilder("## Ratios measured in this run\n\n| comparison | ratio |\n|---|---|\n");
+        ratios.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %.3f |%n", k, v)));
+        return md.append('\n').toString();
     }
 
-    private static double max(double[] v) {
-        return Arrays.stream(v).max().orElseThrow();
+    private static void log(String line) {
+        System.err.println("[bench] " + line);
     }
 }
