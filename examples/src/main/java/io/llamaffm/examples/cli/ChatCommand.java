@@ -8,6 +8,7 @@ import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
+import io.llamaffm.examples.LeadingSpaceTrimmer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
 
 /** {@code chat MODEL}: a conversation, one user message per line of stdin, until EOF or /exit. */
 @Command(name = "chat", mixinStandardHelpOptions = true,
@@ -118,27 +118,5 @@ final class ChatCommand implements Callable<Integer> {
             }
         }
         return LlamaCli.EXIT_OK;
-    }
-
-    /** Passes text on without the whitespace that opens a reply (the space after "Assistant:"). */
-    static final class LeadingSpaceTrimmer implements Consumer<String> {
-        private final Consumer<String> next;
-        private boolean started;
-
-        LeadingSpaceTrimmer(Consumer<String> next) {
-            this.next = next;
-        }
-
-        @Override
-        public void accept(String piece) {
-            if (!started) {
-                piece = piece.stripLeading();
-                if (piece.isEmpty()) {
-                    return;
-                }
-                started = true;
-            }
-            next.accept(piece);
-        }
     }
 }

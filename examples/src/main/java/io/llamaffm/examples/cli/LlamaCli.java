@@ -38,7 +38,7 @@ import java.util.Set;
 @Command(name = "llama-ffm", mixinStandardHelpOptions = true, versionProvider = LlamaCli.Version.class,
         description = "Runs GGUF models with llama.cpp through Java's FFM API.",
         subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class,
-                EmbedCommand.class, SearchCommand.class, ConvertOnnxCommand.class,
+                EmbedCommand.class, SearchCommand.class, ConvertOnnxCommand.class, ServeCommand.class, ExtractCommand.class,
                 InfoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Without a subcommand the jar runs the Generate example:",
                 "  java -jar llama-ffm-examples.jar [MODEL.gguf] [PROMPT] [MAX_TOKENS]"},

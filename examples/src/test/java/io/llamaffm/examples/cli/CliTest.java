@@ -188,7 +188,7 @@ class CliTest {
     @Test
     void theChatReplyPrinterDropsOnlyTheLeadingSpace() {
         StringBuilder sb = new StringBuilder();
-        ChatCommand.LeadingSpaceTrimmer t = new ChatCommand.LeadingSpaceTrimmer(sb::append);
+        io.llamaffm.examples.LeadingSpaceTrimmer t = new io.llamaffm.examples.LeadingSpaceTrimmer(sb::append);
         for (String piece : List.of(" ", " Hello", " there", "\n", " you")) {
             t.accept(piece);
         }
