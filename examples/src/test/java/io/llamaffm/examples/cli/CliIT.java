@@ -345,6 +345,66 @@ class CliIT {
         assertEquals(2, r.err().lines().filter(l -> l.startsWith("prompt: ")).count(), r::toString);
     }
 
+    static final String PET_SCHEMA = """
+            {"type": "object",
+             "properties": {
+               "name": {"type": "string", "maxLength": 12},
+               "animal": {"enum": ["cat", "dog", "bird"]},
+               "age": {"type": "integer", "minimum": 1, "maximum": 20}
+             },
+             "required": ["name", "animal", "age"],
+             "additionalProperties": false}
+            """;
+
+    @Test
+    void extractPrintsSchemaValidJsonEqualToTheLibrarysExtraction(@TempDir Path dir) throws Exception {
+        Path schema = Files.writeString(dir.resolve("pet.schema.json"), PET_SCHEMA);
+        String text = "Tom is a big brown dog. He is 7 years old.";
+        Result r = cli("extract", model.toString(), "--schema", schema.toString(), text, "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        String expected;
+        try (io.llamaffm.Model m = io.llamaffm.Model.load(model);
+             io.llamaffm.Context ctx = m.newContext(io.llamaffm.ContextParams.defaults().withThreads(1))) {
+            expected = new io.llamaffm.examples.JsonExtractor(ctx, PET_SCHEMA).extract(text, 512).json();
+        }
+        assertEquals(expected + "\n", r.out(), r::toString);
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode json = mapper.readTree(r.out());
+        List<String> fields = new ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        assertEquals(List.of("name", "animal", "age"), fields, r::toString);
+        assertTrue(json.get("name").isTextual() && json.get("name").asText().length() <= 12, r::toString);
+        assertTrue(List.of("cat", "dog", "bird").contains(json.get("animal").asText()), r::toString);
+        assertTrue(json.get("age").isInt() && json.get("age").asInt() >= 1 && json.get("age").asInt() <= 20, r::toString);
+        assertTrue(r.err().contains("stop: end of generation"), r::toString);
+
+        Result pretty = cliWithInput(text, "extract", model.toString(), "--schema", schema.toString(), "-", "--pretty", "-t", "1");
+        assertEquals(0, pretty.code(), pretty::toString);
+        assertEquals(json, mapper.readTree(pretty.out()), "the text from stdin gives the same JSON");
+        assertTrue(pretty.out().startsWith("{\n  \"name\" : "), pretty::toString);
+
+        Result cut = cli("extract", model.toString(), "--schema", schema.toString(), text, "-n", "5", "-t", "1");
+        assertEquals(1, cut.code(), cut::toString);
+        assertEquals("error: the model did not finish the JSON within 5 tokens (stopped: MAX_TOKENS); allow more tokens "
+                + "(--max-tokens)\n", cut.err(), cut::toString);
+        Path bad = Files.writeString(dir.resolve("bad.json"), "{\"type\": \"tree\"}");
+        Result unsupported = cli("extract", model.toString(), "--schema", bad.toString(), text);
+        assertEquals(1, unsupported.code(), unsupported::toString);
+        assertTrue(unsupported.err().startsWith("error: cannot convert the JSON schema in " + bad), unsupported::toString);
+    }
+
+    @Test
+    void chatDrawsTheLoadProgressBarWhenAsked() throws Exception {
+        Result r = cliWithInput("Hello\n", "--progress=always", "chat", model.toString(), "--temperature", "0", "-n", "4", "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(Pattern.compile("\rloading stories260K\\.gguf \\[#+-+\\] +[1-9][0-9]?%  [0-9.]+ s").matcher(r.err()).find(),
+                "a partly filled bar while it loads: " + r);
+        assertTrue(r.err().contains("\rloading stories260K.gguf [####################] 100%"), r::toString);
+        assertTrue(Pattern.compile("\rloaded stories260K\\.gguf \\([0-9.]+ [KM]iB\\) in [0-9.]+ s *\n").matcher(r.err()).find(),
+                r::toString);
+        assertEquals(1, r.out().lines().count(), r::toString);
+    }
+
     @Test
     void aMissingModelIsAClearOneLineError() throws Exception {
         for (String sub : List.of("inspect", "tokenize", "generate", "chat")) {
