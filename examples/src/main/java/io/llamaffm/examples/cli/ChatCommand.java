@@ -32,7 +32,9 @@ import java.util.concurrent.Callable;
                 + "stdout, keeping the whole conversation (earlier turns are reused from the KV cache, not decoded "
                 + "again). Ends at end of input or /exit; /reset starts a new conversation. A summary of each turn "
                 + "goes to stderr.",
-                "Models are prompted in a plain 'User: ... / Assistant: ...' format."})
+                "A model with a chat template in its GGUF is prompted with it; others in a plain "
+                        + "'User: ... / Assistant: ...' format. Replies stream as they are generated; a progress bar shows "
+                        + "while the model loads (on a terminal, or with --progress=always)."})
 final class ChatCommand implements Callable<Integer> {
     @ParentCommand
     LlamaCli cli;

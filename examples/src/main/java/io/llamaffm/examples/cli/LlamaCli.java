@@ -29,7 +29,8 @@ import java.util.Set;
 
 /**
  * The {@code llama-ffm} command-line tool: {@code inspect}, {@code tokenize}, {@code generate}, {@code chat},
- * {@code info}. It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
+ * {@code embed}, {@code search}, {@code convert-onnx}, {@code serve} (an OpenAI-compatible HTTP server),
+ * {@code extract} (JSON matching a schema) and {@code info}. It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
  * subcommand nor an option, the jar behaves as the {@link Generate} example ({@code ./run.sh [MODEL] [PROMPT] [N]}).
  *
  * <p>Exit codes: 0 success, 1 an error while running (one line on stderr; {@code --verbose} adds the details and the
@@ -72,6 +73,7 @@ public final class LlamaCli implements Runnable {
         this.terminal = terminal;
     }
 
+    /** Runs the CLI on the process's streams and exits with its code (or runs {@link Generate} for bare arguments). */
     public static void main(String[] args) {
         if (!isCliInvocation(args)) {
             Generate.main(args);

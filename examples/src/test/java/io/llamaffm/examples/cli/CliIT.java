@@ -279,6 +279,30 @@ class CliIT {
     }
 
     @Test
+    void searchIndexesEveryTextFileUnderAFolder(@TempDir Path dir) throws Exception {
+        Path docs = Files.createDirectories(dir.resolve("docs"));
+        Files.writeString(docs.resolve("lily.txt"), "Lily had a red ball. She played with it in the park every day.");
+        Files.createDirectories(docs.resolve("sub"));
+        Files.writeString(docs.resolve("sub").resolve("tom.md"), "Tom had a big dog. The dog liked to run and bark at the birds.");
+        Files.createDirectories(docs.resolve(".git"));
+        Files.writeString(docs.resolve(".git").resolve("config"), "hidden folders are not indexed");
+        Files.write(docs.resolve("image.bin"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0, (byte) 0xff});
+        Path index = dir.resolve("docs.idx");
+        Result added = cli("search", model.toString(), "--index", index.toString(), "--add", docs.toString(), "--pooling", "MEAN",
+                "-t", "1");
+        assertEquals(0, added.code(), added::toString);
+        assertEquals(List.of("skipped " + docs.resolve("image.bin") + " (not UTF-8 text)", "added 1 chunks of "
+                + docs.resolve("lily.txt"), "added 1 chunks of " + docs.resolve("sub").resolve("tom.md")), added.err().lines().toList());
+        io.llamaffm.embeddings.VectorIndex idx = io.llamaffm.embeddings.VectorIndex.load(index);
+        assertEquals(List.of("docs/lily.txt#0", "docs/sub/tom.md#0"), idx.ids().stream().sorted().toList());
+        Result q = cli("search", model.toString(), "--index", index.toString(), "--query",
+                "Tom had a big dog. The dog liked to run and bark at the birds.", "-k", "1", "--pooling", "MEAN", "-t", "1");
+        assertTrue(q.out().startsWith("1.0000  docs/sub/tom.md#0  Tom had a big dog."), q::toString);
+        Result missing = cli("search", model.toString(), "--index", index.toString(), "--add", dir.resolve("nope").toString());
+        assertEquals("error: no such file or folder: " + dir.resolve("nope") + "\n", missing.err(), missing::toString);
+    }
+
+    @Test
     void convertOnnxThenSemanticSearchFindsTheRightDocument(@TempDir Path dir) throws Exception {
         Path onnx = dir.resolve("all-minilm-l6-v2.onnx");
         Path tokenizer = dir.resolve("all-minilm-l6-v2-tokenizer.json");
@@ -345,27 +369,19 @@ class CliIT {
         assertEquals(2, r.err().lines().filter(l -> l.startsWith("prompt: ")).count(), r::toString);
     }
 
-    static final String PET_SCHEMA = """
-            {"type": "object",
-             "properties": {
-               "name": {"type": "string", "maxLength": 12},
-               "animal": {"enum": ["cat", "dog", "bird"]},
-               "age": {"type": "integer", "minimum": 1, "maximum": 20}
-             },
-             "required": ["name", "animal", "age"],
-             "additionalProperties": false}
-            """;
+    /** The README's extraction schema. */
+    static final Path PET_SCHEMA = Path.of("pet.schema.json");
 
     @Test
     void extractPrintsSchemaValidJsonEqualToTheLibrarysExtraction(@TempDir Path dir) throws Exception {
-        Path schema = Files.writeString(dir.resolve("pet.schema.json"), PET_SCHEMA);
+        Path schema = PET_SCHEMA;
         String text = "Tom is a big brown dog. He is 7 years old.";
         Result r = cli("extract", model.toString(), "--schema", schema.toString(), text, "-t", "1");
         assertEquals(0, r.code(), r::toString);
         String expected;
         try (io.llamaffm.Model m = io.llamaffm.Model.load(model);
              io.llamaffm.Context ctx = m.newContext(io.llamaffm.ContextParams.defaults().withThreads(1))) {
-            expected = new io.llamaffm.examples.JsonExtractor(ctx, PET_SCHEMA).extract(text, 512).json();
+            expected = new io.llamaffm.examples.JsonExtractor(ctx, Files.readString(schema)).extract(text, 512).json();
         }
         assertEquals(expected + "\n", r.out(), r::toString);
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
