@@ -63,9 +63,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (maxTokens < 1) {
-            throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
-        }
+        CliException.atLeast(maxTokens, 1, "--max-tokens");
         GenerationParams params = new GenerationParams(maxTokens, stops, false, false);
         SamplerChain chain = sampling.chain();
         PrintWriter out = spec.commandLine().getOut();

@@ -55,9 +55,7 @@ final class ExtractCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (maxTokens < 1) {
-            throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
-        }
+        CliException.atLeast(maxTokens, 1, "--max-tokens");
         Grammars.fromJsonSchema(schema); // a missing or unsupported schema fails here, before the model loads
         String schemaJson = Files.readString(schema, StandardCharsets.UTF_8);
         String input = "-".equals(text) ? new String(cli.in().readAllBytes(), StandardCharsets.UTF_8) : text;

@@ -67,12 +67,8 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new CliException("--port must be in 0..65535, got " + port);
         }
-        if (parallel < 1) {
-            throw new CliException("--parallel must be >= 1, got " + parallel);
-        }
-        if (queueTimeoutSeconds < 0) {
-            throw new CliException("--queue-timeout must be >= 0, got " + queueTimeoutSeconds);
-        }
+        CliException.atLeast(parallel, 1, "--parallel");
+        CliException.atLeast(queueTimeoutSeconds, 0, "--queue-timeout");
         ServerConfig config = ServerConfig.defaults().withHost(host).withPort(port).withParallel(parallel)
                 .withContext(context.params()).withQueueTimeout(Duration.ofSeconds(queueTimeoutSeconds));
         PrintWriter out = spec.commandLine().getOut();

@@ -42,26 +42,32 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
                 Duration.ofSeconds(60), 16L << 20);
     }
 
+    /** This configuration listening on {@code h} (a host name or address). */
     public ServerConfig withHost(String h) {
         return new ServerConfig(h, port, parallel, context, queueTimeout, maxRequestBytes);
     }
 
+    /** This configuration on port {@code p} (0: any free port). */
     public ServerConfig withPort(int p) {
         return new ServerConfig(host, p, parallel, context, queueTimeout, maxRequestBytes);
     }
 
+    /** This configuration with {@code n} generation contexts. */
     public ServerConfig withParallel(int n) {
         return new ServerConfig(host, port, n, context, queueTimeout, maxRequestBytes);
     }
 
+    /** This configuration with generation contexts made with {@code c}. */
     public ServerConfig withContext(ContextParams c) {
         return new ServerConfig(host, port, parallel, c, queueTimeout, maxRequestBytes);
     }
 
+    /** This configuration letting requests wait up to {@code d} for a context. */
     public ServerConfig withQueueTimeout(Duration d) {
         return new ServerConfig(host, port, parallel, context, d, maxRequestBytes);
     }
 
+    /** This configuration accepting request bodies of up to {@code n} bytes. */
     public ServerConfig withMaxRequestBytes(long n) {
         return new ServerConfig(host, port, parallel, context, queueTimeout, n);
     }
