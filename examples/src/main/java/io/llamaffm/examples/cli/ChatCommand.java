@@ -8,6 +8,7 @@ import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
+import io.llamaffm.examples.LeadingSpaceTrimmer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
 
 /** {@code chat MODEL}: a conversation, one user message per line of stdin, until EOF or /exit. */
 @Command(name = "chat", mixinStandardHelpOptions = true,
@@ -32,7 +32,9 @@ import java.util.function.Consumer;
                 + "stdout, keeping the whole conversation (earlier turns are reused from the KV cache, not decoded "
                 + "again). Ends at end of input or /exit; /reset starts a new conversation. A summary of each turn "
                 + "goes to stderr.",
-                "Models are prompted in a plain 'User: ... / Assistant: ...' format."})
+                "A model with a chat template in its GGUF is prompted with it; others in a plain "
+                        + "'User: ... / Assistant: ...' format. Replies stream as they are generated; a progress bar shows "
+                        + "while the model loads (on a terminal, or with --progress=always)."})
 final class ChatCommand implements Callable<Integer> {
     @ParentCommand
     LlamaCli cli;
@@ -61,9 +63,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (maxTokens < 1) {
-            throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
-        }
+        CliException.atLeast(maxTokens, 1, "--max-tokens");
         GenerationParams params = new GenerationParams(maxTokens, stops, false, false);
         SamplerChain chain = sampling.chain();
         PrintWriter out = spec.commandLine().getOut();
@@ -118,27 +118,5 @@ final class ChatCommand implements Callable<Integer> {
             }
         }
         return LlamaCli.EXIT_OK;
-    }
-
-    /** Passes text on without the whitespace that opens a reply (the space after "Assistant:"). */
-    static final class LeadingSpaceTrimmer implements Consumer<String> {
-        private final Consumer<String> next;
-        private boolean started;
-
-        LeadingSpaceTrimmer(Consumer<String> next) {
-            this.next = next;
-        }
-
-        @Override
-        public void accept(String piece) {
-            if (!started) {
-                piece = piece.stripLeading();
-                if (piece.isEmpty()) {
-                    return;
-                }
-                started = true;
-            }
-            next.accept(piece);
-        }
     }
 }

@@ -17,6 +17,14 @@ final class CliException extends RuntimeException {
         this.exitCode = exitCode;
     }
 
+    /** {@code value} when it is at least {@code min}; otherwise the one-line error naming {@code option}. */
+    static int atLeast(int value, int min, String option) {
+        if (value < min) {
+            throw new CliException(option + " must be >= " + min + ", got " + value);
+        }
+        return value;
+    }
+
     int exitCode() {
         return exitCode;
     }

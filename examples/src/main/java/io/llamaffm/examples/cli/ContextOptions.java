@@ -23,15 +23,11 @@ final class ContextOptions {
     CacheType cacheType;
 
     ContextParams params() {
-        if (contextLength < 0) {
-            throw new CliException("--ctx must be >= 0, got " + contextLength);
+        CliException.atLeast(contextLength, 0, "--ctx");
+        if (threads != null) {
+            CliException.atLeast(threads, 1, "--threads");
         }
-        if (threads != null && threads < 1) {
-            throw new CliException("--threads must be >= 1, got " + threads);
-        }
-        if (batchSize < 1) {
-            throw new CliException("--batch-size must be >= 1, got " + batchSize);
-        }
+        CliException.atLeast(batchSize, 1, "--batch-size");
         ContextParams p = ContextParams.defaults().withContextLength(contextLength).withBatchSize(batchSize)
                 .withCacheType(cacheType);
         return threads == null ? p : p.withThreads(threads);

@@ -56,9 +56,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (maxTokens < 1) {
-            throw new CliException("--max-tokens must be >= 1, got " + maxTokens);
-        }
+        CliException.atLeast(maxTokens, 1, "--max-tokens");
         String text = "-".equals(prompt) ? new String(cli.in().readAllBytes(), StandardCharsets.UTF_8) : prompt;
         GenerationParams params = new GenerationParams(maxTokens, stops, ignoreEos, false);
         SamplerChain chain = sampling.chain();

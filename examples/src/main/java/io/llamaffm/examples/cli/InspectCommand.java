@@ -55,12 +55,10 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (contextLength != null && contextLength < 1) {
-            throw new CliException("--ctx must be >= 1, got " + contextLength);
+        if (contextLength != null) {
+            CliException.atLeast(contextLength, 1, "--ctx");
         }
-        if (sequences < 1) {
-            throw new CliException("--sequences must be >= 1, got " + sequences);
-        }
+        CliException.atLeast(sequences, 1, "--sequences");
         PrintWriter out = spec.commandLine().getOut();
         // the weights are memory-mapped, not read, and stay off any GPU: loading only to look is cheap
         ModelParams params = model.params().withGpuLayers(0).withVocabOnly(vocabOnly);

@@ -29,7 +29,8 @@ import java.util.Set;
 
 /**
  * The {@code llama-ffm} command-line tool: {@code inspect}, {@code tokenize}, {@code generate}, {@code chat},
- * {@code info}. It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
+ * {@code embed}, {@code search}, {@code convert-onnx}, {@code serve} (an OpenAI-compatible HTTP server),
+ * {@code extract} (JSON matching a schema) and {@code info}. It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
  * subcommand nor an option, the jar behaves as the {@link Generate} example ({@code ./run.sh [MODEL] [PROMPT] [N]}).
  *
  * <p>Exit codes: 0 success, 1 an error while running (one line on stderr; {@code --verbose} adds the details and the
@@ -38,7 +39,7 @@ import java.util.Set;
 @Command(name = "llama-ffm", mixinStandardHelpOptions = true, versionProvider = LlamaCli.Version.class,
         description = "Runs GGUF models with llama.cpp through Java's FFM API.",
         subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class,
-                EmbedCommand.class, SearchCommand.class, ConvertOnnxCommand.class,
+                EmbedCommand.class, SearchCommand.class, ConvertOnnxCommand.class, ServeCommand.class, ExtractCommand.class,
                 InfoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Without a subcommand the jar runs the Generate example:",
                 "  java -jar llama-ffm-examples.jar [MODEL.gguf] [PROMPT] [MAX_TOKENS]"},
@@ -72,6 +73,7 @@ public final class LlamaCli implements Runnable {
         this.terminal = terminal;
     }
 
+    /** Runs the CLI on the process's streams and exits with its code (or runs {@link Generate} for bare arguments). */
     public static void main(String[] args) {
         if (!isCliInvocation(args)) {
             Generate.main(args);

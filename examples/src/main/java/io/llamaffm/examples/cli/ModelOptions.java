@@ -1,7 +1,7 @@
 package io.llamaffm.examples.cli;
 
 import io.llamaffm.ModelParams;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
@@ -11,17 +11,10 @@ final class ModelOptions {
     @Parameters(index = "0", paramLabel = "MODEL", description = "The GGUF model file.")
     Path model;
 
-    @Option(names = "--gpu-layers", paramLabel = "N", defaultValue = "-1",
-            description = "Layers to offload to a GPU when there is one: -1 all (default), 0 none.")
-    int gpuLayers;
-
-    @Option(names = "--no-mmap", description = "Read the weights into memory instead of memory-mapping the file.")
-    boolean noMmap;
+    @Mixin
+    LoadOptions load;
 
     ModelParams params() {
-        if (gpuLayers < ModelParams.ALL_LAYERS) {
-            throw new CliException("--gpu-layers must be -1 (all) or >= 0, got " + gpuLayers);
-        }
-        return ModelParams.defaults().withGpuLayers(gpuLayers).withMmap(!noMmap);
+        return load.params();
     }
 }

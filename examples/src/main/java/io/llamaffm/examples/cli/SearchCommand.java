@@ -16,7 +16,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,10 +23,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code search MODEL --index FILE [--add FILES...] [--query Q]}: a semantic index over text files. */
+/** {@code search MODEL --index FILE [--add FILES/FOLDERS...] [--query Q]}: a semantic index over text files. */
 @Command(name = "search", mixinStandardHelpOptions = true,
-        description = {"Adds text files to a semantic index (chunked with overlap, one embedding per chunk) and/or "
-                + "answers a query with the closest chunks."})
+        description = {"Adds text files, or every text file under a folder, to a semantic index (chunked with overlap, "
+                + "one embedding per chunk) and/or answers a query with the closest chunks."})
 final class SearchCommand implements Callable<Integer> {
     @ParentCommand
     LlamaCli cli;
@@ -44,7 +43,8 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--index", paramLabel = "FILE", required = true, description = "The index file (created when missing).")
     Path index;
 
-    @Option(names = "--add", paramLabel = "FILE", arity = "1..*", description = "Text files to add.")
+    @Option(names = "--add", paramLabel = "PATH", arity = "1..*",
+            description = "Text files to add, or folders: their UTF-8 text files, hidden ones and binary files skipped.")
     List<Path> add = new ArrayList<>();
 
     @Option(names = {"-q", "--query"}, paramLabel = "Q", description = "The query.")
@@ -65,13 +65,14 @@ final class SearchCommand implements Callable<Integer> {
             throw new CliException("nothing to do: give --add FILES and/or --query Q");
         }
         PrintWriter out = spec.commandLine().getOut();
+        List<TextFile> files = TextFile.under(add, spec.commandLine().getErr()); // a bad path fails before the model loads
         try (Model m = cli.loadModel(model.model, model.params(), spec.commandLine().getErr());
              Context ctx = m.newContext(embedding.contextParams())) {
             VectorIndex idx = Files.exists(index) ? VectorIndex.load(index) : null;
-            if (!add.isEmpty()) {
+            if (!files.isEmpty()) {
                 Chunker chunker = new Chunker(chunkTokens, overlapTokens);
-                for (Path file : add) {
-                    String text = read(file);
+                for (TextFile file : files) {
+                    String text = file.text();
                     List<Chunk> chunks = chunker.chunk(m.tokenizer(), text);
                     List<String> texts = chunks.stream().map(Chunk::text).toList();
                     List<Embedding> vectors = ctx.embed(texts, embedding.params());
@@ -79,11 +80,13 @@ final class SearchCommand implements Callable<Integer> {
                         if (idx == null) {
                             idx = new VectorIndex(vectors.get(i).dimension());
                         }
-                        idx.add(file.getFileName() + "#" + chunks.get(i).index(), vectors.get(i).vector(), chunks.get(i).text());
+                        idx.add(file.id() + "#" + chunks.get(i).index(), vectors.get(i).vector(), chunks.get(i).text());
                     }
-                    spec.commandLine().getErr().println("added " + chunks.size() + " chunks of " + file);
+                    spec.commandLine().getErr().println("added " + chunks.size() + " chunks of " + file.path());
                 }
-                idx.save(index);
+                if (idx != null) { // null when every file was empty
+                    idx.save(index);
+                }
             }
             if (query != null) {
                 if (idx == null) {
@@ -99,13 +102,5 @@ final class SearchCommand implements Callable<Integer> {
             out.flush();
         }
         return LlamaCli.EXIT_OK;
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new CliException("cannot read " + file + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -279,6 +279,30 @@ class CliIT {
     }
 
     @Test
+    void searchIndexesEveryTextFileUnderAFolder(@TempDir Path dir) throws Exception {
+        Path docs = Files.createDirectories(dir.resolve("docs"));
+        Files.writeString(docs.resolve("lily.txt"), "Lily had a red ball. She played with it in the park every day.");
+        Files.createDirectories(docs.resolve("sub"));
+        Files.writeString(docs.resolve("sub").resolve("tom.md"), "Tom had a big dog. The dog liked to run and bark at the birds.");
+        Files.createDirectories(docs.resolve(".git"));
+        Files.writeString(docs.resolve(".git").resolve("config"), "hidden folders are not indexed");
+        Files.write(docs.resolve("image.bin"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0, (byte) 0xff});
+        Path index = dir.resolve("docs.idx");
+        Result added = cli("search", model.toString(), "--index", index.toString(), "--add", docs.toString(), "--pooling", "MEAN",
+                "-t", "1");
+        assertEquals(0, added.code(), added::toString);
+        assertEquals(List.of("skipped " + docs.resolve("image.bin") + " (not UTF-8 text)", "added 1 chunks of "
+                + docs.resolve("lily.txt"), "added 1 chunks of " + docs.resolve("sub").resolve("tom.md")), added.err().lines().toList());
+        io.llamaffm.embeddings.VectorIndex idx = io.llamaffm.embeddings.VectorIndex.load(index);
+        assertEquals(List.of("docs/lily.txt#0", "docs/sub/tom.md#0"), idx.ids().stream().sorted().toList());
+        Result q = cli("search", model.toString(), "--index", index.toString(), "--query",
+                "Tom had a big dog. The dog liked to run and bark at the birds.", "-k", "1", "--pooling", "MEAN", "-t", "1");
+        assertTrue(q.out().startsWith("1.0000  docs/sub/tom.md#0  Tom had a big dog."), q::toString);
+        Result missing = cli("search", model.toString(), "--index", index.toString(), "--add", dir.resolve("nope").toString());
+        assertEquals("error: no such file or folder: " + dir.resolve("nope") + "\n", missing.err(), missing::toString);
+    }
+
+    @Test
     void convertOnnxThenSemanticSearchFindsTheRightDocument(@TempDir Path dir) throws Exception {
         Path onnx = dir.resolve("all-minilm-l6-v2.onnx");
         Path tokenizer = dir.resolve("all-minilm-l6-v2-tokenizer.json");
@@ -343,6 +367,58 @@ class CliIT {
         assertEquals(replies.get(0), replies.get(1), "after /reset the same message gets the same greedy reply: " + r);
         assertTrue(r.err().contains("(new conversation)"), r::toString);
         assertEquals(2, r.err().lines().filter(l -> l.startsWith("prompt: ")).count(), r::toString);
+    }
+
+    /** The README's extraction schema. */
+    static final Path PET_SCHEMA = Path.of("pet.schema.json");
+
+    @Test
+    void extractPrintsSchemaValidJsonEqualToTheLibrarysExtraction(@TempDir Path dir) throws Exception {
+        Path schema = PET_SCHEMA;
+        String text = "Tom is a big brown dog. He is 7 years old.";
+        Result r = cli("extract", model.toString(), "--schema", schema.toString(), text, "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        String expected;
+        try (io.llamaffm.Model m = io.llamaffm.Model.load(model);
+             io.llamaffm.Context ctx = m.newContext(io.llamaffm.ContextParams.defaults().withThreads(1))) {
+            expected = new io.llamaffm.examples.JsonExtractor(ctx, Files.readString(schema)).extract(text, 512).json();
+        }
+        assertEquals(expected + "\n", r.out(), r::toString);
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode json = mapper.readTree(r.out());
+        List<String> fields = new ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        assertEquals(List.of("name", "animal", "age"), fields, r::toString);
+        assertTrue(json.get("name").isTextual() && json.get("name").asText().length() <= 12, r::toString);
+        assertTrue(List.of("cat", "dog", "bird").contains(json.get("animal").asText()), r::toString);
+        assertTrue(json.get("age").isInt() && json.get("age").asInt() >= 1 && json.get("age").asInt() <= 20, r::toString);
+        assertTrue(r.err().contains("stop: end of generation"), r::toString);
+
+        Result pretty = cliWithInput(text, "extract", model.toString(), "--schema", schema.toString(), "-", "--pretty", "-t", "1");
+        assertEquals(0, pretty.code(), pretty::toString);
+        assertEquals(json, mapper.readTree(pretty.out()), "the text from stdin gives the same JSON");
+        assertTrue(pretty.out().startsWith("{\n  \"name\" : "), pretty::toString);
+
+        Result cut = cli("extract", model.toString(), "--schema", schema.toString(), text, "-n", "5", "-t", "1");
+        assertEquals(1, cut.code(), cut::toString);
+        assertEquals("error: the model did not finish the JSON within 5 tokens (stopped: MAX_TOKENS); allow more tokens "
+                + "(--max-tokens)\n", cut.err(), cut::toString);
+        Path bad = Files.writeString(dir.resolve("bad.json"), "{\"type\": \"tree\"}");
+        Result unsupported = cli("extract", model.toString(), "--schema", bad.toString(), text);
+        assertEquals(1, unsupported.code(), unsupported::toString);
+        assertTrue(unsupported.err().startsWith("error: cannot convert the JSON schema in " + bad), unsupported::toString);
+    }
+
+    @Test
+    void chatDrawsTheLoadProgressBarWhenAsked() throws Exception {
+        Result r = cliWithInput("Hello\n", "--progress=always", "chat", model.toString(), "--temperature", "0", "-n", "4", "-t", "1");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(Pattern.compile("\rloading stories260K\\.gguf \\[#+-+\\] +[1-9][0-9]?%  [0-9.]+ s").matcher(r.err()).find(),
+                "a partly filled bar while it loads: " + r);
+        assertTrue(r.err().contains("\rloading stories260K.gguf [####################] 100%"), r::toString);
+        assertTrue(Pattern.compile("\rloaded stories260K\\.gguf \\([0-9.]+ [KM]iB\\) in [0-9.]+ s *\n").matcher(r.err()).find(),
+                r::toString);
+        assertEquals(1, r.out().lines().count(), r::toString);
     }
 
     @Test

@@ -35,13 +35,14 @@ class CliTest {
         assertTrue(LlamaCli.isCliInvocation(new String[] {"generate", "m.gguf", "-p", "x"}));
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--help"}));
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--verbose", "inspect", "m.gguf"}));
-        assertEquals(java.util.Set.of("inspect", "tokenize", "generate", "chat", "embed", "search", "convert-onnx", "info", "help"),
+        assertEquals(java.util.Set.of("inspect", "tokenize", "generate", "chat", "embed", "search", "convert-onnx", "serve", "extract",
+                        "info", "help"),
                 LlamaCli.subcommandNames());
     }
 
     @Test
     void everySubcommandHasHelp() {
-        for (String sub : List.of("inspect", "tokenize", "generate", "chat", "info")) {
+        for (String sub : List.of("inspect", "tokenize", "generate", "chat", "serve", "extract", "info")) {
             Run r = run("", sub, "--help");
             assertEquals(0, r.code(), sub);
             assertTrue(r.out().startsWith("Usage: llama-ffm " + sub), r.out());
@@ -50,6 +51,11 @@ class CliTest {
         for (String option : List.of("--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--seed",
                 "--grammar", "--json-schema", "--stop", "--ctx", "--threads")) {
             assertTrue(gen.out().contains(option), option + " in " + gen.out());
+        }
+        Run serve = run("", "serve", "--help");
+        for (String option : List.of("--model", "--embedding-model", "--host", "--port", "--ctx", "--threads", "--parallel",
+                "--queue-timeout", "127.0.0.1")) {
+            assertTrue(serve.out().contains(option), option + " in " + serve.out());
         }
         Run inspect = run("", "inspect", "--help");
         for (String option : List.of("--json", "--ctx", "--batch", "--cache-type")) {
@@ -94,6 +100,17 @@ class CliTest {
         assertEquals("error: --grammar and --json-schema cannot be used together\n", both.err());
         Run tokens = run("", "generate", "/no/such/model.gguf", "-p", "x", "--max-tokens", "0");
         assertEquals("error: --max-tokens must be >= 1, got 0\n", tokens.err());
+        Run port = run("", "serve", "--model", "/no/such/model.gguf", "--port", "70000");
+        assertEquals("error: --port must be in 0..65535, got 70000\n", port.err());
+        Run parallel = run("", "serve", "--model", "/no/such/model.gguf", "--parallel", "0");
+        assertEquals("error: --parallel must be >= 1, got 0\n", parallel.err());
+        Run noModel = run("", "serve");
+        assertEquals(2, noModel.code());
+        assertTrue(noModel.err().contains("Missing required option: '--model=FILE'"), noModel.err());
+        Run schema = run("", "extract", "/no/such/model.gguf", "--schema", "/no/such/schema.json", "text");
+        assertEquals("error: no such JSON schema file: /no/such/schema.json\n", schema.err());
+        Run noSchema = run("", "extract", "/no/such/model.gguf", "text");
+        assertEquals(2, noSchema.code());
     }
 
     @Test
@@ -188,7 +205,7 @@ class CliTest {
     @Test
     void theChatReplyPrinterDropsOnlyTheLeadingSpace() {
         StringBuilder sb = new StringBuilder();
-        ChatCommand.LeadingSpaceTrimmer t = new ChatCommand.LeadingSpaceTrimmer(sb::append);
+        io.llamaffm.examples.LeadingSpaceTrimmer t = new io.llamaffm.examples.LeadingSpaceTrimmer(sb::append);
         for (String piece : List.of(" ", " Hello", " there", "\n", " you")) {
             t.accept(piece);
         }

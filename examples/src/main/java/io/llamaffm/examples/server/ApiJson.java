@@ -1,0 +1,152 @@
+package io.llamaffm.examples.server;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
+
+import java.io.UncheckedIOException;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * The server's JSON: one Jackson mapper with the OpenAI conventions (snake_case names, unknown fields ignored) and
+ * strict types (no coercion of {@code "12"} to a number, of numbers to strings, or of {@code 1.5} to an integer;
+ * duplicate keys and trailing content refused), and the translation of Jackson's errors into {@link ApiException}s
+ * that name the field at fault.
+ */
+final class ApiJson {
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            .build();
+
+    private ApiJson() {}
+
+    /**
+     * Binds a request tree (from {@link #parseTree}) to {@code type}.
+     *
+     * @throws ApiException 400 naming the field whose value has the wrong type
+     */
+    static <T> T bind(JsonNode tree, Class<T> type) {
+        try {
+            return MAPPER.treeToValue(tree, type);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw translate(e, tree);
+        }
+    }
+
+    /**
+     * Parses a request body, which must be one JSON object.
+     *
+     * @throws ApiException 400 for an empty body, malformed JSON, duplicate keys, or a value that is not an object
+     */
+    static JsonNode parseTree(byte[] body) {
+        JsonNode tree;
+        try {
+            tree = MAPPER.readTree(body);
+        } catch (java.io.IOException e) {
+            throw translate(e, null);
+        }
+        if (tree == null || tree.isMissingNode()) {
+            throw ApiException.invalid("The request body is empty: send a JSON object.", null, "invalid_json");
+        }
+        if (!tree.isObject()) {
+            throw ApiException.invalid("The request body must be a JSON object, got " + kind(tree) + ".", null, "invalid_json");
+        }
+        return tree;
+    }
+
+    /** The compact JSON text of {@code value}. */
+    static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ApiException translate(Exception e, JsonNode tree) {
+        if (e instanceof IllegalArgumentException iae && iae.getCause() instanceof JacksonException je) {
+            e = je;
+        }
+        if (e instanceof MismatchedInputException mi && !mi.getPath().isEmpty()) {
+            String param = path(mi);
+            String expected = expected(mi.getTargetType());
+            String field = mi.getPath().getFirst().getFieldName();
+            if (tree != null && field != null && param.startsWith(field + "[0]") && !tree.path(field).isArray()) {
+                // a field that takes one value or an array of them ("stop": 5): name the field, not its element
+                param = field;
+                expected += " or an array of them";
+            }
+            return ApiException.invalid("Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type");
+        }
+        String detail = e instanceof JacksonException je ? je.getOriginalMessage() : e.getMessage();
+        return ApiException.invalid("We could not parse the JSON body of your request: " + detail, null, "invalid_json");
+    }
+
+    /** {@code messages[0].content} from Jackson's reference path. */
+    static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                sb.append(sb.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == null) {
+            return "another type";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class) {
+            return "a number";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "a boolean";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "an array";
+        }
+        return Map.class.isAssignableFrom(type) || type.isRecord() ? "an object" : type.getSimpleName();
+    }
+
+    /** "a string", "an array", ... for messages about a JSON value. */
+    static String kind(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            default -> node.getNodeType().name().toLowerCase();
+        };
+    }
+}

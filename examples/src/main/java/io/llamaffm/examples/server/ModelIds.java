@@ -1,0 +1,63 @@
+package io.llamaffm.examples.server;
+
+import io.llamaffm.Model;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The names clients use for the server's models: the file name without {@code .gguf}. Each endpoint serves one of
+ * them; a request naming the other gets 400 {@code model_not_supported}, a request naming neither 404
+ * {@code model_not_found}.
+ *
+ * @param generation the id of the model behind {@code /v1/completions} and {@code /v1/chat/completions}
+ * @param embedding  the id of the model behind {@code /v1/embeddings}; null when the server has none
+ */
+record ModelIds(String generation, String embedding) {
+    /** The id of {@code model}: its file (or resource) name without the {@code .gguf} extension. */
+    static String idOf(Model model) {
+        Path name = model.path().getFileName();
+        String s = name == null ? model.path().toString() : name.toString();
+        return s.endsWith(".gguf") ? s.substring(0, s.length() - ".gguf".length()) : s;
+    }
+
+    /** Every distinct id, generation model first. */
+    List<String> all() {
+        List<String> ids = new ArrayList<>(List.of(generation));
+        if (embedding != null && !embedding.equals(generation)) {
+            ids.add(embedding);
+        }
+        return ids;
+    }
+
+    /** Checks the {@code model} field of a generation request. */
+    void requireGeneration(String requested) {
+        require(requested);
+        if (!requested.equals(generation)) {
+            throw ApiException.invalid("The model '" + requested + "' makes embeddings only: use /v1/embeddings, or '"
+                    + generation + "' for completions.", "model", "model_not_supported");
+        }
+    }
+
+    /** Checks the {@code model} field of an embeddings request. */
+    void requireEmbedding(String requested) {
+        require(requested);
+        if (!requested.equals(embedding)) {
+            throw ApiException.invalid("The model '" + requested + "' does not make embeddings on this server"
+                    + (embedding == null ? ": start it with --embedding-model." : ": use '" + embedding + "'."),
+                    "model", "model_not_supported");
+        }
+    }
+
+    private void require(String requested) {
+        if (requested == null || requested.isBlank()) {
+            throw ApiException.invalid("You must provide a model parameter (one of " + all() + ").", "model",
+                    "missing_required_parameter");
+        }
+        if (!all().contains(requested)) {
+            throw new ApiException(404, "invalid_request_error", "The model '" + requested + "' does not exist; this "
+                    + "server has " + all() + ".", "model", "model_not_found");
+        }
+    }
+}

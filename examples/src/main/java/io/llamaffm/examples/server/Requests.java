@@ -1,0 +1,59 @@
+package io.llamaffm.examples.server;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The request bodies the server reads, bound by {@link ApiJson#MAPPER} (JSON names in snake_case: {@code maxTokens}
+ * is {@code max_tokens}). A field that is absent or {@code null} is null here and takes its default. Values are
+ * checked by the endpoints, which know the model.
+ */
+final class Requests {
+    private Requests() {}
+
+    /**
+     * The body of {@code /v1/completions} ({@link #prompt} required) and {@code /v1/chat/completions}
+     * ({@link #messages} required); each endpoint ignores the other's field. {@code top_k}, {@code min_p} and
+     * {@code ignore_eos} are extensions (as llama.cpp's server has them).
+     */
+    record Generation(String model,
+                      @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> prompt,
+                      List<Message> messages,
+                      Integer maxTokens,
+                      Integer maxCompletionTokens,
+                      Double temperature,
+                      Double topP,
+                      Integer topK,
+                      Double minP,
+                      Double frequencyPenalty,
+                      Double presencePenalty,
+                      Map<String, Double> logitBias,
+                      @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> stop,
+                      Long seed,
+                      Boolean stream,
+                      StreamOptions streamOptions,
+                      Integer n,
+                      ResponseFormat responseFormat,
+                      Boolean ignoreEos) {}
+
+    /** One chat message; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts. */
+    record Message(String role, JsonNode content) {}
+
+    /** {@code stream_options}: {@code include_usage} adds a last chunk with the token counts. */
+    record StreamOptions(Boolean includeUsage) {}
+
+    /** {@code response_format}: {@code text}, {@code json_object}, or {@code json_schema} with its schema. */
+    record ResponseFormat(String type, JsonSchema jsonSchema) {}
+
+    /** {@code response_format.json_schema}: a name, the schema, and {@code strict} (always honoured here). */
+    record JsonSchema(String name, JsonNode schema, Boolean strict) {}
+
+    /** The body of {@code /v1/embeddings}. */
+    record Embeddings(String model,
+                      @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> input,
+                      String encodingFormat,
+                      Integer dimensions) {}
+}

@@ -1,0 +1,65 @@
+package io.llamaffm.examples.server;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.util.List;
+
+/** The response bodies the server writes, serialized by {@link ApiJson#MAPPER} (snake_case JSON names). */
+final class Responses {
+    private Responses() {}
+
+    /** {@code {"error":{...}}}. */
+    record ErrorBody(Error error) {}
+
+    /** What went wrong: {@code type} is {@code invalid_request_error} for 4xx, {@code server_error} for 5xx. */
+    record Error(String message, String type, String param, String code) {}
+
+    /** Token counts of a generation. */
+    record Usage(int promptTokens, int completionTokens, int totalTokens) {
+        static Usage of(int prompt, int completion) {
+            return new Usage(prompt, completion, prompt + completion);
+        }
+    }
+
+    /** One entry of {@code /v1/models}. */
+    record ModelCard(String id, String object, long created, String ownedBy) {}
+
+    /** {@code /v1/models}. */
+    record ModelList(String object, List<ModelCard> data) {}
+
+    /** {@code /v1/completions}, and each of its stream chunks (without usage, unless asked for). */
+    record TextCompletion(String id, String object, long created, String model, List<TextChoice> choices,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {}
+
+    /** One choice of a text completion; {@code finishReason} is null in stream chunks until the last. */
+    record TextChoice(String text, int index, Object logprobs, String finishReason) {}
+
+    /** {@code /v1/chat/completions} without streaming. */
+    record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices, Usage usage) {}
+
+    /** The reply of a chat completion. */
+    record ChatChoice(int index, AssistantMessage message, Object logprobs, String finishReason) {}
+
+    /** The assistant's message. */
+    record AssistantMessage(String role, String content) {}
+
+    /** One chunk of a streamed chat completion. */
+    record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices,
+                     @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {}
+
+    /** The change one chunk brings; {@code finishReason} is set on the last content chunk only. */
+    record ChunkChoice(int index, Delta delta, Object logprobs, String finishReason) {}
+
+    /** The role (first chunk) or the next piece of content. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Delta(String role, String content) {}
+
+    /** {@code /v1/embeddings}. */
+    record EmbeddingList(String object, List<EmbeddingItem> data, String model, EmbeddingUsage usage) {}
+
+    /** One embedding: a float array, or a base64 string of little-endian float32 values. */
+    record EmbeddingItem(String object, int index, Object embedding) {}
+
+    /** Token counts of an embeddings request. */
+    record EmbeddingUsage(int promptTokens, int totalTokens) {}
+}
