@@ -49,17 +49,23 @@ public final class JniBaseline {
     /**
      * Speeds measured by one child JVM, one value per repetition (after one warm-up run of each kind).
      *
-     * @param promptTokensPerSecond prompt tokens per second of each repetition
-     * @param tokensPerSecond       generated tokens per second of each repetition
-     * @param generatedText         the text streamed by the last generation (greedy, from {@code "Once upon a time"})
-     * @param streamedOutputs       the number of outputs that generation streamed (the binding holds back a token that
-     *                              ends inside a UTF-8 sequence, so this can be smaller than the token count + 1)
-     * @param loadSeconds           the time the binding took to load the model and create its context
+     * @param promptTokensPerSecond     prompt tokens per second of each repetition by the binding's own server timer:
+     *                                  the prompt decoded into an empty cache, as llama-bench's pp and llama-ffm's
+     *                                  prompt timer measure it (see {@link JniBaselineChild})
+     * @param promptWallTokensPerSecond prompt tokens per second of each repetition timed in Java, from the call of
+     *                                  {@code generate} to its first streamed output (the binding's request round trip
+     *                                  and one sampling step included)
+     * @param tokensPerSecond           generated tokens per second of each repetition
+     * @param generatedText             the text streamed by the last generation (greedy, from {@code "Once upon a time"})
+     * @param streamedOutputs           the number of outputs that generation streamed (the binding holds back a token
+     *                                  that ends inside a UTF-8 sequence, so this can be smaller than the token count + 1)
+     * @param loadSeconds               the time the binding took to load the model and create its context
      */
-    public record Result(List<Double> promptTokensPerSecond, List<Double> tokensPerSecond, String generatedText,
-                         int streamedOutputs, double loadSeconds) {
+    public record Result(List<Double> promptTokensPerSecond, List<Double> promptWallTokensPerSecond,
+                         List<Double> tokensPerSecond, String generatedText, int streamedOutputs, double loadSeconds) {
         public Result {
             promptTokensPerSecond = List.copyOf(promptTokensPerSecond);
+            promptWallTokensPerSecond = List.copyOf(promptWallTokensPerSecond);
             tokensPerSecond = List.copyOf(tokensPerSecond);
         }
 
@@ -122,7 +128,7 @@ public final class JniBaseline {
                 throw new IllegalStateException("the JNI baseline (" + ARTIFACT + ") failed on " + model + " (exit status "
                         + status + "); the end of its log:\n" + tail(log));
             }
-            return parse(result);
+            return parse(result, log, promptTokens, repetitions);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run the JNI baseline: " + e.getMessage(), e);
         } finally {
@@ -165,13 +171,31 @@ public final class JniBaseline {
         }
     }
 
-    private static Result parse(Path file) throws IOException {
+    private static Result parse(Path file, Path log, int promptTokens, int repetitions) throws IOException {
         Properties p = new Properties();
         try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
-        return new Result(doubles(p, "pp"), doubles(p, "tg"), required(p, "text"),
-                Integer.parseInt(required(p, "outputs")), Double.parseDouble(required(p, "load.seconds")));
+        return new Result(serverPromptSpeeds(log, promptTokens, repetitions), doubles(p, "pp.wall"), doubles(p, "tg"),
+                required(p, "text"), Integer.parseInt(required(p, "outputs")),
+                Double.parseDouble(required(p, "load.seconds")));
+    }
+
+    /**
+     * The server-timed prompt speeds of the measured repetitions, from the child's log: the prompt-speed requests are
+     * those that decoded one token ({@code n_predict = 1}; a generation decodes at least two), the first of them the
+     * warm-up. Each must have decoded all {@code promptTokens} prompt tokens, which proves that no cached prefix was
+     * reused and the prompt was not truncated.
+     */
+    static List<Double> serverPromptSpeeds(Path log, int promptTokens, int repetitions) throws IOException {
+        List<ServerTimings> prompts = ServerTimings.parse(Files.readAllLines(log, StandardCharsets.UTF_8)).stream()
+                .filter(t -> t.evalTokens() == 1).toList();
+        if (prompts.size() != repetitions + 1 || prompts.stream().anyMatch(t -> t.promptTokens() != promptTokens)) {
+            throw new IllegalStateException("the JNI baseline's server did not decode " + (repetitions + 1) + " prompts of "
+                    + promptTokens + " tokens each (warm-up included); its prompt timings: " + prompts
+                    + "; the end of its log:\n" + tail(log));
+        }
+        return prompts.subList(1, prompts.size()).stream().map(ServerTimings::promptTokensPerSecond).toList();
     }
 
     private static List<Double> doubles(Properties p, String key) {
@@ -247,8 +271,8 @@ public final class JniBaseline {
         int gen = args.length > 3 ? Integer.parseInt(args[3]) : 128;
         int reps = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         Result r = run(Path.of(args[0]), threads, prompt, gen, reps, DEFAULT_TIMEOUT);
-        System.out.printf(Locale.ROOT, "%s pp%d=%.1f tg%d=%.1f (tokens/s, median of %d; per run pp %s tg %s; load %.2f s)%n",
+        System.out.printf(Locale.ROOT, "%s pp%d=%.1f tg%d=%.1f (tokens/s, median of %d; per run pp %s pp to first output %s tg %s; load %.2f s)%n",
                 ARTIFACT, prompt, r.medianPromptTokensPerSecond(), gen, r.medianTokensPerSecond(), reps,
-                r.promptTokensPerSecond(), r.tokensPerSecond(), r.loadSeconds());
+                r.promptTokensPerSecond(), r.promptWallTokensPerSecond(), r.tokensPerSecond(), r.loadSeconds());
     }
 }

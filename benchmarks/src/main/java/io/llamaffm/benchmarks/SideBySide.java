@@ -78,7 +78,7 @@ public final class SideBySide implements Callable<Integer> {
                 .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
                 .append("the same work through the public API (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
-                .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition, timed around its generate() (see JniBaseline; pp128 on the small model only).\n\n");
+                .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
         if (!skipLarge) {
             models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q4_0));

@@ -34,8 +34,13 @@ class JniBaselineIT {
     void measuresBothSpeedsAndGeneratesWhatLlamaFfmGenerates() {
         JniBaseline.Result r = JniBaseline.run(stories, 2, 64, 16, 2, Duration.ofMinutes(3));
         assertEquals(2, r.promptTokensPerSecond().size());
+        assertEquals(2, r.promptWallTokensPerSecond().size());
         assertEquals(2, r.tokensPerSecond().size());
         for (double v : r.promptTokensPerSecond()) assertTrue(v > 0 && Double.isFinite(v), r.toString());
+        for (int i = 0; i < 2; i++) {
+            // the server's decode lies inside the span timed in Java, from generate() to the first output
+            assertTrue(r.promptTokensPerSecond().get(i) > r.promptWallTokensPerSecond().get(i), r.toString());
+        }
         for (double v : r.tokensPerSecond()) assertTrue(v > 0 && Double.isFinite(v), r.toString());
         assertEquals(16 + 1 + 1, r.streamedOutputs(), r.toString()); // one output per token, then the final one
 
