@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stages the natives of one platform into OUT/io/llamaffm/natives/PLATFORM/ with the list the Java loader
-# reads (natives.list: release, platform, variant, origin, load order, then sha256 + size + name per file).
+# reads (natives.list: release, platform, variant, origin, load order, then sha256 + size + name per file),
+# and OUT/MANIFEST.MF, the natives jar's manifest.
 #   usage: stage.sh PLATFORM ORIGIN OUT
 #     PLATFORM  linux-x64 | linux-x64-cuda | linux-x64-vulkan | linux-arm64 | macos-arm64 | macos-x64 |
 #               windows-x64 | windows-x64-cuda
@@ -83,5 +84,8 @@ llama="$(core '^(lib)?llama([.][a-z]+)?([.]v[0-9.]+)?[.](so|dylib|dll)([.][0-9]+
   done
 } > "$out/natives.list.tmp"
 mv "$out/natives.list.tmp" "$dest/natives.list"
+# the jar's manifest: a module name of its own per platform, so that several natives jars (the natives-all
+# aggregator) can sit on the module path together; the name derived from the file name would be the same for all
+printf 'Automatic-Module-Name: io.llamaffm.natives.%s\n' "${platform//-/.}" > "$out/MANIFEST.MF"
 mv "$out/native-build.properties.tmp" "$out/native-build.properties"
 log "staged $platform ($origin): $(ls "$dest" | wc -l | tr -d ' ') files, $(du -sh "$dest" | cut -f1)"

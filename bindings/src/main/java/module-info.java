@@ -1,4 +1,7 @@
-// Generated-code module of llama-ffm: the jextract bindings for llama.h. Only io.llamaffm uses it.
+/**
+ * The generated-code module of llama-ffm: jextract's bindings for llama.h of the pinned llama.cpp release.
+ * Its one package is exported to {@code io.llamaffm} only, so the raw bindings stay internal to the library.
+ */
 module io.llamaffm.bindings {
     exports io.llamaffm.bindings to io.llamaffm;
 }

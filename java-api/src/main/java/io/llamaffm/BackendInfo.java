@@ -20,21 +20,50 @@ import java.util.Optional;
 public record BackendInfo(String systemInfo, List<Backend> backends, List<Device> devices, Optional<String> cpuVariant,
                           Path nativeDirectory, String platform, String variant, String origin) {
 
+    /**
+     * Copies the lists into unmodifiable ones.
+     */
     public BackendInfo {
         backends = List.copyOf(backends);
         devices = List.copyOf(devices);
     }
 
-    /** A registered ggml backend. */
+    /**
+     * A registered ggml backend.
+     *
+     * @param name        the backend's name (CPU, CUDA, Metal, Vulkan, ...)
+     * @param deviceCount how many devices it exposes
+     */
     public record Backend(String name, int deviceCount) {}
 
-    /** A device a backend exposes; memory in bytes as the backend reports it. */
+    /**
+     * A device a backend exposes; memory in bytes as the backend reports it.
+     *
+     * @param name        the device's name (e.g. {@code CPU}, {@code CUDA0})
+     * @param description what the backend says it is (e.g. the CPU or GPU model)
+     * @param type        the kind of device
+     * @param freeBytes   free memory in bytes, 0 when unknown
+     * @param totalBytes  total memory in bytes, 0 when unknown
+     */
     public record Device(String name, String description, DeviceType type, long freeBytes, long totalBytes) {}
 
     /** The kinds of ggml device. */
-    public enum DeviceType { CPU, GPU, INTEGRATED_GPU, ACCELERATOR, META, UNKNOWN }
+    public enum DeviceType {
+        /** The CPU. */
+        CPU,
+        /** A discrete GPU. */
+        GPU,
+        /** A GPU sharing memory with the CPU. */
+        INTEGRATED_GPU,
+        /** Another accelerator (e.g. BLAS), used beside a CPU or GPU. */
+        ACCELERATOR,
+        /** A device standing for several others (ggml's meta device). */
+        META,
+        /** A type this version of the library does not know. */
+        UNKNOWN
+    }
 
-    /** A few lines for people: platform, variant, backends, devices, the CPU variant, system info. */
+    /** {@return a few lines for people: platform, variant, backends, devices, the CPU variant, system info} */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         sb.append("llama.cpp natives: ").append(platform).append(" / ").append(variant).append(" (").append(origin)

@@ -23,10 +23,14 @@ public final class BeamSearch {
      * @param finished whether it ended with an end-of-generation token
      */
     public record Beam(int[] tokens, String text, double logprob, boolean finished) {
+        /**
+         * Copies the tokens.
+         */
         public Beam {
             tokens = tokens.clone();
         }
 
+        /** {@return a copy of the generated token ids} */
         @Override
         public int[] tokens() {
             return tokens.clone();
@@ -40,6 +44,8 @@ public final class BeamSearch {
     /**
      * Runs the search from {@code prompt}.
      *
+     * @param ctx       a context with at least {@code 2 × width} sequences
+     * @param prompt    the text to continue
      * @param width     beams kept per step (1 = greedy)
      * @param maxTokens most tokens per beam
      * @param ignoreEos treat end-of-generation tokens as ordinary tokens

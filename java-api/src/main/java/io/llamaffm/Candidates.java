@@ -5,24 +5,48 @@ package io.llamaffm;
  * only during the call that received it. Indexes run from 0 to {@link #size()}-1.
  */
 public interface Candidates {
-    /** Number of candidates still in play. */
+    /** {@return the number of candidates still in play} */
     int size();
 
-    /** Token id of candidate {@code i}. */
+    /**
+     * The token id of a candidate.
+     *
+     * @param i the candidate's index, {@code 0 .. size()-1}
+     * @return its token id
+     */
     int token(int i);
 
-    /** Logit of candidate {@code i}. */
+    /**
+     * The logit of a candidate.
+     *
+     * @param i the candidate's index, {@code 0 .. size()-1}
+     * @return its logit
+     */
     float logit(int i);
 
-    /** Changes the logit of candidate {@code i}. */
+    /**
+     * Changes the logit of a candidate.
+     *
+     * @param i     the candidate's index, {@code 0 .. size()-1}
+     * @param logit the new logit ({@code Float.NEGATIVE_INFINITY} rules the token out)
+     */
     void setLogit(int i, float logit);
 
-    /** Probability of candidate {@code i} as the previous stages left it (valid after a stage that computes them). */
+    /**
+     * The probability of a candidate as the previous stages left it (valid after a stage that computes them).
+     *
+     * @param i the candidate's index, {@code 0 .. size()-1}
+     * @return its probability
+     */
     float probability(int i);
 
-    /** Whether the candidates are sorted by logit, highest first. */
+    /** {@return whether the candidates are sorted by logit, highest first} */
     boolean sorted();
 
-    /** Keeps only the first {@code n} candidates. */
+    /**
+     * Keeps only the first {@code n} candidates.
+     *
+     * @param n how many to keep, at most {@link #size()}
+     */
     void truncate(int n);
 }

@@ -28,16 +28,21 @@ public record Completion(String text, int[] tokens, float[] logprobs, int prompt
         CANCELLED
     }
 
+    /**
+     * Copies the arrays.
+     */
     public Completion {
         tokens = tokens.clone();
         logprobs = logprobs.clone();
     }
 
+    /** {@return a copy of the generated token ids} */
     @Override
     public int[] tokens() {
         return tokens.clone();
     }
 
+    /** {@return a copy of the generated tokens' log-probabilities} */
     @Override
     public float[] logprobs() {
         return logprobs.clone();

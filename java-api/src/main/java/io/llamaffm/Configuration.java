@@ -11,9 +11,15 @@ import java.util.Optional;
 public final class Configuration {
     private Configuration() {}
 
-    /** A switch: a system property, optionally mirrored by an environment variable. */
+    /**
+     * A switch: a system property, optionally mirrored by an environment variable.
+     *
+     * @param property            the system property, {@code llamaffm.AREA.KEY}
+     * @param environmentVariable the environment variable read when the property is unset, or null
+     * @param description         what the switch does
+     */
     public record Option(String property, String environmentVariable, String description) {
-        /** The configured value, if any (system property first, then the environment). */
+        /** {@return the configured value, if any (system property first, then the environment)} */
         public Optional<String> value() {
             String v = System.getProperty(property);
             if ((v == null || v.isBlank()) && environmentVariable != null) {
@@ -58,23 +64,23 @@ public final class Configuration {
     /** The default of {@link #MAX_STREAM_BYTES}. */
     public static final String DEFAULT_MAX_STREAM_BYTES_TEXT = "64G";
 
-    /** The requested variant, lower case; {@code auto} when unset. */
+    /** {@return the requested variant, lower case; {@code auto} when unset} */
     public static String variant() {
         return VARIANT.value().map(v -> v.toLowerCase(Locale.ROOT)).orElse("auto");
     }
 
-    /** The extraction cache root. */
+    /** {@return the extraction cache root} */
     public static Path cacheDir() {
         return CACHE_DIR.value().map(Path::of)
                 .orElseGet(() -> Path.of(System.getProperty("user.home"), ".cache", "llama-ffm"));
     }
 
-    /** Whether loader tracing is on. */
+    /** {@return whether loader tracing is on} */
     public static boolean debugLoader() {
         return DEBUG_LOADER.value().map(Boolean::parseBoolean).orElse(false);
     }
 
-    /** The native log threshold. */
+    /** {@return the native log threshold} */
     public static System.Logger.Level logLevel() {
         String v = LOG_LEVEL.value().orElse("OFF").toUpperCase(Locale.ROOT);
         try {
@@ -87,6 +93,7 @@ public final class Configuration {
     /**
      * The configured {@link #MAX_STREAM_BYTES} in bytes.
      *
+     * @return the limit in bytes
      * @throws LlamaException if the value is not a positive number of bytes
      */
     public static long maxStreamBytes() {

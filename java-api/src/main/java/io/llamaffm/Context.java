@@ -133,24 +133,24 @@ public final class Context implements AutoCloseable {
         }
     }
 
-    /** Tokens the KV cache holds. */
+    /** {@return how many tokens the KV cache holds} */
     public int contextLength() {
         ensureOpen();
         return contextLength;
     }
 
-    /** Most tokens submitted to one decode. */
+    /** {@return the most tokens submitted to one decode} */
     public int batchSize() {
         ensureOpen();
         return batchSize;
     }
 
-    /** The model this context runs. */
+    /** {@return the model this context runs} */
     public Model model() {
         return model;
     }
 
-    /** The tokens in the KV cache (sequence 0), oldest first. */
+    /** {@return the tokens in the KV cache (sequence 0), oldest first} */
     public int[] cachedTokens() {
         enter();
         try {
@@ -163,22 +163,44 @@ public final class Context implements AutoCloseable {
     /**
      * Generates a continuation of {@code prompt} (encoded with BOS added and special tokens parsed).
      *
+     * @param prompt    the text to continue
      * @param maxTokens most tokens to generate (at least 1)
      * @param sampler   the decoding strategy; must end with a stage that picks the token
      * @param onText    receives the text as it is produced, never a cut multi-byte character; may be null
      * @throws IllegalArgumentException if the prompt does not fit the context or {@code maxTokens < 1}
+     * @return the generated text and tokens, why generation stopped, and its timings
      * @throws DecodeException          if llama.cpp fails to decode
      */
     public Completion generate(String prompt, int maxTokens, SamplerChain sampler, Consumer<String> onText) {
         return generate(prompt, GenerationParams.defaults().withMaxTokens(maxTokens), sampler, onText);
     }
 
-    /** Generates a continuation of {@code prompt} with the given parameters (stop strings, ignore-EOS, ...). */
+    /**
+     * Generates a continuation of {@code prompt} with the given parameters (stop strings, ignore-EOS, ...).
+     *
+     * @param prompt  the text to continue (encoded with BOS added and special tokens parsed)
+     * @param params  token budget, stop strings, ignore-EOS, logprobs
+     * @param sampler the decoding strategy; must end with a stage that picks the token
+     * @param onText  receives the text as it is produced; may be null
+     * @return the generated text and tokens, why generation stopped, and its timings
+     * @throws IllegalArgumentException if the prompt does not fit the context
+     * @throws DecodeException          if llama.cpp fails to decode
+     */
     public Completion generate(String prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
         return generate(tokenizer.encode(prompt), params, sampler, onText);
     }
 
-    /** Generates a continuation of the given prompt tokens. */
+    /**
+     * Generates a continuation of the given prompt tokens.
+     *
+     * @param prompt  the token ids to continue, each checked against the vocabulary
+     * @param params  token budget, stop strings, ignore-EOS, logprobs
+     * @param sampler the decoding strategy; must end with a stage that picks the token
+     * @param onText  receives the text as it is produced; may be null
+     * @return the generated text and tokens, why generation stopped, and its timings
+     * @throws IllegalArgumentException if a token id is out of range or the prompt does not fit the context
+     * @throws DecodeException          if llama.cpp fails to decode
+     */
     public Completion generate(int[] prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
         try (Generation g = start(prompt, params, sampler)) {
             int[] tokens = new int[Math.min(params.maxTokens(), 1024)];
@@ -217,12 +239,26 @@ public final class Context implements AutoCloseable {
     /**
      * Starts a generation that yields one token per {@link Generation#nextToken()} call (or as an iterator/stream).
      * The context belongs to the generation until it is closed or exhausted.
+     *
+     * @param prompt  the text to continue (encoded with BOS added and special tokens parsed)
+     * @param params  token budget, stop strings, ignore-EOS, logprobs
+     * @param sampler the decoding strategy; must end with a stage that picks the token
+     * @return the open generation, to close when done
+     * @throws IllegalStateException    if a generation is already open on this context
+     * @throws IllegalArgumentException if the prompt is empty or does not fit the context
      */
     public Generation start(String prompt, GenerationParams params, SamplerChain sampler) {
         return start(tokenizer.encode(prompt), params, sampler);
     }
 
-    /** Starts a generation from prompt tokens; see {@link #start(String, GenerationParams, SamplerChain)}. */
+    /**
+     * Starts a generation from prompt tokens; see {@link #start(String, GenerationParams, SamplerChain)}.
+     *
+     * @param prompt  the token ids to continue, each checked against the vocabulary
+     * @param params  token budget, stop strings, ignore-EOS, logprobs
+     * @param sampler the decoding strategy; must end with a stage that picks the token
+     * @return the open generation, to close when done
+     */
     public Generation start(int[] prompt, GenerationParams params, SamplerChain sampler) {
         if (!sampler.picksToken()) {
             throw new IllegalArgumentException("the sampler chain must end with a stage that picks the token (Greedy, Dist, Mirostat)");
@@ -262,7 +298,10 @@ public final class Context implements AutoCloseable {
      * needs at least {@code prompts.size()} sequences ({@link ContextParams#withSequences}); each sequence gets its own
      * sampler from {@code sampler} (same seed for all). Starts from an empty KV cache.
      *
-     * @param onText receives (prompt index, text) as text is produced; may be null
+     * @param prompts the prompts, at most the context's sequence count
+     * @param params  token budget, stop strings, ignore-EOS, logprobs (the same for every prompt)
+     * @param sampler the decoding strategy; must end with a stage that picks the token
+     * @param onText  receives (prompt index, text) as text is produced; may be null
      * @return one completion per prompt, in order
      */
     public java.util.List<Completion> generateAll(java.util.List<String> prompts, GenerationParams params, SamplerChain sampler,
@@ -309,7 +348,13 @@ public final class Context implements AutoCloseable {
 
     // ---- embeddings ------------------------------------------------------------------------------------------
 
-    /** Embeds one text; see {@link #embed(java.util.List, EmbeddingParams)}. */
+    /**
+     * Embeds one text; see {@link #embed(java.util.List, EmbeddingParams)}.
+     *
+     * @param text   the text to embed
+     * @param params normalization and the long-input policy
+     * @return the text's embedding
+     */
     public Embedding embed(String text, EmbeddingParams params) {
         return embed(java.util.List.of(text), params).getFirst();
     }
@@ -320,6 +365,10 @@ public final class Context implements AutoCloseable {
      * {@link ContextParams#withEmbeddings(boolean) embeddings on} and a pooling other than NONE (see
      * {@link #embedTokens}). A text may hold at most {@link #microBatchSize()} tokens; longer ones follow
      * {@link EmbeddingParams#longInput()}. Uses (and clears) the KV cache.
+     *
+     * @param texts  the texts to embed
+     * @param params normalization and the long-input policy
+     * @return one embedding per text, in order
      */
     public java.util.List<Embedding> embed(java.util.List<String> texts, EmbeddingParams params) {
         requireEmbeddings();
@@ -335,6 +384,11 @@ public final class Context implements AutoCloseable {
      * as {@code [CLS] query [SEP] document [SEP]} and read through the model's classification head (rank pooling).
      * The context must be created with embeddings on and {@link ContextParams.Pooling#RANK} (or a model whose own
      * pooling is rank). Higher is more relevant; scores are the head's raw output, in document order.
+     *
+     * @param query     the question
+     * @param documents the texts to score against it
+     * @param params    the long-input policy for pairs longer than a micro-batch
+     * @return one score per document, in order
      */
     public float[] rank(String query, java.util.List<String> documents, EmbeddingParams params) {
         requireEmbeddings();
@@ -431,6 +485,8 @@ public final class Context implements AutoCloseable {
     /**
      * One vector per token of {@code text} (contexts with pooling NONE); rows follow the tokens, BOS/CLS included.
      *
+     * @param text the text to embed
+     * @return one row per token, each of the model's embedding size
      * @throws IllegalArgumentException if the text has more tokens than one micro-batch
      */
     public float[][] embedTokens(String text) {
@@ -463,7 +519,7 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Most tokens computed at once inside one decode (an embedded text's limit). */
+    /** {@return the most tokens computed at once inside one decode (an embedded text's limit)} */
     public int microBatchSize() {
         ensureOpen();
         return microBatchSize;
@@ -547,7 +603,7 @@ public final class Context implements AutoCloseable {
         setLoraAdapters(Map.of());
     }
 
-    /** The LoRA adapters set on this context and their scales, in the order they were given; empty if none. */
+    /** {@return the LoRA adapters set on this context and their scales, in the order they were given; empty if none} */
     public Map<LoraAdapter, Float> loraAdapters() {
         enter();
         try {
@@ -578,6 +634,9 @@ public final class Context implements AutoCloseable {
     /**
      * Removes positions {@code [from, to)} of a sequence from the KV cache ({@code to = -1}: to the end).
      *
+     * @param sequence the sequence id
+     * @param from     the first position removed
+     * @param to       the position after the last one removed, or -1 for the end
      * @return false if the cache cannot remove a part of a sequence (recurrent models), true otherwise
      */
     public boolean removeTokens(int sequence, int from, int to) {
@@ -591,7 +650,14 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Copies positions {@code [from, to)} of sequence {@code source} to sequence {@code target} (shares the cells). */
+    /**
+     * Copies positions {@code [from, to)} of sequence {@code source} to sequence {@code target} (shares the cells).
+     *
+     * @param source the sequence copied from
+     * @param target the sequence copied to
+     * @param from   the first position copied
+     * @param to     the position after the last one copied, or -1 for the end
+     */
     public void copySequence(int source, int target, int from, int to) {
         checkRange(source, from, to);
         checkSequence(target);
@@ -603,7 +669,11 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Removes every sequence but {@code sequence}. */
+    /**
+     * Removes every sequence but {@code sequence}.
+     *
+     * @param sequence the sequence kept
+     */
     public void keepSequence(int sequence) {
         checkSequence(sequence);
         whenIdle(() -> {
@@ -619,7 +689,14 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Adds {@code delta} to the positions {@code [from, to)} of a sequence (context shifting). */
+    /**
+     * Adds {@code delta} to the positions {@code [from, to)} of a sequence (context shifting).
+     *
+     * @param sequence the sequence shifted
+     * @param from     the first position shifted
+     * @param to       the position after the last one shifted, or -1 for the end
+     * @param delta    added to each position (negative moves tokens back)
+     */
     public void shift(int sequence, int from, int to, int delta) {
         checkRange(sequence, from, to);
         whenIdle(() -> {
@@ -633,7 +710,12 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Highest position a sequence holds in the KV cache, or -1 when it is empty. */
+    /**
+     * The highest position a sequence holds in the KV cache.
+     *
+     * @param sequence the sequence id
+     * @return the highest position, or -1 when the sequence is empty
+     */
     public int maxPosition(int sequence) {
         checkSequence(sequence);
         enter();
@@ -649,6 +731,9 @@ public final class Context implements AutoCloseable {
     /**
      * Saves the whole context (KV cache, last logits, RNG) into memory owned by {@code owner} (for example
      * {@code Arena.ofAuto()}), together with the cached tokens.
+     *
+     * @param owner the arena that owns the saved bytes
+     * @return the saved state
      */
     public ContextState saveState(Arena owner) {
         return whenIdle(() -> {
@@ -662,7 +747,13 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Saves one sequence's KV cache into memory owned by {@code owner}. */
+    /**
+     * Saves one sequence's KV cache into memory owned by {@code owner}.
+     *
+     * @param owner    the arena that owns the saved bytes
+     * @param sequence the sequence saved
+     * @return the saved state
+     */
     public ContextState saveSequence(Arena owner, int sequence) {
         checkSequence(sequence);
         return whenIdle(() -> {
@@ -677,12 +768,21 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Restores a state saved by {@link #saveState} (whole context) or {@link #saveSequence} (into {@code state.sequence()}). */
+    /**
+     * Restores a state saved by {@link #saveState} (whole context) or {@link #saveSequence} (into {@code state.sequence()}).
+     *
+     * @param state the saved state
+     */
     public void restoreState(ContextState state) {
         restoreState(state, state.sequence());
     }
 
-    /** Restores a saved sequence into sequence {@code target}, or a whole-context state when {@code target} is -1. */
+    /**
+     * Restores a saved sequence into sequence {@code target}, or a whole-context state when {@code target} is -1.
+     *
+     * @param state  the saved state
+     * @param target the sequence restored into, or -1 for a whole-context state
+     */
     public void restoreState(ContextState state, int target) {
         if (target != -1) {
             checkSequence(target);
@@ -703,7 +803,11 @@ public final class Context implements AutoCloseable {
         });
     }
 
-    /** Saves the whole context and its cached tokens to a file. */
+    /**
+     * Saves the whole context and its cached tokens to a file.
+     *
+     * @param file the file written (replaced if it exists)
+     */
     public void saveState(Path file) {
         enter();
         try (Arena tmp = Arena.ofConfined()) {
@@ -718,7 +822,11 @@ public final class Context implements AutoCloseable {
         }
     }
 
-    /** Loads a state saved by {@link #saveState(Path)}. */
+    /**
+     * Loads a state saved by {@link #saveState(Path)}.
+     *
+     * @param file the file read
+     */
     public void loadState(Path file) {
         enter();
         try (Arena tmp = Arena.ofConfined()) {
@@ -744,13 +852,20 @@ public final class Context implements AutoCloseable {
      * and the perplexity {@code exp(-mean logprob)}. The text is encoded with BOS; the first token is not scored.
      * Uses (and replaces) the KV cache.
      *
+     * @param text the text scored
+     * @return each token's log-probability and the perplexity
      * @throws IllegalArgumentException if the text has fewer than 2 tokens or does not fit the context
      */
     public TextScore score(String text) {
         return score(tokenizer.encode(text));
     }
 
-    /** Scores a token sequence; see {@link #score(String)}. */
+    /**
+     * Scores a token sequence; see {@link #score(String)}.
+     *
+     * @param tokens the token ids scored, at least 2
+     * @return each token's log-probability and the perplexity
+     */
     public TextScore score(int[] tokens) {
         tokenizer.checkTokens(tokens);
         if (tokens.length < 2) {

@@ -18,11 +18,36 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
                             CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling) {
 
     /** Pooling of token vectors into a sequence embedding (llama_pooling_type). */
-    public enum Pooling { MODEL, NONE, MEAN, CLS, LAST, RANK }
+    public enum Pooling {
+        /** The pooling the model's metadata names. */
+        MODEL,
+        /** No pooling: one vector per token ({@link Context#embedTokens}). */
+        NONE,
+        /** The mean of the token vectors. */
+        MEAN,
+        /** The first token's vector (BERT's CLS). */
+        CLS,
+        /** The last token's vector. */
+        LAST,
+        /** The classification head's output: one relevance score per sequence (rerankers, {@link Context#rank}). */
+        RANK
+    }
 
     /** Whether flash attention is used. */
-    public enum FlashAttention { AUTO, ENABLED, DISABLED }
+    public enum FlashAttention {
+        /** llama.cpp turns it on where the backend and the model support it. */
+        AUTO,
+        /** Always on. */
+        ENABLED,
+        /** Always off. */
+        DISABLED
+    }
 
+    /**
+     * Checks the components.
+     *
+     * @throws IllegalArgumentException if a size is out of range or a choice is null
+     */
     public ContextParams {
         if (contextLength < 0) throw new IllegalArgumentException("contextLength must be >= 0, got " + contextLength);
         if (batchSize < 1) throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
@@ -36,46 +61,103 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
         }
     }
 
-    /** 4096 tokens, batches of 512, one thread per available processor, one sequence, F16 cache, flash attention AUTO. */
+    /**
+     * {@return 4096 tokens, batches of 512, one thread per available processor, one sequence, F16 cache, flash
+     * attention AUTO, no embeddings}
+     */
     public static ContextParams defaults() {
         return new ContextParams(4096, 512, 512, Runtime.getRuntime().availableProcessors(), 1, CacheType.F16,
                 FlashAttention.AUTO, false, Pooling.MODEL);
     }
 
+    /**
+     * Sets the tokens the KV cache holds.
+     *
+     * @param tokens the context length, 0 for the model's trained length
+     * @return a copy with that change
+     */
     public ContextParams withContextLength(int tokens) {
         return new ContextParams(tokens, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
+    /**
+     * Sets the most tokens submitted to one decode call (and lowers the micro-batch to it if larger).
+     *
+     * @param tokens the batch size, at least 1
+     * @return a copy with that change
+     */
     public ContextParams withBatchSize(int tokens) {
         return new ContextParams(contextLength, tokens, Math.min(microBatchSize, tokens), threads, sequences, cacheType,
                 flashAttention, embeddings, pooling);
     }
 
+    /**
+     * Sets the most tokens computed at once inside a decode call (an embedded text's limit).
+     *
+     * @param tokens the micro-batch size, 1 to the batch size
+     * @return a copy with that change
+     */
     public ContextParams withMicroBatchSize(int tokens) {
         return new ContextParams(contextLength, batchSize, tokens, threads, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
+    /**
+     * Sets the CPU threads.
+     *
+     * @param n the thread count, at least 1
+     * @return a copy with that change
+     */
     public ContextParams withThreads(int n) {
         return new ContextParams(contextLength, batchSize, microBatchSize, n, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
+    /**
+     * Sets how many independent sequences the context holds (parallel generation, beams, batched embeddings).
+     *
+     * @param n the sequence count, 1 to 256
+     * @return a copy with that change
+     */
     public ContextParams withSequences(int n) {
         return new ContextParams(contextLength, batchSize, microBatchSize, threads, n, cacheType, flashAttention, embeddings, pooling);
     }
 
-    /** Quantized caches (Q8_0, Q4_0, ...) need flash attention in llama.cpp; AUTO turns it on where supported. */
+    /**
+     * Sets the KV cache's element type. Quantized caches (Q8_0, Q4_0, ...) need flash attention in llama.cpp; AUTO
+     * turns it on where supported.
+     *
+     * @param type the element type of keys and values
+     * @return a copy with that change
+     */
     public ContextParams withCacheType(CacheType type) {
         return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, type, flashAttention, embeddings, pooling);
     }
 
+    /**
+     * Sets whether flash attention is used.
+     *
+     * @param fa AUTO, ENABLED or DISABLED
+     * @return a copy with that change
+     */
     public ContextParams withFlashAttention(FlashAttention fa) {
         return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, fa, embeddings, pooling);
     }
 
+    /**
+     * Sets how token vectors become one embedding per sequence.
+     *
+     * @param p the pooling; {@link Pooling#MODEL} for the model's own
+     * @return a copy with that change
+     */
     public ContextParams withPooling(Pooling p) {
         return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, p);
     }
 
+    /**
+     * Sets whether the context computes embeddings.
+     *
+     * @param on true for embeddings ({@link Context#embed}), false for logits (generation)
+     * @return a copy with that change
+     */
     public ContextParams withEmbeddings(boolean on) {
         return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, on, pooling);
     }

@@ -11,16 +11,20 @@ import java.lang.foreign.MemorySegment;
  * @param sequence the saved sequence, or -1 for the whole context
  */
 public record ContextState(MemorySegment data, int[] tokens, int sequence) {
+    /**
+     * Copies the arrays.
+     */
     public ContextState {
         tokens = tokens.clone();
     }
 
+    /** {@return a copy of the cached tokens of sequence 0} */
     @Override
     public int[] tokens() {
         return tokens.clone();
     }
 
-    /** Size of the serialized state in bytes. */
+    /** {@return the size of the serialized state in bytes} */
     public long sizeBytes() {
         return data.byteSize();
     }

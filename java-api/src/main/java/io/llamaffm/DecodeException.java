@@ -14,9 +14,16 @@ public final class DecodeException extends LlamaException {
         FATAL
     }
 
+    /** Why the decode failed. */
     private final Status status;
+    /** llama_decode's return code. */
     private final int code;
 
+    /**
+     * A failed decode.
+     *
+     * @param code llama_decode's return code
+     */
     public DecodeException(int code) {
         super("llama_decode failed with " + code + " (" + statusOf(code) + ")");
         this.code = code;
@@ -32,11 +39,12 @@ public final class DecodeException extends LlamaException {
         };
     }
 
+    /** {@return why the decode failed} */
     public Status status() {
         return status;
     }
 
-    /** The raw return code of llama_decode. */
+    /** {@return the raw return code of llama_decode} */
     public int code() {
         return code;
     }

@@ -15,21 +15,38 @@ public record EmbeddingParams(boolean normalize, LongInput longInput) {
         REFUSE
     }
 
+    /**
+     * Checks the components.
+     *
+     * @throws IllegalArgumentException if {@code longInput} is null
+     */
     public EmbeddingParams {
         if (longInput == null) {
             throw new IllegalArgumentException("longInput is required");
         }
     }
 
-    /** Normalized, refusing over-long texts. */
+    /** {@return normalized vectors, refusing over-long texts} */
     public static EmbeddingParams defaults() {
         return new EmbeddingParams(true, LongInput.REFUSE);
     }
 
+    /**
+     * Sets whether each vector is L2-normalized.
+     *
+     * @param on true to normalize
+     * @return a copy with that change
+     */
     public EmbeddingParams withNormalize(boolean on) {
         return new EmbeddingParams(on, longInput);
     }
 
+    /**
+     * Sets what happens to a text longer than one batch.
+     *
+     * @param policy truncate or refuse
+     * @return a copy with that change
+     */
     public EmbeddingParams withLongInput(LongInput policy) {
         return new EmbeddingParams(normalize, policy);
     }

@@ -22,7 +22,12 @@ import java.util.stream.StreamSupport;
  * }</pre>
  */
 public final class Generation implements Iterator<Generation.GeneratedToken>, AutoCloseable {
-    /** A generated token and the text it completed (may be empty while a multi-byte character or stop string is pending). */
+    /**
+     * A generated token and the text it completed.
+     *
+     * @param id   the token id, or -1 for the final element that carries text held back until the end
+     * @param text the text this token completed (may be empty while a multi-byte character or stop string is pending)
+     */
     public record GeneratedToken(int id, String text) {}
 
     private final Context context;
@@ -67,6 +72,8 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     /**
      * Generates the next token: returns its id, or -1 when the generation has ended ({@link #stopReason()} says
      * why). After each call {@link #text()} holds the text completed by this step.
+     *
+     * @return the token id, or -1 at the end
      */
     public int nextToken() {
         text.setLength(0);
@@ -125,32 +132,35 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         return -1;
     }
 
-    /** The text completed by the last {@link #nextToken()} call; a view reused by the next call. */
+    /** {@return the text completed by the last {@link #nextToken()} call; a view reused by the next call} */
     public CharSequence text() {
         return text;
     }
 
-    /** Log-probability of the token last returned by {@link #nextToken()}, when {@link GenerationParams#logprobs()} is on; NaN otherwise. */
+    /**
+     * {@return the log-probability of the token last returned by {@link #nextToken()}, when
+     * {@link GenerationParams#logprobs()} is on; NaN otherwise}
+     */
     public float logprob() {
         return lastLogprob;
     }
 
-    /** Why the generation ended, or null while it runs. */
+    /** {@return why the generation ended, or null while it runs} */
     public Completion.StopReason stopReason() {
         return stopReason;
     }
 
-    /** Tokens generated so far. */
+    /** {@return the tokens generated so far} */
     public int generatedTokens() {
         return generated;
     }
 
-    /** Prompt tokens reused from the KV cache (not decoded again). */
+    /** {@return the prompt tokens reused from the KV cache (not decoded again)} */
     public int reusedTokens() {
         return reused;
     }
 
-    /** Timings so far. */
+    /** {@return the timings so far} */
     public Timings timings() {
         return new Timings(promptTokens - reused, promptNanos, generated,
                 generated == 0 ? 0 : lastTokenNanos - firstTokenNanos, generated == 0 ? 0 : firstTokenNanos - startNanos);
@@ -175,7 +185,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         return t;
     }
 
-    /** The remaining tokens as a stream (a final element with id -1 carries text held back until the end, if any). */
+    /** {@return the remaining tokens as a stream (a final element with id -1 carries text held back until the end, if any)} */
     public Stream<GeneratedToken> stream() {
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(this, Spliterator.ORDERED | Spliterator.NONNULL), false)
                 .onClose(this::close);

@@ -28,12 +28,14 @@ public final class Llama {
     /**
      * Sets the lowest level of llama.cpp's own log lines forwarded to {@link System.Logger} "io.llamaffm.native"
      * ({@link System.Logger.Level#OFF}, the default unless {@code llamaffm.log.level} says otherwise, forwards none).
+     *
+     * @param level the lowest level forwarded
      */
     public static void setLogLevel(System.Logger.Level level) {
         NativeLog.setThreshold(java.util.Objects.requireNonNull(level, "level"));
     }
 
-    /** Describes the loaded backend: system info, backends, devices and the chosen CPU variant. */
+    /** {@return the loaded backend: system info, backends, devices and the chosen CPU variant (loads the natives if needed)} */
     public static BackendInfo backendInfo() {
         NativeLibraryLoader.Loaded loaded = NativeLibraryLoader.ensureLoaded();
         String systemInfo = LlamaH.llama_print_system_info().getString(0);

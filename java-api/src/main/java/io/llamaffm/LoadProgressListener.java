@@ -8,6 +8,8 @@ package io.llamaffm;
 @FunctionalInterface
 public interface LoadProgressListener {
     /**
+     * Called as the load progresses.
+     *
      * @param fraction progress from 0 to 1
      * @return true to go on, false to cancel
      */

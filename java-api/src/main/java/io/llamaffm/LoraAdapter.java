@@ -196,26 +196,26 @@ public final class LoraAdapter implements AutoCloseable {
         }
     }
 
-    /** The file the adapter was loaded from (absolute). Available after close. */
+    /** {@return the file the adapter was loaded from (absolute); available after close} */
     public Path path() {
         return path;
     }
 
-    /** The model the adapter was loaded for; it can only be set on that model's contexts. */
+    /** {@return the model the adapter was loaded for; it can only be set on that model's contexts} */
     public Model model() {
         ensureOpen();
         return model;
     }
 
-    /** The adapter type from the metadata ({@code adapter.type}): {@code lora}. */
+    /** {@return the adapter type from the metadata ({@code adapter.type}): {@code lora}} */
     public String type() {
         ensureOpen();
         return metadata.getOrDefault("adapter.type", "lora");
     }
 
     /**
-     * The LoRA alpha ({@code adapter.lora.alpha}): a scale set on a context is multiplied by {@code alpha / rank}.
-     * 0 when the file has none; llama.cpp then applies the scale as it is.
+     * {@return the LoRA alpha ({@code adapter.lora.alpha}): a scale set on a context is multiplied by
+     * {@code alpha / rank}; 0 when the file has none, and llama.cpp then applies the scale as it is}
      */
     public float alpha() {
         ensureOpen();
@@ -223,8 +223,8 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     /**
-     * The activation tokens of an activated LoRA (aLoRA, {@code adapter.alora.invocation_tokens}): the adapter
-     * applies from where these tokens appear in the prompt. Empty for a plain LoRA. A copy.
+     * {@return the activation tokens of an activated LoRA (aLoRA, {@code adapter.alora.invocation_tokens}): the
+     * adapter applies from where these tokens appear in the prompt. Empty for a plain LoRA. A copy}
      */
     public int[] invocationTokens() {
         ensureOpen();
@@ -232,15 +232,20 @@ public final class LoraAdapter implements AutoCloseable {
     }
 
     /**
-     * The adapter file's scalar metadata as llama.cpp formats it (arrays are left out), sorted by key; for example
-     * {@code general.architecture}, {@code adapter.type}, {@code adapter.lora.alpha}.
+     * {@return the adapter file's scalar metadata as llama.cpp formats it (arrays are left out), sorted by key; for
+     * example {@code general.architecture}, {@code adapter.type}, {@code adapter.lora.alpha}}
      */
     public Map<String, String> metadata() {
         ensureOpen();
         return metadata;
     }
 
-    /** One metadata value; see {@link #metadata()}. */
+    /**
+     * One metadata value; see {@link #metadata()}.
+     *
+     * @param key the metadata key
+     * @return its value, or empty if the file has none
+     */
     public Optional<String> metadata(String key) {
         ensureOpen();
         return Optional.ofNullable(metadata.get(key));
@@ -270,7 +275,7 @@ public final class LoraAdapter implements AutoCloseable {
         }
     }
 
-    /** Whether {@link #close()} has completed (or the model closed it). */
+    /** {@return whether {@link #close()} has completed (or the model closed it)} */
     public boolean isClosed() {
         return closed;
     }

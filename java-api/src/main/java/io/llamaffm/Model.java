@@ -73,12 +73,23 @@ public final class Model implements AutoCloseable {
         this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly(), fromMemory);
     }
 
-    /** Loads a model with {@link ModelParams#defaults()}. */
+    /**
+     * Loads a GGUF model file with {@link ModelParams#defaults()}; see {@link #load(Path, ModelParams, LoadProgressListener)}.
+     *
+     * @param path the model file (the first part of a split model)
+     * @return the loaded model, to close when done
+     */
     public static Model load(Path path) {
         return load(path, ModelParams.defaults());
     }
 
-    /** Loads a GGUF model file; see {@link #load(Path, ModelParams, LoadProgressListener)}. */
+    /**
+     * Loads a GGUF model file; see {@link #load(Path, ModelParams, LoadProgressListener)}.
+     *
+     * @param path   the model file (the first part of a split model)
+     * @param params how to load it
+     * @return the loaded model, to close when done
+     */
     public static Model load(Path path, ModelParams params) {
         return load(path, params, null);
     }
@@ -86,9 +97,12 @@ public final class Model implements AutoCloseable {
     /**
      * Loads a GGUF model file (the first file of a split model loads the other parts beside it).
      *
+     * @param path     the model file (the first part of a split model)
+     * @param params   how to load it
      * @param progress told how far the load has come, may cancel it; may be null
      * @throws ModelLoadException if the file is missing, unreadable, not a model llama.cpp can load, or the load was
      *                            cancelled; the exception carries llama.cpp's log lines of the failed load
+     * @return the loaded model, to close when done
      */
     public static Model load(Path path, ModelParams params, LoadProgressListener progress) {
         return loadFiles(List.of(path), params, progress);
@@ -99,6 +113,10 @@ public final class Model implements AutoCloseable {
      * {@code split.count}), given in order; use this when the parts are not named {@code NAME-0000N-of-0000M.gguf}
      * (with those names, {@link #load(Path)} of the first part finds the others).
      *
+     * @param parts    the parts, in order
+     * @param params   how to load them
+     * @param progress told how far the load has come, may cancel it; may be null
+     * @return the loaded model, to close when done
      * @throws ModelLoadException if a part is missing or the parts do not form one model
      */
     public static Model loadSplits(List<Path> parts, ModelParams params, LoadProgressListener progress) {
@@ -222,6 +240,7 @@ public final class Model implements AutoCloseable {
      *
      * @param gguf   the bytes of a GGUF file, from its first byte to its last
      * @param params how to load it
+     * @return the loaded model, to close when done
      * @throws ModelLoadException if the bytes are not well-formed GGUF (the cause is the {@link GgufFormatException}
      *                            naming the offset; llama.cpp was not called), or llama.cpp cannot load the model
      *                            (carrying llama.cpp's log lines), or a tensor does not match what the model expects
@@ -236,6 +255,10 @@ public final class Model implements AutoCloseable {
      * Loads a model from a stream holding a whole GGUF file, without a temporary file; see
      * {@link #load(InputStream, ModelParams, long)}. At most {@link Configuration#maxStreamBytes()} bytes
      * ({@code llamaffm.load.max.bytes}, default {@value Configuration#DEFAULT_MAX_STREAM_BYTES_TEXT}) are read.
+     *
+     * @param in     the stream, read to its end and not closed
+     * @param params how to load the model
+     * @return the loaded model, to close when done
      */
     public static Model load(InputStream in, ModelParams params) {
         return load(in, params, Configuration.maxStreamBytes());
@@ -247,7 +270,10 @@ public final class Model implements AutoCloseable {
      * the weights (see {@link #load(MemorySegment, ModelParams)}). The stream is not closed. {@link #path()} of the
      * model is {@link #IN_MEMORY}.
      *
+     * @param in       the stream, read to its end and not closed
+     * @param params   how to load the model
      * @param maxBytes the most bytes to read; a longer stream is refused as soon as it passes this size
+     * @return the loaded model, to close when done
      * @throws ModelLoadException if the stream holds more than {@code maxBytes} bytes, reading it fails, the bytes are
      *                            not well-formed GGUF (cause: {@link GgufFormatException}) or llama.cpp cannot load them
      */
@@ -263,6 +289,10 @@ public final class Model implements AutoCloseable {
     /**
      * Loads a model from a class-path resource of the thread's context class loader (or, without one, of the loader
      * of this library); see {@link #loadResource(ClassLoader, String, ModelParams)}.
+     *
+     * @param name   the resource name ({@code models/x.gguf}); a leading {@code /} is ignored
+     * @param params how to load the model
+     * @return the loaded model, to close when done
      */
     public static Model loadResource(String name, ModelParams params) {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
@@ -279,6 +309,8 @@ public final class Model implements AutoCloseable {
      * @param loader the class loader to find the resource with
      * @param name   the resource name as {@link ClassLoader#getResource(String)} takes it ({@code models/x.gguf});
      *               a leading {@code /} is ignored
+     * @param params how to load the model
+     * @return the loaded model, to close when done
      * @throws ModelLoadException if there is no such resource, it cannot be read or is larger than the limit, it is
      *                            not well-formed GGUF (cause: {@link GgufFormatException}) or llama.cpp cannot load it
      */
@@ -414,33 +446,33 @@ public final class Model implements AutoCloseable {
     private static final long KV_VALUE = 136;
 
     /**
-     * The file this model was loaded from; for a model loaded from memory, {@link #IN_MEMORY}, and for one loaded from a
-     * class-path resource, the resource name as a relative path.
+     * {@return the file this model was loaded from; for a model loaded from memory, {@link #IN_MEMORY}, and for one
+     * loaded from a class-path resource, the resource name as a relative path}
      */
     public Path path() {
         return path;
     }
 
-    /** The parameters it was loaded with. */
+    /** {@return the parameters it was loaded with} */
     public ModelParams params() {
         return params;
     }
 
-    /** The model's configuration: architecture, sizes, attention (GQA/MQA), experts, RoPE, vocabulary, metadata. */
+    /** {@return the model's configuration: architecture, sizes, attention (GQA/MQA), experts, RoPE, vocabulary, metadata} */
     public ModelConfig config() {
         ensureOpen();
         return config;
     }
 
-    /** The model's tokenizer (valid as long as the model is open). */
+    /** {@return the model's tokenizer (valid as long as the model is open)} */
     public Tokenizer tokenizer() {
         ensureOpen();
         return tokenizer;
     }
 
     /**
-     * The default chat template stored in the model's metadata ({@code tokenizer.chat_template}), a Jinja
-     * template; render it with {@code io.llamaffm.chat.ChatTemplate}. Empty if the model has none.
+     * {@return the default chat template stored in the model's metadata ({@code tokenizer.chat_template}), a Jinja
+     * template; render it with {@code io.llamaffm.chat.ChatTemplate}. Empty if the model has none}
      */
     public Optional<String> chatTemplate() {
         return config().chatTemplate();
@@ -448,7 +480,10 @@ public final class Model implements AutoCloseable {
 
     /**
      * A named chat template stored in the model's metadata ({@code tokenizer.chat_template.NAME}, such as
-     * {@code tool_use}). Empty if the model has none of that name.
+     * {@code tool_use}).
+     *
+     * @param name the template's name
+     * @return the template, or empty if the model has none of that name
      */
     public Optional<String> chatTemplate(String name) {
         Objects.requireNonNull(name, "name");
@@ -463,6 +498,8 @@ public final class Model implements AutoCloseable {
      * <p>Context creation is serialized with {@link #loadLoraAdapter(Path)} and adapter close: llama.cpp reads the
      * model's adapter list, without a lock, while it plans a new context's compute graph.
      *
+     * @param params the context's size, batch, threads, sequences, embeddings and cache options
+     * @return the new context, to close before the model
      * @throws IllegalStateException if the model was loaded vocabulary-only or is closed
      */
     public synchronized Context newContext(ContextParams params) {
@@ -483,6 +520,8 @@ public final class Model implements AutoCloseable {
      * decode after its adapters changed. Do not load or close adapters while another thread decodes, right after
      * changing adapters, on a context of this model; loading adapters up front is always safe.
      *
+     * @param path the adapter file
+     * @return the loaded adapter, owned by this model
      * @throws ModelLoadException   if the file is missing, not GGUF, not a LoRA adapter, for another architecture, or
      *                              its tensors do not fit this model's weights; with llama.cpp's log lines
      * @throws IllegalStateException if the model was loaded vocabulary-only or is closed
@@ -519,7 +558,7 @@ public final class Model implements AutoCloseable {
         closed = true;
     }
 
-    /** Whether {@link #close()} has completed. */
+    /** {@return whether {@link #close()} has completed} */
     public boolean isClosed() {
         return closed;
     }

@@ -28,12 +28,22 @@ public record ModelConfig(String architecture, String name, String description, 
                           Optional<MixtureOfExperts> moe, Rope rope, Vocabulary vocabulary, Optional<String> chatTemplate,
                           Map<String, String> metadata) {
 
+    /**
+     * Copies the metadata into an unmodifiable map.
+     */
     public ModelConfig {
         metadata = Map.copyOf(metadata);
     }
 
     /** Multi-head (one KV head per query head), grouped-query (several query heads share a KV head) or multi-query (one KV head). */
-    public enum AttentionKind { MHA, GQA, MQA }
+    public enum AttentionKind {
+        /** Multi-head attention: one KV head per query head. */
+        MHA,
+        /** Grouped-query attention: several query heads share each KV head. */
+        GQA,
+        /** Multi-query attention: one KV head for all query heads. */
+        MQA
+    }
 
     /**
      * Attention geometry.
@@ -45,7 +55,15 @@ public record ModelConfig(String architecture, String name, String description, 
      * @param groupSize   query heads per KV head
      */
     public record Attention(int headCount, int kvHeadCount, int headDim, AttentionKind kind, int groupSize) {
-        /** Derives kind and group size from the head counts. */
+        /**
+         * Derives kind and group size from the head counts.
+         *
+         * @param headCount   query heads, a multiple of {@code kvHeadCount}
+         * @param kvHeadCount key/value heads
+         * @param headDim     dimensions per head
+         * @return the geometry
+         * @throws IllegalArgumentException if a count is below 1 or the query heads do not divide into KV groups
+         */
         public static Attention of(int headCount, int kvHeadCount, int headDim) {
             if (headCount < 1 || kvHeadCount < 1 || headCount % kvHeadCount != 0) {
                 throw new IllegalArgumentException("bad head counts: " + headCount + " query heads, " + kvHeadCount + " KV heads");
@@ -67,7 +85,22 @@ public record ModelConfig(String architecture, String name, String description, 
     public record MixtureOfExperts(int expertCount, int expertsUsed, OptionalLong activeParameters) {}
 
     /** The kinds of rotary embedding llama.cpp implements. */
-    public enum RopeType { NONE, NORM, NEOX, MROPE, IMROPE, VISION, UNKNOWN }
+    public enum RopeType {
+        /** No rotary embedding. */
+        NONE,
+        /** Rotates adjacent pairs of dimensions (LLaMA). */
+        NORM,
+        /** Rotates dimension i with dimension i + d/2 (GPT-NeoX, Qwen, Phi). */
+        NEOX,
+        /** Multimodal RoPE: sections of the dimensions rotate by time, height and width (Qwen2-VL). */
+        MROPE,
+        /** Interleaved multimodal RoPE (Qwen3-VL). */
+        IMROPE,
+        /** The 2D RoPE of vision encoders. */
+        VISION,
+        /** A type this version of the library does not know. */
+        UNKNOWN
+    }
 
     /**
      * Rotary position embedding.
@@ -81,7 +114,24 @@ public record ModelConfig(String architecture, String name, String description, 
     public record Rope(RopeType type, float frequencyBase, float frequencyScale, Optional<String> scalingType, int dimensionCount) {}
 
     /** Tokenizer families. */
-    public enum VocabularyType { NONE, SPM, BPE, WPM, UGM, RWKV, PLAMO2, UNKNOWN }
+    public enum VocabularyType {
+        /** No vocabulary. */
+        NONE,
+        /** SentencePiece byte-level BPE with byte fallback (LLaMA, Mistral). */
+        SPM,
+        /** GPT-2 style byte-level BPE (LLaMA 3, Qwen, GPT-NeoX). */
+        BPE,
+        /** WordPiece (BERT). */
+        WPM,
+        /** Unigram (T5). */
+        UGM,
+        /** RWKV's greedy trie tokenizer. */
+        RWKV,
+        /** PLaMo 2's tokenizer. */
+        PLAMO2,
+        /** A type this version of the library does not know. */
+        UNKNOWN
+    }
 
     /**
      * The vocabulary.
@@ -94,7 +144,14 @@ public record ModelConfig(String architecture, String name, String description, 
      */
     public record Vocabulary(VocabularyType type, int size, int bos, int eos, int eot) {}
 
-    /** Memory for the weights plus a KV cache of the given shape, in bytes. */
+    /**
+     * Estimates the memory for the weights plus a KV cache of the given shape.
+     *
+     * @param contextLength the context length in tokens
+     * @param sequences     the sequences that share the context
+     * @param cacheType     the KV cache's element type
+     * @return the estimate, in bytes per part
+     */
     public MemoryEstimate estimateMemory(int contextLength, int sequences, CacheType cacheType) {
         return MemoryEstimate.of(this, contextLength, sequences, cacheType);
     }

@@ -56,13 +56,19 @@ public final class Sampler implements AutoCloseable {
         }
     }
 
-    /** Builds the native chain for {@code model}'s vocabulary. */
+    /**
+     * Builds the native chain for {@code model}'s vocabulary.
+     *
+     * @param model the model whose vocabulary the chain samples from
+     * @param chain the stages
+     * @return the sampler, to close when done
+     */
     public static Sampler create(Model model, SamplerChain chain) {
         model.ensureOpen();
         return new Sampler(model, chain);
     }
 
-    /** The chain this sampler was built from. */
+    /** {@return the chain this sampler was built from} */
     public SamplerChain chain() {
         return spec;
     }
@@ -83,6 +89,9 @@ public final class Sampler implements AutoCloseable {
     /**
      * Runs the chain over a full logits vector and returns the token it picks (the chain must end with a
      * picking stage); the token is accepted, as during generation.
+     *
+     * @param logits one logit per vocabulary token
+     * @return the token picked
      */
     public int sample(float[] logits) {
         List<TokenProbability> out = run(logits);
@@ -99,6 +108,9 @@ public final class Sampler implements AutoCloseable {
     /**
      * Runs the chain over a full logits vector (one value per vocabulary token) without accepting anything, and
      * returns the candidates left, in the chain's order, with the probabilities the stages computed.
+     *
+     * @param logits one logit per vocabulary token
+     * @return the candidates left
      */
     public List<TokenProbability> apply(float[] logits) {
         return run(logits);
@@ -134,7 +146,11 @@ public final class Sampler implements AutoCloseable {
         return out;
     }
 
-    /** Tells stateful stages (penalties, grammar, mirostat) that {@code token} was chosen. */
+    /**
+     * Tells stateful stages (penalties, grammar, mirostat) that a token was chosen.
+     *
+     * @param token the token chosen
+     */
     public void accept(int token) {
         ensureOpen();
         model.tokenizer().checkToken(token);
@@ -270,7 +286,13 @@ public final class Sampler implements AutoCloseable {
         return LlamaH.llama_sampler_init(iface, MemorySegment.NULL);
     }
 
-    /** A candidate token after the chain ran: id, logit and probability. */
+    /**
+     * A candidate token after the chain ran.
+     *
+     * @param token       the token id
+     * @param logit       its logit after the stages
+     * @param probability its probability as the stages computed it (0 when no stage computed one)
+     */
     public record TokenProbability(int token, float logit, float probability) {}
 
     /** {@link Candidates} over a native llama_token_data_array, valid during one upcall. */

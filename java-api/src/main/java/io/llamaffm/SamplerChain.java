@@ -9,6 +9,8 @@ import java.util.Objects;
  * chain applies them. A chain used for generation ends with a stage that picks the token ({@link Greedy},
  * {@link Dist}, {@link Mirostat} or {@link MirostatV2}); a chain without one can still filter a logits array
  * ({@link Sampler#apply(float[])}). Immutable and thread-safe: each {@link Sampler} builds its own native chain.
+ *
+ * @param stages the stages in the order they apply; at least one
  */
 public record SamplerChain(List<Stage> stages) {
 
@@ -19,19 +21,43 @@ public record SamplerChain(List<Stage> stages) {
     /** Picks the most probable token. */
     public record Greedy() implements Stage {}
 
-    /** Draws a token from the distribution with a seeded random generator. */
+    /**
+     * Draws a token from the distribution with a seeded random generator.
+     *
+     * @param seed the random generator's seed: the same seed, prompt and chain give the same tokens
+     */
     public record Dist(int seed) implements Stage {}
 
-    /** Divides logits by {@code temperature}; 0 keeps only the most probable token (greedy). */
+    /**
+     * Divides logits by {@code temperature}; 0 keeps only the most probable token (greedy).
+     *
+     * @param temperature the divisor, at least 0: below 1 sharpens the distribution, above 1 flattens it
+     */
     public record Temperature(float temperature) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code temperature} is negative or not finite
+         */
         public Temperature {
             requireFinite(temperature, "temperature");
             if (temperature < 0) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
         }
     }
 
-    /** Entropy-based dynamic temperature in {@code temperature ± delta}, shaped by {@code exponent}. */
+    /**
+     * Entropy-based dynamic temperature in {@code temperature ± delta}, shaped by {@code exponent}.
+     *
+     * @param temperature the middle of the range
+     * @param delta       half the width of the range (0 = a fixed temperature)
+     * @param exponent    how the entropy maps into the range (1 = linearly)
+     */
     public record DynamicTemperature(float temperature, float delta, float exponent) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if a value is not finite
+         */
         public DynamicTemperature {
             requireFinite(temperature, "temperature");
             requireFinite(delta, "delta");
@@ -39,46 +65,107 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** Keeps the {@code k} most probable tokens. */
+    /**
+     * Keeps the {@code k} most probable tokens.
+     *
+     * @param k how many tokens to keep, at least 1
+     */
     public record TopK(int k) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code k} is below 1
+         */
         public TopK {
             if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
         }
     }
 
-    /** Keeps the smallest set of most probable tokens whose probabilities add up to at least {@code p}. */
+    /**
+     * Keeps the smallest set of most probable tokens whose probabilities add up to at least {@code p}.
+     *
+     * @param p       the probability mass to keep, in [0, 1] (1 = off)
+     * @param minKeep the fewest tokens to keep whatever {@code p} says, at least 1
+     */
     public record TopP(float p, int minKeep) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code p} is outside [0, 1] or {@code minKeep} below 1
+         */
         public TopP {
             requireUnit(p, "p");
             requireMinKeep(minKeep);
         }
     }
 
-    /** Keeps tokens whose probability is at least {@code p} times the most probable one's. */
+    /**
+     * Keeps tokens whose probability is at least {@code p} times the most probable one's.
+     *
+     * @param p       the ratio to the most probable token, in [0, 1] (0 = off)
+     * @param minKeep the fewest tokens to keep whatever {@code p} says, at least 1
+     */
     public record MinP(float p, int minKeep) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code p} is outside [0, 1] or {@code minKeep} below 1
+         */
         public MinP {
             requireUnit(p, "p");
             requireMinKeep(minKeep);
         }
     }
 
-    /** Locally typical sampling with mass {@code p}. */
+    /**
+     * Locally typical sampling with mass {@code p}.
+     *
+     * @param p       the probability mass to keep, in [0, 1] (1 = off)
+     * @param minKeep the fewest tokens to keep whatever {@code p} says, at least 1
+     */
     public record Typical(float p, int minKeep) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code p} is outside [0, 1] or {@code minKeep} below 1
+         */
         public Typical {
             requireUnit(p, "p");
             requireMinKeep(minKeep);
         }
     }
 
-    /** Keeps tokens whose logit is within {@code n} standard deviations of the maximum. */
+    /**
+     * Keeps tokens whose logit is within {@code n} standard deviations of the maximum.
+     *
+     * @param n how many standard deviations below the largest logit a token may be
+     */
     public record TopNSigma(float n) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code n} is not finite
+         */
         public TopNSigma {
             requireFinite(n, "n");
         }
     }
 
-    /** Exclude-top-choices: with probability {@code probability}, removes all tokens above {@code threshold} but the least likely of them. */
+    /**
+     * Exclude-top-choices: with probability {@code probability}, removes all tokens above {@code threshold} but the
+     * least likely of them.
+     *
+     * @param probability how often the stage acts, in [0, 1]
+     * @param threshold   the probability above which a token counts as a top choice, in [0, 1]
+     * @param minKeep     the fewest tokens to keep, at least 1
+     * @param seed        the seed of the random draw that decides whether the stage acts
+     */
     public record Xtc(float probability, float threshold, int minKeep, int seed) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if a probability is outside [0, 1] or {@code minKeep} below 1
+         */
         public Xtc {
             requireUnit(probability, "probability");
             requireUnit(threshold, "threshold");
@@ -86,9 +173,22 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** "Don't repeat yourself": penalizes tokens that would extend a repeated sequence. */
+    /**
+     * "Don't repeat yourself": penalizes tokens that would extend a repeated sequence.
+     *
+     * @param multiplier       the penalty's scale (0 = off)
+     * @param base             the base of the penalty, which grows exponentially with the repeat's length
+     * @param allowedLength    the longest repeat left unpenalized
+     * @param penaltyLastN     how many of the last tokens are searched for repeats (0 = off)
+     * @param sequenceBreakers texts that end a repeated sequence (newline, colon, ...)
+     */
     public record Dry(float multiplier, float base, int allowedLength, int penaltyLastN, List<String> sequenceBreakers)
             implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if a value is not finite or a length is negative
+         */
         public Dry {
             requireFinite(multiplier, "multiplier");
             requireFinite(base, "base");
@@ -97,14 +197,27 @@ public record SamplerChain(List<Stage> stages) {
             sequenceBreakers = List.copyOf(sequenceBreakers);
         }
 
-        /** Multiplier 0.8, base 1.75, allowed length 2, the last 256 tokens, breakers newline, colon, quote, asterisk. */
+        /** {@return multiplier 0.8, base 1.75, allowed length 2, the last 256 tokens, breakers newline, colon, quote, asterisk} */
         public static Dry defaults() {
             return new Dry(0.8f, 1.75f, 2, 256, List.of("\n", ":", "\"", "*"));
         }
     }
 
-    /** Mirostat 1.0: targets surprise {@code tau} with learning rate {@code eta}, estimating from {@code m} tokens. Picks the token. */
+    /**
+     * Mirostat 1.0: targets surprise {@code tau} with learning rate {@code eta}, estimating from {@code m} tokens.
+     * Picks the token.
+     *
+     * @param seed the seed of the random draw
+     * @param tau  the target surprise (cross-entropy), e.g. 5
+     * @param eta  the learning rate, e.g. 0.1
+     * @param m    how many tokens the estimate of the distribution's shape uses, e.g. 100
+     */
     public record Mirostat(int seed, float tau, float eta, int m) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code tau} or {@code eta} is not finite or {@code m} is below 1
+         */
         public Mirostat {
             requireFinite(tau, "tau");
             requireFinite(eta, "eta");
@@ -112,16 +225,39 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** Mirostat 2.0: targets surprise {@code tau} with learning rate {@code eta}. Picks the token. */
+    /**
+     * Mirostat 2.0: targets surprise {@code tau} with learning rate {@code eta}. Picks the token.
+     *
+     * @param seed the seed of the random draw
+     * @param tau  the target surprise (cross-entropy), e.g. 5
+     * @param eta  the learning rate, e.g. 0.1
+     */
     public record MirostatV2(int seed, float tau, float eta) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code tau} or {@code eta} is not finite
+         */
         public MirostatV2 {
             requireFinite(tau, "tau");
             requireFinite(eta, "eta");
         }
     }
 
-    /** Repetition penalties over the last {@code lastN} tokens: repeat (1 = off), frequency and presence (0 = off). */
+    /**
+     * Repetition penalties over the last {@code lastN} tokens: repeat (1 = off), frequency and presence (0 = off).
+     *
+     * @param lastN     how many of the last tokens count (0 = off)
+     * @param repeat    divides the logits of tokens seen (1 = off), above 0
+     * @param frequency subtracted from a seen token's logit once per occurrence (0 = off)
+     * @param presence  subtracted from a seen token's logit once (0 = off)
+     */
     public record Penalties(int lastN, float repeat, float frequency, float presence) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code lastN} is negative, {@code repeat} not above 0, or a value not finite
+         */
         public Penalties {
             if (lastN < 0) throw new IllegalArgumentException("lastN must be >= 0 (0 = off)");
             requireFinite(frequency, "frequency");
@@ -130,8 +266,17 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** Adds a bias to the logits of chosen tokens ({@code Float.NEGATIVE_INFINITY} bans a token). */
+    /**
+     * Adds a bias to the logits of chosen tokens ({@code Float.NEGATIVE_INFINITY} bans a token).
+     *
+     * @param biases the bias added to each token id's logit
+     */
     public record LogitBias(Map<Integer, Float> biases) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if a bias is NaN or positive infinity
+         */
         public LogitBias {
             biases = Map.copyOf(biases);
             biases.values().forEach(v -> {
@@ -140,14 +285,30 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** Constrains output to a GBNF grammar starting at rule {@code root}. */
+    /**
+     * Constrains output to a GBNF grammar starting at rule {@code root}.
+     *
+     * @param gbnf the grammar in llama.cpp's GBNF
+     * @param root the name of the rule the output must match
+     */
     public record Grammar(String gbnf, String root) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if the grammar or the root contains NUL
+         */
         public Grammar {
             Objects.requireNonNull(gbnf, "gbnf");
             Objects.requireNonNull(root, "root");
             if (gbnf.indexOf('\0') >= 0 || root.indexOf('\0') >= 0) throw new IllegalArgumentException("grammar contains NUL");
         }
 
+        /**
+         * A grammar whose output matches its rule {@code root}.
+         *
+         * @param gbnf the grammar in llama.cpp's GBNF
+         * @return the stage
+         */
         public static Grammar of(String gbnf) {
             return new Grammar(gbnf, "root");
         }
@@ -156,6 +317,8 @@ public record SamplerChain(List<Stage> stages) {
          * Constrains output to JSON valid against a JSON Schema, converted to GBNF by
          * {@link io.llamaffm.grammar.JsonSchemaToGrammar}.
          *
+         * @param schemaJson the JSON Schema, as JSON text
+         * @return the stage
          * @throws IllegalArgumentException if the schema is invalid or unsupported
          */
         public static Grammar fromJsonSchema(String schemaJson) {
@@ -163,8 +326,18 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
-    /** A stage written in Java: reads and changes the candidates inside the native chain. */
+    /**
+     * A stage written in Java: reads and changes the candidates inside the native chain.
+     *
+     * @param name      the stage's name, as llama.cpp's chain reports it
+     * @param transform what the stage does to the candidates
+     */
     public record Custom(String name, CandidateTransform transform) implements Stage {
+        /**
+         * Checks the components.
+         *
+         * @throws NullPointerException if an argument is null
+         */
         public Custom {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(transform, "transform");
@@ -174,9 +347,19 @@ public record SamplerChain(List<Stage> stages) {
     /** The body of a {@link Custom} stage. Exceptions it throws are rethrown to the caller of the sampling call. */
     @FunctionalInterface
     public interface CandidateTransform {
+        /**
+         * Reads and changes the candidates of one sampling step.
+         *
+         * @param candidates the step's candidates, valid during this call only
+         */
         void apply(Candidates candidates);
     }
 
+    /**
+     * Checks the components.
+     *
+     * @throws IllegalArgumentException if there is no stage
+     */
     public SamplerChain {
         stages = List.copyOf(stages);
         if (stages.isEmpty()) {
@@ -184,16 +367,31 @@ public record SamplerChain(List<Stage> stages) {
         }
     }
 
+    /**
+     * A chain of these stages, in this order.
+     *
+     * @param stages the stages; at least one
+     * @return the chain
+     */
     public static SamplerChain of(Stage... stages) {
         return new SamplerChain(List.of(stages));
     }
 
-    /** Always the most probable token. */
+    /** {@return a chain that always picks the most probable token} */
     public static SamplerChain greedy() {
         return of(new Greedy());
     }
 
-    /** The usual sampling recipe: top-k, top-p, min-p, temperature, then a seeded draw; temperature 0 is greedy. */
+    /**
+     * The usual sampling recipe: top-k, top-p, min-p, temperature, then a seeded draw; temperature 0 is greedy.
+     *
+     * @param temperature the {@link Temperature}; 0 returns {@link #greedy()}
+     * @param topK        the {@link TopK} count
+     * @param topP        the {@link TopP} mass
+     * @param minP        the {@link MinP} ratio
+     * @param seed        the seed of the final {@link Dist} draw
+     * @return the chain
+     */
     public static SamplerChain sampling(float temperature, int topK, float topP, float minP, int seed) {
         if (temperature == 0) {
             return greedy();
@@ -201,7 +399,7 @@ public record SamplerChain(List<Stage> stages) {
         return of(new TopK(topK), new TopP(topP, 1), new MinP(minP, 1), new Temperature(temperature), new Dist(seed));
     }
 
-    /** Whether the last stage picks a token (required for generation). */
+    /** {@return whether the last stage picks a token (required for generation)} */
     public boolean picksToken() {
         Stage last = stages.getLast();
         return last instanceof Greedy || last instanceof Dist || last instanceof Mirostat || last instanceof MirostatV2;

@@ -20,7 +20,7 @@ public final class SpeculativeDecoding {
      * @param acceptedTokens proposals the target model accepted
      */
     public record Result(Completion completion, int draftedTokens, int acceptedTokens) {
-        /** Share of proposals accepted (0 when nothing was proposed). */
+        /** {@return the share of proposals accepted (0 when nothing was proposed)} */
         public double acceptanceRate() {
             return draftedTokens == 0 ? 0 : acceptedTokens / (double) draftedTokens;
         }
@@ -32,6 +32,14 @@ public final class SpeculativeDecoding {
      * Generates from {@code prompt} with {@code target}, {@code draftTokens} proposals at a time from {@code draft}.
      * Both contexts are used from this thread for the duration of the call; their KV caches hold the result afterwards.
      *
+     * @param target      the context of the model whose output this is
+     * @param draft       the context of the smaller model that proposes tokens (same vocabulary)
+     * @param prompt      the text to continue
+     * @param params      token budget, stop strings, ignore-EOS
+     * @param sampler     the target's decoding strategy; must end with a stage that picks the token
+     * @param draftTokens tokens proposed per target decode, 1 to the target's batch size - 1
+     * @param onText      receives the text as it is produced; may be null
+     * @return the completion and how many proposals were drafted and accepted
      * @throws IllegalArgumentException if the two models' vocabularies differ, or {@code draftTokens} is out of 1..batch-1
      */
     public static Result generate(Context target, Context draft, String prompt, GenerationParams params, SamplerChain sampler,

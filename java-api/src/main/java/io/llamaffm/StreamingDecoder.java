@@ -15,7 +15,12 @@ public final class StreamingDecoder {
         this.tokenizer = tokenizer;
     }
 
-    /** Adds a token; returns the text it completes (empty while a character is unfinished). */
+    /**
+     * Adds a token.
+     *
+     * @param token the next token id of the stream
+     * @return the text it completes (empty while a character is unfinished)
+     */
     public String push(int token) {
         byte[] piece = tokenizer.pieceBytes(token, true);
         out.setLength(0);
@@ -23,7 +28,11 @@ public final class StreamingDecoder {
         return out.toString();
     }
 
-    /** Ends the stream: an unfinished character becomes U+FFFD. */
+    /**
+     * Ends the stream.
+     *
+     * @return the text left: an unfinished character becomes U+FFFD
+     */
     public String finish() {
         out.setLength(0);
         utf8.finish(out);

@@ -26,12 +26,17 @@ public final class Tokenizer {
         this.vocabularySize = LlamaH.llama_vocab_n_tokens(vocab);
     }
 
-    /** Number of tokens in the vocabulary; valid ids are {@code 0 .. vocabularySize()-1}. */
+    /** {@return the number of tokens in the vocabulary; valid ids are {@code 0 .. vocabularySize()-1}} */
     public int vocabularySize() {
         return vocabularySize;
     }
 
-    /** Encodes as a prompt is usually encoded: BOS (and other special tokens the model adds) added, special tokens parsed. */
+    /**
+     * Encodes as a prompt is usually encoded: BOS (and other special tokens the model adds) added, special tokens parsed.
+     *
+     * @param text the text
+     * @return the token ids
+     */
     public int[] encode(String text) {
         return encode(text, true, true);
     }
@@ -39,8 +44,10 @@ public final class Tokenizer {
     /**
      * Encodes text into token ids.
      *
+     * @param text         the text
      * @param addSpecial   add the special tokens the model's vocabulary adds (e.g. BOS)
      * @param parseSpecial treat special-token text such as {@code <s>} in {@code text} as those tokens
+     * @return the token ids
      * @throws IllegalArgumentException if the text is not valid Unicode (an unpaired surrogate)
      */
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
@@ -50,6 +57,10 @@ public final class Tokenizer {
     /**
      * Encodes UTF-8 bytes into token ids.
      *
+     * @param utf8         the text as UTF-8
+     * @param addSpecial   add the special tokens the model's vocabulary adds (e.g. BOS)
+     * @param parseSpecial treat special-token text such as {@code <s>} as those tokens
+     * @return the token ids
      * @throws IllegalArgumentException if the bytes are not valid UTF-8
      */
     public int[] encode(byte[] utf8, boolean addSpecial, boolean parseSpecial) {
@@ -77,7 +88,12 @@ public final class Tokenizer {
         }
     }
 
-    /** Decodes tokens to text, keeping special tokens out of the text as llama.cpp renders them by default. */
+    /**
+     * Decodes tokens to text, keeping special tokens out of the text as llama.cpp renders them by default.
+     *
+     * @param tokens the token ids
+     * @return the text
+     */
     public String decode(int[] tokens) {
         return decode(tokens, false, false);
     }
@@ -86,15 +102,24 @@ public final class Tokenizer {
      * Decodes token ids to text. Bytes that do not form valid UTF-8 (a multi-byte character cut by the token
      * list's end) become U+FFFD; use {@link #decodeBytes} for the raw bytes.
      *
+     * @param tokens         the token ids
      * @param removeSpecial  drop the BOS/EOS the model would add
      * @param unparseSpecial render special tokens as their text (e.g. {@code <s>})
+     * @return the text
      * @throws IllegalArgumentException if a token id is out of range
      */
     public String decode(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
         return new String(decodeBytes(tokens, removeSpecial, unparseSpecial), StandardCharsets.UTF_8);
     }
 
-    /** Decodes token ids to UTF-8 bytes (see {@link #decode(int[], boolean, boolean)}). */
+    /**
+     * Decodes token ids to UTF-8 bytes (see {@link #decode(int[], boolean, boolean)}).
+     *
+     * @param tokens         the token ids
+     * @param removeSpecial  drop the BOS/EOS the model would add
+     * @param unparseSpecial render special tokens as their text (e.g. {@code <s>})
+     * @return the text's bytes, possibly ending inside a multi-byte character
+     */
     public byte[] decodeBytes(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
         checkTokens(tokens);
         model.ensureOpen();
@@ -116,7 +141,13 @@ public final class Tokenizer {
         }
     }
 
-    /** The raw bytes of one token's piece; special tokens rendered as text when {@code special} is true. */
+    /**
+     * The raw bytes of one token's piece.
+     *
+     * @param token   a token id of this vocabulary
+     * @param special render a special token as its text
+     * @return the piece's bytes (a part of a multi-byte character for byte tokens)
+     */
     public byte[] pieceBytes(int token, boolean special) {
         checkToken(token);
         model.ensureOpen();
@@ -139,25 +170,25 @@ public final class Tokenizer {
         return LlamaH.llama_token_to_piece(vocab, token, buf, (int) buf.byteSize(), 0, true);
     }
 
-    /** The beginning-of-sequence token, or -1 if the vocabulary has none. */
+    /** {@return the beginning-of-sequence token, or -1 if the vocabulary has none} */
     public int bos() {
         model.ensureOpen();
         return LlamaH.llama_vocab_bos(vocab);
     }
 
-    /** The end-of-sequence token, or -1 if the vocabulary has none. */
+    /** {@return the end-of-sequence token, or -1 if the vocabulary has none} */
     public int eos() {
         model.ensureOpen();
         return LlamaH.llama_vocab_eos(vocab);
     }
 
-    /** The end-of-turn token, or -1 if the vocabulary has none. */
+    /** {@return the end-of-turn token, or -1 if the vocabulary has none} */
     public int eot() {
         model.ensureOpen();
         return LlamaH.llama_vocab_eot(vocab);
     }
 
-    /** Every token that ends generation (EOS, EOT, and the model's other end-of-generation tokens). */
+    /** {@return every token that ends generation (EOS, EOT, and the model's other end-of-generation tokens)} */
     public java.util.Set<Integer> endOfGenerationTokens() {
         model.ensureOpen();
         java.util.Set<Integer> eog = endOfGeneration;
@@ -175,21 +206,36 @@ public final class Tokenizer {
 
     private volatile java.util.Set<Integer> endOfGeneration;
 
-    /** What kind of token this is (normal, control, byte, user-defined, ...). */
+    /**
+     * What kind of token this is.
+     *
+     * @param token a token id of this vocabulary
+     * @return its attributes (normal, control, byte, user-defined, ...)
+     */
     public java.util.Set<TokenAttribute> attributes(int token) {
         checkToken(token);
         model.ensureOpen();
         return TokenAttribute.of(LlamaH.llama_vocab_get_attr(vocab, token));
     }
 
-    /** Whether the token is a control token (BOS, EOS, chat markers): not rendered as text by default. */
+    /**
+     * Whether the token is a control token (BOS, EOS, chat markers): not rendered as text by default.
+     *
+     * @param token a token id of this vocabulary
+     * @return whether it is a control token
+     */
     public boolean isControl(int token) {
         checkToken(token);
         model.ensureOpen();
         return LlamaH.llama_vocab_is_control(vocab, token);
     }
 
-    /** The token's raw vocabulary entry (SentencePiece pieces keep their ▁ marks). */
+    /**
+     * The token's raw vocabulary entry.
+     *
+     * @param token a token id of this vocabulary
+     * @return the entry as the vocabulary stores it (SentencePiece pieces keep their ▁ marks)
+     */
     public String vocabularyText(int token) {
         checkToken(token);
         model.ensureOpen();
@@ -197,15 +243,20 @@ public final class Tokenizer {
     }
 
     /**
-     * A decoder for a stream of tokens that returns text only in whole characters: bytes of a multi-byte UTF-8
-     * character split over several tokens wait for the rest. One per stream, one thread at a time.
+     * {@return a decoder for a stream of tokens that returns text only in whole characters: bytes of a multi-byte
+     * UTF-8 character split over several tokens wait for the rest. One per stream, one thread at a time}
      */
     public StreamingDecoder streamingDecoder() {
         model.ensureOpen();
         return new StreamingDecoder(this);
     }
 
-    /** Whether generating this token ends generation (EOS, EOT and the like). */
+    /**
+     * Whether generating this token ends generation (EOS, EOT and the like).
+     *
+     * @param token a token id of this vocabulary
+     * @return whether it ends generation
+     */
     public boolean isEndOfGeneration(int token) {
         checkToken(token);
         model.ensureOpen();

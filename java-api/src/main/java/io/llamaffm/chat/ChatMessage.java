@@ -19,17 +19,32 @@ public record ChatMessage(String role, String content) {
         }
     }
 
-    /** A {@code system} message: instructions for the assistant. */
+    /**
+     * A {@code system} message: instructions for the assistant.
+     *
+     * @param content the message's text
+     * @return the system message
+     */
     public static ChatMessage system(String content) {
         return new ChatMessage("system", content);
     }
 
-    /** A {@code user} message. */
+    /**
+     * A {@code user} message.
+     *
+     * @param content the message's text
+     * @return the user message
+     */
     public static ChatMessage user(String content) {
         return new ChatMessage("user", content);
     }
 
-    /** An {@code assistant} message: an earlier reply of the model. */
+    /**
+     * An {@code assistant} message: an earlier reply of the model.
+     *
+     * @param content the message's text
+     * @return the assistant message
+     */
     public static ChatMessage assistant(String content) {
         return new ChatMessage("assistant", content);
     }

@@ -23,7 +23,13 @@ public final class ChatSession {
     private final ChatMessage system; // may be null
     private final List<ChatMessage> history = new ArrayList<>();
 
-    /** A conversation on {@code context} in {@code format}, with an optional system message (null or blank: none). */
+    /**
+     * A conversation on {@code context} in {@code format}, with an optional system message.
+     *
+     * @param context      the context the conversation runs in (its KV cache holds the conversation)
+     * @param format       how the conversation is rendered into a prompt
+     * @param systemPrompt the system message; null or blank for none
+     */
     public ChatSession(Context context, ChatFormat format, String systemPrompt) {
         this.context = context;
         this.format = format;
@@ -33,6 +39,11 @@ public final class ChatSession {
     /**
      * Sends a user message and generates the reply, streaming its text to {@code onText}.
      *
+     * @param userText the user's message
+     * @param params   token budget, stop strings
+     * @param sampler  the decoding strategy; must end with a stage that picks the token
+     * @param onText   receives the reply's text as it is produced; may be null
+     * @return the reply
      * @throws IllegalArgumentException if the message alone leaves no room for a reply in the context
      */
     public Completion send(String userText, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
@@ -57,7 +68,7 @@ public final class ChatSession {
         history.clear();
     }
 
-    /** The conversation so far, system message first. */
+    /** {@return the conversation so far, system message first} */
     public List<ChatMessage> messages() {
         List<ChatMessage> all = new ArrayList<>(history.size() + 1);
         if (system != null) {

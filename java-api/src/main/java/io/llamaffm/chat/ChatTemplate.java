@@ -50,6 +50,8 @@ public final class ChatTemplate {
     /**
      * A template from its Jinja source, with empty {@code bos_token} and {@code eos_token}.
      *
+     * @param source the Jinja source
+     * @return the parsed template
      * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
      */
     public static ChatTemplate of(String source) {
@@ -59,6 +61,10 @@ public final class ChatTemplate {
     /**
      * A template from its Jinja source, with the text of the model's beginning- and end-of-sequence tokens.
      *
+     * @param source   the Jinja source
+     * @param bosToken the value of {@code bos_token}
+     * @param eosToken the value of {@code eos_token}
+     * @return the parsed template
      * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
      */
     public static ChatTemplate of(String source, String bosToken, String eosToken) {
@@ -76,6 +82,8 @@ public final class ChatTemplate {
      * The template stored in a model's metadata ({@code tokenizer.chat_template}), with the text of the model's
      * BOS and EOS tokens. A vocabulary-only model is enough.
      *
+     * @param model the model
+     * @return the parsed template
      * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#MISSING} if the model has none, or
      *                               {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
      * @throws IllegalStateException if the model is closed
@@ -91,22 +99,27 @@ public final class ChatTemplate {
         return token < 0 ? "" : new String(tokenizer.pieceBytes(token, true), StandardCharsets.UTF_8);
     }
 
-    /** The Jinja source. */
+    /** {@return the Jinja source} */
     public String source() {
         return source;
     }
 
-    /** The value of {@code bos_token}. */
+    /** {@return the value of {@code bos_token}} */
     public String bosToken() {
         return bosToken;
     }
 
-    /** The value of {@code eos_token}. */
+    /** {@return the value of {@code eos_token}} */
     public String eosToken() {
         return eosToken;
     }
 
-    /** A copy whose {@code strftime_now} reads this clock (the system clock and time zone by default). */
+    /**
+     * A copy whose {@code strftime_now} reads another clock (the system clock and time zone by default).
+     *
+     * @param newClock the clock, with its time zone
+     * @return the copy
+     */
     public ChatTemplate withClock(Clock newClock) {
         Objects.requireNonNull(newClock, "clock");
         return new ChatTemplate(source, template, bosToken, eosToken, newClock, systemRoleFallback);
@@ -116,6 +129,9 @@ public final class ChatTemplate {
      * A copy that, when enabled and the template {@linkplain #supportsSystemRole() ignores or refuses system
      * messages}, merges a leading system message into the next message ({@code system + "\n" + next}) before
      * rendering, as llama.cpp's chat code does. Off by default: Hugging Face renders the conversation as given.
+     *
+     * @param enabled whether to merge
+     * @return the copy
      */
     public ChatTemplate withSystemRoleFallback(boolean enabled) {
         ChatTemplate copy = new ChatTemplate(source, template, bosToken, eosToken, clock, enabled);
@@ -124,8 +140,8 @@ public final class ChatTemplate {
     }
 
     /**
-     * Whether the template uses a leading system message: rendered with a system and a user message, it reads
-     * the system message's content (llama.cpp's test). Templates that drop it or refuse it answer false.
+     * {@return whether the template uses a leading system message: rendered with a system and a user message, it
+     * reads the system message's content (llama.cpp's test). Templates that drop it or refuse it answer false}
      */
     public boolean supportsSystemRole() {
         Boolean known = supportsSystemRole;
@@ -157,7 +173,9 @@ public final class ChatTemplate {
     /**
      * Renders a conversation into prompt text.
      *
+     * @param messages            the conversation, in order
      * @param addGenerationPrompt end with the opening of an assistant turn, so the model answers next
+     * @return the prompt text
      * @throws ChatTemplateException if the template fails or refuses the conversation ({@code raise_exception})
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
@@ -181,6 +199,8 @@ public final class ChatTemplate {
      * Boolean, numbers, String, List and Map, nested freely. {@code bos_token}, {@code eos_token},
      * {@code add_generation_prompt} (false), {@code tools} and {@code documents} (None) are added when absent.
      *
+     * @param variables the template's variables by name
+     * @return the rendered text
      * @throws ChatTemplateException if the template fails or refuses the input
      * @throws IllegalArgumentException if a value is of another type
      */

@@ -19,8 +19,11 @@ public final class ChatTemplateException extends LlamaException {
         MISSING
     }
 
+    /** The kind of failure. */
     private final Kind kind;
+    /** The 1-based template line, or 0. */
     private final int line;
+    /** The bare reason. */
     private final String reason;
 
     ChatTemplateException(Kind kind, int line, String reason) {
@@ -40,17 +43,17 @@ public final class ChatTemplateException extends LlamaException {
         };
     }
 
-    /** Why the template could not be used. */
+    /** {@return why the template could not be used} */
     public Kind kind() {
         return kind;
     }
 
-    /** The template line (1-based) where it failed, or 0 when unknown. */
+    /** {@return the template line (1-based) where it failed, or 0 when unknown} */
     public int line() {
         return line;
     }
 
-    /** The bare reason, without kind and line: for {@link Kind#RAISED} the template's own message. */
+    /** {@return the bare reason, without kind and line: for {@link Kind#RAISED} the template's own message} */
     public String reason() {
         return reason;
     }

@@ -20,6 +20,9 @@ public final class PlainChatFormat implements ChatFormat {
     /** The stop string that ends a reply. */
     public static final String STOP = "\nUser:";
 
+    /** The format; it holds no state. */
+    public PlainChatFormat() {}
+
     @Override
     public String render(List<ChatMessage> messages) {
         StringBuilder sb = new StringBuilder();

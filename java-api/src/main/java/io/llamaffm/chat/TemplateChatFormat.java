@@ -3,7 +3,11 @@ package io.llamaffm.chat;
 
 import java.util.List;
 
-/** Renders the conversation with the model's own chat template (Jinja), ending with the generation prompt. */
+/**
+ * Renders the conversation with the model's own chat template (Jinja), ending with the generation prompt.
+ *
+ * @param template the chat template
+ */
 public record TemplateChatFormat(ChatTemplate template) implements ChatFormat {
     @Override
     public String render(List<ChatMessage> messages) {

@@ -7,7 +7,11 @@ import io.llamaffm.LlamaException;
  * bytes that are wrong, the offset of the offending field.
  */
 public final class OnnxFormatException extends LlamaException {
-    /** @param message what is wrong and where */
+    /**
+     * A malformed or unsupported ONNX file.
+     *
+     * @param message what is wrong and where
+     */
     public OnnxFormatException(String message) {
         super(message);
     }

@@ -30,7 +30,14 @@ public final class OnnxToGguf {
 
     /** How llama.cpp pools token embeddings into one sentence embedding ({@code llama_pooling_type}). */
     public enum Pooling {
-        NONE(0), MEAN(1), CLS(2), LAST(3);
+        /** No pooling: one vector per token. */
+        NONE(0),
+        /** The mean of the token vectors (sentence-transformers' usual pooling). */
+        MEAN(1),
+        /** The first token's vector (CLS). */
+        CLS(2),
+        /** The last token's vector. */
+        LAST(3);
 
         final int id;
 
@@ -47,6 +54,11 @@ public final class OnnxToGguf {
      * @param name    {@code general.name}
      */
     public record Options(GgmlType type, Pooling pooling, String name) {
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if the type is not F32, F16 or Q8_0
+         */
         public Options {
             Objects.requireNonNull(type, "type");
             Objects.requireNonNull(pooling, "pooling");
@@ -57,19 +69,37 @@ public final class OnnxToGguf {
             }
         }
 
-        /** F16 weights, MEAN pooling, name "bert". */
+        /** {@return F16 weights, MEAN pooling, name "bert"} */
         public static Options defaults() {
             return new Options(GgmlType.F16, Pooling.MEAN, "bert");
         }
 
+        /**
+         * Sets the element type of the weight matrices.
+         *
+         * @param t F32, F16 or Q8_0
+         * @return a copy with that change
+         */
         public Options withType(GgmlType t) {
             return new Options(t, pooling, name);
         }
 
+        /**
+         * Sets the sentence pooling written to the GGUF.
+         *
+         * @param p the pooling
+         * @return a copy with that change
+         */
         public Options withPooling(Pooling p) {
             return new Options(type, p, name);
         }
 
+        /**
+         * Sets {@code general.name}.
+         *
+         * @param n the model's name
+         * @return a copy with that change
+         */
         public Options withName(String n) {
             return new Options(type, pooling, n);
         }
@@ -89,7 +119,16 @@ public final class OnnxToGguf {
     public record Summary(int blockCount, int embeddingLength, int feedForwardLength, int headCount, int contextLength,
                           int vocabSize, float layerNormEps) {}
 
-    /** Converts with {@link Options#defaults()} and the given weight type. */
+    /**
+     * Converts with {@link Options#defaults()} and the given weight type; see
+     * {@link #convert(Path, Path, Path, Options)}.
+     *
+     * @param onnx          the ONNX model (a BERT encoder)
+     * @param tokenizerJson the Hugging Face {@code tokenizer.json} (WordPiece)
+     * @param out           the GGUF file written
+     * @param type          element type of the weight matrices: F32, F16 or Q8_0
+     * @return what was converted
+     */
     public static Summary convert(Path onnx, Path tokenizerJson, Path out, GgmlType type) {
         return convert(onnx, tokenizerJson, out, Options.defaults().withType(type));
     }
@@ -97,6 +136,11 @@ public final class OnnxToGguf {
     /**
      * Converts {@code onnx} and {@code tokenizerJson} to the GGUF file {@code out} (replaced if it exists).
      *
+     * @param onnx          the ONNX model (a BERT encoder)
+     * @param tokenizerJson the Hugging Face {@code tokenizer.json} (WordPiece)
+     * @param out           the GGUF file written
+     * @param options       weight type, pooling and name
+     * @return what was converted
      * @throws OnnxFormatException if a file is malformed or the graph is not a BERT encoder the converter understands
      * @throws io.llamaffm.LlamaException if a file cannot be read or written
      */

@@ -19,7 +19,7 @@ public record Chunk(int index, String text, int startToken, int endToken) {
         }
     }
 
-    /** The number of tokens in this chunk. */
+    /** {@return the number of tokens in this chunk} */
     public int tokenCount() {
         return endToken - startToken;
     }

@@ -24,7 +24,7 @@ import java.util.function.Function;
  * @param overlapTokens tokens shared by neighbouring chunks; {@code 0 <= overlapTokens < chunkTokens}
  */
 public record Chunker(int chunkTokens, int overlapTokens) {
-    /** Common sizes for retrieval: 256-token chunks with 64 tokens of overlap. */
+    /** {@return common sizes for retrieval: 256-token chunks with 64 tokens of overlap} */
     public static Chunker defaults() {
         return new Chunker(256, 64);
     }
@@ -44,6 +44,10 @@ public record Chunker(int chunkTokens, int overlapTokens) {
     /**
      * Tokenizes {@code text} (no BOS or other added tokens; special-token text such as {@code <s>} is kept as
      * plain text) and cuts it into chunks decoded with {@link Tokenizer#decode(int[])}.
+     *
+     * @param tokenizer the model's tokenizer
+     * @param text      the text to cut
+     * @return the chunks, in order
      */
     public List<Chunk> chunk(Tokenizer tokenizer, String text) {
         Objects.requireNonNull(tokenizer, "tokenizer");
@@ -54,6 +58,10 @@ public record Chunker(int chunkTokens, int overlapTokens) {
     /**
      * Cuts a token list into chunks; each chunk's text is {@code decoder} applied to a copy of its tokens.
      * Needs no model: any token ids and any decoder do.
+     *
+     * @param tokens  the token ids
+     * @param decoder turns a chunk's tokens into its text
+     * @return the chunks, in order
      */
     public List<Chunk> chunk(int[] tokens, Function<int[], String> decoder) {
         Objects.requireNonNull(tokens, "tokens");

@@ -12,7 +12,7 @@ public final class CorruptIndexException extends IOException {
         this.path = path;
     }
 
-    /** The file that could not be read. */
+    /** {@return the file that could not be read} */
     public Path path() {
         return path;
     }

@@ -15,7 +15,13 @@ import java.util.Objects;
 public final class Similarity {
     private Similarity() {}
 
-    /** The dot product {@code sum(a[i] * b[i])}; 0 for two empty vectors. */
+    /**
+     * The dot product {@code sum(a[i] * b[i])}, accumulated in double.
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the dot product; 0 for two empty vectors
+     */
     public static double dot(float[] a, float[] b) {
         checkLengths(a, b);
         return dot(a, 0, b, 0, a.length);
@@ -24,6 +30,10 @@ public final class Similarity {
     /**
      * The cosine of the angle between {@code a} and {@code b}, in {@code [-1, 1]} (clamped against rounding).
      * Defined as 0 when either vector is all zeros (a zero vector points nowhere).
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the cosine similarity
      */
     public static double cosine(float[] a, float[] b) {
         checkLengths(a, b);
@@ -43,7 +53,13 @@ public final class Similarity {
         return Math.max(-1, Math.min(1, cos));
     }
 
-    /** The Euclidean (L2) distance {@code sqrt(sum((a[i] - b[i])^2))}; 0 for equal vectors. */
+    /**
+     * The Euclidean (L2) distance {@code sqrt(sum((a[i] - b[i])^2))}.
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the distance; 0 for equal vectors
+     */
     public static double euclidean(float[] a, float[] b) {
         checkLengths(a, b);
         double sum = 0;
@@ -54,7 +70,12 @@ public final class Similarity {
         return Math.sqrt(sum);
     }
 
-    /** The L2 norm {@code sqrt(sum(v[i]^2))}. */
+    /**
+     * The L2 norm {@code sqrt(sum(v[i]^2))}.
+     *
+     * @param v a vector
+     * @return its length
+     */
     public static double norm(float[] v) {
         Objects.requireNonNull(v, "vector");
         return Math.sqrt(dot(v, 0, v, 0, v.length));
@@ -63,6 +84,8 @@ public final class Similarity {
     /**
      * Scales {@code v} in place to length 1 and returns it; a zero vector stays zero.
      *
+     * @param v the vector, changed in place
+     * @return {@code v}
      * @throws IllegalArgumentException if a component is NaN or infinite
      */
     public static float[] l2Normalize(float[] v) {
@@ -81,6 +104,8 @@ public final class Similarity {
     /**
      * A copy of {@code v} scaled to length 1 ({@code v} is left as it is); a zero vector gives a zero vector.
      *
+     * @param v the vector
+     * @return the scaled copy
      * @throws IllegalArgumentException if a component is NaN or infinite
      */
     public static float[] l2Normalized(float[] v) {

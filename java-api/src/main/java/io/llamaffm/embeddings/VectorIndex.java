@@ -61,6 +61,7 @@ public final class VectorIndex {
     /**
      * An empty index of vectors with {@code dimension} components.
      *
+     * @param dimension the number of components of every vector
      * @throws IllegalArgumentException if {@code dimension} is not positive
      */
     public VectorIndex(int dimension) {
@@ -85,7 +86,7 @@ public final class VectorIndex {
             vector = vector.clone();
         }
 
-        /** A copy of the normalized vector. */
+        /** {@return a copy of the normalized vector} */
         @Override
         public float[] vector() {
             return vector.clone();
@@ -108,12 +109,12 @@ public final class VectorIndex {
         }
     }
 
-    /** The number of components of every vector in this index. */
+    /** {@return the number of components of every vector in this index} */
     public int dimension() {
         return dimension;
     }
 
-    /** The number of entries. */
+    /** {@return the number of entries} */
     public int size() {
         lock.readLock().lock();
         try {
@@ -123,7 +124,13 @@ public final class VectorIndex {
         }
     }
 
-    /** Adds an entry without metadata; see {@link #add(String, float[], String)}. */
+    /**
+     * Adds an entry without metadata; see {@link #add(String, float[], String)}.
+     *
+     * @param id     the entry's id
+     * @param vector the entry's vector (copied and normalized)
+     * @return whether an entry with this id was replaced
+     */
     public boolean add(String id, float[] vector) {
         return add(id, vector, null);
     }
@@ -132,6 +139,8 @@ public final class VectorIndex {
      * Adds an entry, or replaces the entry that has the same id. The vector is copied and normalized; the
      * caller's array is not kept.
      *
+     * @param id       the entry's id
+     * @param vector   the entry's vector (copied and normalized)
      * @param metadata text kept with the entry and returned with search results; may be {@code null}
      * @return whether an entry with this id was replaced
      * @throws IllegalArgumentException if the vector's length is not {@link #dimension()}, it has a NaN or
@@ -152,7 +161,12 @@ public final class VectorIndex {
         }
     }
 
-    /** Removes the entry with this id; returns whether there was one. */
+    /**
+     * Removes the entry with an id.
+     *
+     * @param id the entry's id
+     * @return whether there was one
+     */
     public boolean remove(String id) {
         Objects.requireNonNull(id, "id");
         lock.writeLock().lock();
@@ -176,7 +190,12 @@ public final class VectorIndex {
         }
     }
 
-    /** Whether an entry has this id. */
+    /**
+     * Whether an entry has an id.
+     *
+     * @param id the id
+     * @return whether an entry has it
+     */
     public boolean contains(String id) {
         Objects.requireNonNull(id, "id");
         lock.readLock().lock();
@@ -187,7 +206,12 @@ public final class VectorIndex {
         }
     }
 
-    /** The entry with this id (its vector normalized), if there is one. */
+    /**
+     * The entry with an id.
+     *
+     * @param id the id
+     * @return the entry (its vector normalized), or empty if there is none
+     */
     public Optional<Entry> get(String id) {
         Objects.requireNonNull(id, "id");
         lock.readLock().lock();
@@ -199,7 +223,7 @@ public final class VectorIndex {
         }
     }
 
-    /** Every id, in ascending order. */
+    /** {@return every id, in ascending order} */
     public List<String> ids() {
         lock.readLock().lock();
         try {
@@ -215,7 +239,9 @@ public final class VectorIndex {
      * vector (accumulated in double, clamped to {@code [-1, 1]}), so it can differ from
      * {@link Similarity#cosine} of the original vectors by float rounding (about 1e-7).
      *
-     * @param k the most results wanted; fewer come back when the index holds fewer entries
+     * @param query the vector searched for
+     * @param k     the most results wanted; fewer come back when the index holds fewer entries
+     * @return the results, best first
      * @throws IllegalArgumentException if {@code k} is negative, or the query's length is not
      *                                  {@link #dimension()}, it has a NaN or infinite component or is all zeros
      */
@@ -235,6 +261,9 @@ public final class VectorIndex {
     /**
      * Writes the index to {@code path} (through a temporary file beside it, then renamed over it) in the format
      * described above. Entries are written in id order, so equal indexes give equal files.
+     *
+     * @param path the file written
+     * @throws IOException if the file cannot be written
      */
     public void save(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
@@ -249,6 +278,8 @@ public final class VectorIndex {
     /**
      * Reads an index written by {@link #save}.
      *
+     * @param path the file read
+     * @return the index
      * @throws CorruptIndexException if the file is not a vector index, has an unknown version, is truncated,
      *                               or its contents are inconsistent or fail the checksum
      * @throws IOException           if the file cannot be read

@@ -102,27 +102,27 @@ public enum GgmlType {
         this.bytesPerBlock = bytesPerBlock;
     }
 
-    /** The numeric id stored in GGUF tensor infos ({@code enum ggml_type}). */
+    /** {@return the numeric id stored in GGUF tensor infos ({@code enum ggml_type})} */
     public int id() {
         return id;
     }
 
-    /** The name ggml prints for this type ({@code ggml_type_name}), e.g. {@code "q8_0"}. */
+    /** {@return the name ggml prints for this type ({@code ggml_type_name}), e.g. {@code "q8_0"}} */
     public String ggmlName() {
         return ggmlName;
     }
 
-    /** Elements per block ({@code ggml_blck_size}); 1 for plain types. */
+    /** {@return the elements per block ({@code ggml_blck_size}); 1 for plain types} */
     public int blockSize() {
         return blockSize;
     }
 
-    /** Bytes per block ({@code ggml_type_size}). */
+    /** {@return the bytes per block ({@code ggml_type_size})} */
     public int bytesPerBlock() {
         return bytesPerBlock;
     }
 
-    /** Whether elements are stored in blocks of more than one (a quantized type). */
+    /** {@return whether elements are stored in blocks of more than one (a quantized type)} */
     public boolean isQuantized() {
         return blockSize > 1;
     }
@@ -130,6 +130,8 @@ public enum GgmlType {
     /**
      * Bytes that {@code elements} elements of this type take.
      *
+     * @param elements the element count
+     * @return their size in bytes
      * @throws IllegalArgumentException if {@code elements} is negative or not a multiple of {@link #blockSize()}
      * @throws ArithmeticException      if the size does not fit a {@code long}
      */
@@ -144,7 +146,12 @@ public enum GgmlType {
         return Math.multiplyExact(elements / blockSize, (long) bytesPerBlock);
     }
 
-    /** The type with this numeric id, or empty for an id ggml does not define (or retired). */
+    /**
+     * The type with a numeric id.
+     *
+     * @param id the id stored in a GGUF tensor info
+     * @return the type, or empty for an id ggml does not define (or retired)
+     */
     public static Optional<GgmlType> byId(int id) {
         return id >= 0 && id < BY_ID.length ? Optional.ofNullable(BY_ID[id]) : Optional.empty();
     }

@@ -51,6 +51,8 @@ public final class GgufFile implements AutoCloseable {
     /**
      * Memory-maps and reads a GGUF file. Close the result to unmap it.
      *
+     * @param path the file
+     * @return the open file
      * @throws GgufFormatException if the file is not well-formed GGUF
      * @throws LlamaException      if the file cannot be opened or mapped
      */
@@ -72,53 +74,78 @@ public final class GgufFile implements AutoCloseable {
      * Reads a GGUF file already in memory. The caller owns {@code bytes} and must keep it alive while this object and
      * the tensor views are used; {@link #close()} does not free it.
      *
+     * @param bytes the whole file's bytes
+     * @return the file, to close when done
      * @throws GgufFormatException if the bytes are not well-formed GGUF
      */
     public static GgufFile read(MemorySegment bytes) {
         return new GgufFile("GGUF in memory (" + bytes.byteSize() + " bytes)", bytes, null);
     }
 
-    /** The GGUF version of the file: 2 or 3. */
+    /** {@return the GGUF version of the file: 2 or 3} */
     public int version() {
         ensureOpen();
         return parsed.version();
     }
 
-    /** The alignment of tensor data in bytes: {@code general.alignment}, or 32 when the key is absent. */
+    /** {@return the alignment of tensor data in bytes: {@code general.alignment}, or 32 when the key is absent} */
     public long alignment() {
         ensureOpen();
         return parsed.alignment();
     }
 
-    /** Size of the file in bytes. */
+    /** {@return the size of the file in bytes} */
     public long byteSize() {
         ensureOpen();
         return bytes.byteSize();
     }
 
-    /** All metadata in file order (unmodifiable). */
+    /** {@return all metadata in file order (unmodifiable)} */
     public SequencedMap<String, GgufValue> metadata() {
         ensureOpen();
         return parsed.metadata();
     }
 
-    /** The value of {@code key}, or empty if the file has no such key. */
+    /**
+     * Finds a metadata value.
+     *
+     * @param key the metadata key
+     * @return the value of {@code key}, or empty if the file has no such key
+     */
     public Optional<GgufValue> find(String key) {
         ensureOpen();
         return Optional.ofNullable(parsed.metadata().get(key));
     }
 
-    /** The value of {@code key}. @throws GgufFormatException if the key is absent */
+    /**
+     * A metadata value.
+     *
+     * @param key the metadata key
+     * @return the value of {@code key}
+     * @throws GgufFormatException if the key is absent
+     */
     public GgufValue get(String key) {
         return find(key).orElseThrow(() -> new GgufFormatException(source, -1, "no metadata key '" + key + "'"));
     }
 
-    /** A string value. @throws GgufFormatException if the key is absent or not a string */
+    /**
+     * A string value.
+     *
+     * @param key the metadata key
+     * @return the string
+     * @throws GgufFormatException if the key is absent or not a string
+     */
     public String getString(String key) {
         return findString(key).orElseThrow(() -> absent(key));
     }
 
-    /** A string value, or empty if absent. @throws GgufFormatException if present but not a string */
+    /**
+     * A string value, or empty if absent.
+     *
+     * @param key the metadata key
+     * @return the string, or empty
+     * @throws GgufFormatException if the key is present but not a string
+     */
     public Optional<String> findString(String key) {
         return find(key).map(v -> v instanceof GgufValue.Str(String s) ? s : wrongType(key, v, "STRING"));
     }
@@ -126,13 +153,21 @@ public final class GgufFile implements AutoCloseable {
     /**
      * An integer value of any integer type whose value fits an {@code int}.
      *
+     * @param key the metadata key
+     * @return the value
      * @throws GgufFormatException if the key is absent, not an integer, or out of {@code int} range
      */
     public int getInt(String key) {
         return findInt(key).orElseThrow(() -> absent(key));
     }
 
-    /** Like {@link #getInt} but empty if the key is absent. */
+    /**
+     * Like {@link #getInt} but empty if the key is absent.
+     *
+     * @param key the metadata key
+     * @return the value, or empty
+     * @throws GgufFormatException if the key is present but not an integer, or out of {@code int} range
+     */
     public OptionalInt findInt(String key) {
         OptionalLong v = findLong(key);
         if (v.isEmpty()) {
@@ -148,13 +183,21 @@ public final class GgufFile implements AutoCloseable {
     /**
      * An integer value of any integer type whose value fits a {@code long}.
      *
+     * @param key the metadata key
+     * @return the value
      * @throws GgufFormatException if the key is absent, not an integer, or a {@code uint64} above 2^63-1
      */
     public long getLong(String key) {
         return findLong(key).orElseThrow(() -> absent(key));
     }
 
-    /** Like {@link #getLong} but empty if the key is absent. */
+    /**
+     * Like {@link #getLong} but empty if the key is absent.
+     *
+     * @param key the metadata key
+     * @return the value, or empty
+     * @throws GgufFormatException if the key is present but not an integer, or a {@code uint64} above 2^63-1
+     */
     public OptionalLong findLong(String key) {
         Optional<GgufValue> found = find(key);
         if (found.isEmpty()) {
@@ -176,22 +219,46 @@ public final class GgufFile implements AutoCloseable {
         return OptionalLong.of(l);
     }
 
-    /** A {@code float32} value. @throws GgufFormatException if the key is absent or not FLOAT32 */
+    /**
+     * A {@code float32} value.
+     *
+     * @param key the metadata key
+     * @return the value
+     * @throws GgufFormatException if the key is absent or not FLOAT32
+     */
     public float getFloat(String key) {
         return findFloat(key).orElseThrow(() -> absent(key));
     }
 
-    /** A {@code float32} value, or empty if absent. @throws GgufFormatException if present but not FLOAT32 */
+    /**
+     * A {@code float32} value, or empty if absent.
+     *
+     * @param key the metadata key
+     * @return the value, or empty
+     * @throws GgufFormatException if the key is present but not FLOAT32
+     */
     public Optional<Float> findFloat(String key) {
         return find(key).map(v -> v instanceof GgufValue.Float32(float f) ? f : wrongType(key, v, "FLOAT32"));
     }
 
-    /** A {@code float32} or {@code float64} value. @throws GgufFormatException if absent or not a float type */
+    /**
+     * A {@code float32} or {@code float64} value.
+     *
+     * @param key the metadata key
+     * @return the value
+     * @throws GgufFormatException if the key is absent or not a float type
+     */
     public double getDouble(String key) {
         return findDouble(key).orElseThrow(() -> absent(key));
     }
 
-    /** Like {@link #getDouble} but empty if the key is absent. */
+    /**
+     * Like {@link #getDouble} but empty if the key is absent.
+     *
+     * @param key the metadata key
+     * @return the value, or empty
+     * @throws GgufFormatException if the key is present but not a float type
+     */
     public OptionalDouble findDouble(String key) {
         Optional<GgufValue> found = find(key);
         if (found.isEmpty()) {
@@ -204,39 +271,68 @@ public final class GgufFile implements AutoCloseable {
         });
     }
 
-    /** A {@code bool} value. @throws GgufFormatException if the key is absent or not BOOL */
+    /**
+     * A {@code bool} value.
+     *
+     * @param key the metadata key
+     * @return the value
+     * @throws GgufFormatException if the key is absent or not BOOL
+     */
     public boolean getBool(String key) {
         return findBool(key).orElseThrow(() -> absent(key));
     }
 
-    /** A {@code bool} value, or empty if absent. @throws GgufFormatException if present but not BOOL */
+    /**
+     * A {@code bool} value, or empty if absent.
+     *
+     * @param key the metadata key
+     * @return the value, or empty
+     * @throws GgufFormatException if the key is present but not BOOL
+     */
     public Optional<Boolean> findBool(String key) {
         return find(key).map(v -> v instanceof GgufValue.Bool(boolean b) ? b : wrongType(key, v, "BOOL"));
     }
 
-    /** An array value. @throws GgufFormatException if the key is absent or not an array */
+    /**
+     * An array value.
+     *
+     * @param key the metadata key
+     * @return the array
+     * @throws GgufFormatException if the key is absent or not an array
+     */
     public GgufValue.Array getArray(String key) {
         return findArray(key).orElseThrow(() -> absent(key));
     }
 
-    /** An array value, or empty if absent. @throws GgufFormatException if present but not an array */
+    /**
+     * An array value, or empty if absent.
+     *
+     * @param key the metadata key
+     * @return the array, or empty
+     * @throws GgufFormatException if the key is present but not an array
+     */
     public Optional<GgufValue.Array> findArray(String key) {
         return find(key).map(v -> v instanceof GgufValue.Array a ? a : wrongType(key, v, "ARRAY"));
     }
 
-    /** The tensor infos in file order. */
+    /** {@return the tensor infos in file order} */
     public List<TensorInfo> tensors() {
         ensureOpen();
         return parsed.tensors();
     }
 
-    /** The tensor named {@code name}, or empty. */
+    /**
+     * Finds a tensor by name.
+     *
+     * @param name the tensor's name
+     * @return the tensor named {@code name}, or empty
+     */
     public Optional<TensorInfo> tensor(String name) {
         ensureOpen();
         return Optional.ofNullable(tensorsByName.get(name));
     }
 
-    /** Sum of the element counts of all tensors (the parameter count of a model). */
+    /** {@return the sum of the element counts of all tensors (the parameter count of a model)} */
     public long parameterCount() {
         ensureOpen();
         long n = 0;
@@ -246,7 +342,7 @@ public final class GgufFile implements AutoCloseable {
         return n;
     }
 
-    /** Where the tensor data section starts, in bytes from the start of the file (a multiple of the alignment). */
+    /** {@return where the tensor data section starts, in bytes from the start of the file (a multiple of the alignment)} */
     public long dataOffset() {
         ensureOpen();
         return parsed.dataOffset();
@@ -256,6 +352,8 @@ public final class GgufFile implements AutoCloseable {
      * The data of a tensor of this file: a zero-copy, read-only view, valid while this file is open (and, for
      * {@link #read(MemorySegment)}, while the caller's memory is alive).
      *
+     * @param tensor one of this file's {@link #tensors()}
+     * @return the tensor's bytes
      * @throws IllegalArgumentException if {@code tensor} is not one of this file's {@link #tensors()}
      */
     public MemorySegment tensorData(TensorInfo tensor) {

@@ -7,11 +7,16 @@ import io.llamaffm.LlamaException;
  * field that is wrong and what is wrong with it.
  */
 public final class GgufFormatException extends LlamaException {
+    /** The file name (or a description of the memory) the bytes came from. */
     private final String source;
+    /** Byte offset of the offending field, or -1. */
     private final long offset;
+    /** What is wrong, in words. */
     private final String problem;
 
     /**
+     * A malformed or incomplete GGUF.
+     *
      * @param source  the file name (or a description of the memory) the bytes came from
      * @param offset  byte offset of the offending field from the start of the file, or -1 when the problem is not at
      *                one position (a key that is absent)
@@ -24,17 +29,17 @@ public final class GgufFormatException extends LlamaException {
         this.problem = problem;
     }
 
-    /** The file name (or description of the memory) the bytes came from. */
+    /** {@return the file name (or description of the memory) the bytes came from} */
     public String source() {
         return source;
     }
 
-    /** Byte offset of the offending field from the start of the file, or -1 when the problem has no one position. */
+    /** {@return the byte offset of the offending field from the start of the file, or -1 when the problem has no one position} */
     public long offset() {
         return offset;
     }
 
-    /** What is wrong, without the source and offset. */
+    /** {@return what is wrong, without the source and offset} */
     public String problem() {
         return problem;
     }

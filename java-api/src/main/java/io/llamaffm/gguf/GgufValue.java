@@ -10,7 +10,7 @@ import java.util.Optional;
  */
 public sealed interface GgufValue {
 
-    /** The GGUF type of this value. */
+    /** {@return the GGUF type of this value} */
     Type type();
 
     /** The GGUF metadata value types ({@code enum gguf_type}) with their numeric ids. */
@@ -50,7 +50,7 @@ public sealed interface GgufValue {
             this.minBytes = minBytes;
         }
 
-        /** The numeric id stored in the file. */
+        /** {@return the numeric id stored in the file} */
         public int id() {
             return id;
         }
@@ -60,7 +60,7 @@ public sealed interface GgufValue {
             return minBytes;
         }
 
-        /** Whether this is one of the eight integer types. */
+        /** {@return whether this is one of the eight integer types} */
         public boolean isInteger() {
             return switch (this) {
                 case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> true;
@@ -73,7 +73,12 @@ public sealed interface GgufValue {
             return this != STRING && this != ARRAY;
         }
 
-        /** The type with this numeric id, or empty for an unknown id. */
+        /**
+         * The type with a numeric id.
+         *
+         * @param id the id stored in a file
+         * @return the type, or empty for an unknown id
+         */
         public static Optional<Type> byId(int id) {
             for (Type t : values()) {
                 if (t.id == id) {
@@ -84,9 +89,17 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code uint8}: 0 to 255. */
+    /**
+     * GGUF {@code uint8}: 0 to 255.
+     *
+     * @param value the value
+     */
     record UInt8(int value) implements GgufValue {
-        /** @throws IllegalArgumentException if {@code value} is outside 0..255 */
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code value} is outside 0..255
+         */
         public UInt8 {
             if (value < 0 || value > 0xFF) throw new IllegalArgumentException("uint8 out of range: " + value);
         }
@@ -97,7 +110,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code int8}. */
+    /**
+     * GGUF {@code int8}.
+     *
+     * @param value the value
+     */
     record Int8(byte value) implements GgufValue {
         @Override
         public Type type() {
@@ -105,9 +122,17 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code uint16}: 0 to 65535. */
+    /**
+     * GGUF {@code uint16}: 0 to 65535.
+     *
+     * @param value the value
+     */
     record UInt16(int value) implements GgufValue {
-        /** @throws IllegalArgumentException if {@code value} is outside 0..65535 */
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code value} is outside 0..65535
+         */
         public UInt16 {
             if (value < 0 || value > 0xFFFF) throw new IllegalArgumentException("uint16 out of range: " + value);
         }
@@ -118,7 +143,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code int16}. */
+    /**
+     * GGUF {@code int16}.
+     *
+     * @param value the value
+     */
     record Int16(short value) implements GgufValue {
         @Override
         public Type type() {
@@ -126,9 +155,17 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code uint32}: 0 to 4294967295. */
+    /**
+     * GGUF {@code uint32}: 0 to 4294967295.
+     *
+     * @param value the value
+     */
     record UInt32(long value) implements GgufValue {
-        /** @throws IllegalArgumentException if {@code value} is outside 0..2^32-1 */
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if {@code value} is outside 0..2^32-1
+         */
         public UInt32 {
             if (value < 0 || value > 0xFFFF_FFFFL) throw new IllegalArgumentException("uint32 out of range: " + value);
         }
@@ -139,7 +176,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code int32}. */
+    /**
+     * GGUF {@code int32}.
+     *
+     * @param value the value
+     */
     record Int32(int value) implements GgufValue {
         @Override
         public Type type() {
@@ -147,7 +188,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code uint64}; {@code value} holds the 64 bits, read them as unsigned. */
+    /**
+     * GGUF {@code uint64}; {@code value} holds the 64 bits, read them as unsigned.
+     *
+     * @param value the value
+     */
     record UInt64(long value) implements GgufValue {
         @Override
         public Type type() {
@@ -160,7 +205,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code int64}. */
+    /**
+     * GGUF {@code int64}.
+     *
+     * @param value the value
+     */
     record Int64(long value) implements GgufValue {
         @Override
         public Type type() {
@@ -168,7 +217,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code float32}. */
+    /**
+     * GGUF {@code float32}.
+     *
+     * @param value the value
+     */
     record Float32(float value) implements GgufValue {
         @Override
         public Type type() {
@@ -176,7 +229,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code float64}. */
+    /**
+     * GGUF {@code float64}.
+     *
+     * @param value the value
+     */
     record Float64(double value) implements GgufValue {
         @Override
         public Type type() {
@@ -184,7 +241,11 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code bool}. */
+    /**
+     * GGUF {@code bool}.
+     *
+     * @param value the value
+     */
     record Bool(boolean value) implements GgufValue {
         @Override
         public Type type() {
@@ -192,9 +253,17 @@ public sealed interface GgufValue {
         }
     }
 
-    /** GGUF {@code string} (UTF-8 in the file). */
+    /**
+     * GGUF {@code string} (UTF-8 in the file).
+     *
+     * @param value the value
+     */
     record Str(String value) implements GgufValue {
-        /** @throws NullPointerException if {@code value} is null */
+        /**
+         * Checks the components.
+         *
+         * @throws NullPointerException if {@code value} is null
+         */
         public Str {
             if (value == null) throw new NullPointerException("string value is null");
         }
@@ -213,7 +282,11 @@ public sealed interface GgufValue {
      * @param elements    the elements, in order (an unmodifiable copy)
      */
     record Array(Type elementType, List<GgufValue> elements) implements GgufValue {
-        /** @throws IllegalArgumentException if the element type is ARRAY or an element has another type */
+        /**
+         * Checks the components.
+         *
+         * @throws IllegalArgumentException if the element type is ARRAY or an element has another type
+         */
         public Array {
             if (elementType == null) throw new NullPointerException("elementType is null");
             if (elementType == Type.ARRAY) {
@@ -231,17 +304,32 @@ public sealed interface GgufValue {
             }
         }
 
-        /** An array of strings. */
+        /**
+         * An array of strings.
+         *
+         * @param values the strings
+         * @return the array
+         */
         public static Array ofStrings(List<String> values) {
             return new Array(Type.STRING, values.stream().<GgufValue>map(Str::new).toList());
         }
 
-        /** An array of {@code int32}. */
+        /**
+         * An array of {@code int32}.
+         *
+         * @param values the integers
+         * @return the array
+         */
         public static Array ofInt32(int... values) {
             return new Array(Type.INT32, java.util.Arrays.stream(values).<GgufValue>mapToObj(Int32::new).toList());
         }
 
-        /** An array of {@code float32}. */
+        /**
+         * An array of {@code float32}.
+         *
+         * @param values the floats
+         * @return the array
+         */
         public static Array ofFloat32(float... values) {
             GgufValue[] v = new GgufValue[values.length];
             for (int i = 0; i < values.length; i++) {
@@ -255,18 +343,28 @@ public sealed interface GgufValue {
             return Type.ARRAY;
         }
 
-        /** Number of elements. */
+        /** {@return the number of elements} */
         public int size() {
             return elements.size();
         }
 
-        /** The elements as strings. @throws IllegalStateException if the elements are not strings */
+        /**
+         * The elements as strings.
+         *
+         * @return the strings, in order
+         * @throws IllegalStateException if the elements are not strings
+         */
         public List<String> strings() {
             requireElements(Type.STRING);
             return elements.stream().map(e -> ((Str) e).value()).toList();
         }
 
-        /** The elements as floats. @throws IllegalStateException if the elements are not {@code float32} */
+        /**
+         * The elements as floats.
+         *
+         * @return the floats, in order
+         * @throws IllegalStateException if the elements are not {@code float32}
+         */
         public float[] floats() {
             requireElements(Type.FLOAT32);
             float[] out = new float[elements.size()];
@@ -279,6 +377,7 @@ public sealed interface GgufValue {
         /**
          * The elements as {@code long}s (any integer element type; {@code uint64} elements as their raw bits).
          *
+         * @return the integers, in order
          * @throws IllegalStateException if the elements are not integers
          */
         public long[] longs() {

@@ -55,6 +55,9 @@ public final class GgufWriter {
     /**
      * Puts a metadata value (replacing an earlier value of the same key, which keeps its position).
      *
+     * @param key   the metadata key, e.g. {@code general.architecture}
+     * @param value the value, of any GGUF type
+     * @return this writer
      * @throws IllegalArgumentException if the key is empty, a string is not encodable as UTF-8 (an unpaired
      *                                  surrogate), or {@code general.alignment} is not a UINT32 power of two
      */
@@ -70,67 +73,145 @@ public final class GgufWriter {
         return this;
     }
 
-    /** Puts a {@code uint8} (0 to 255). */
+    /**
+     * Puts a {@code uint8} (0 to 255).
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putUInt8(String key, int value) {
         return put(key, new GgufValue.UInt8(value));
     }
 
-    /** Puts an {@code int8}. */
+    /**
+     * Puts an {@code int8}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putInt8(String key, byte value) {
         return put(key, new GgufValue.Int8(value));
     }
 
-    /** Puts a {@code uint16} (0 to 65535). */
+    /**
+     * Puts a {@code uint16} (0 to 65535).
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putUInt16(String key, int value) {
         return put(key, new GgufValue.UInt16(value));
     }
 
-    /** Puts an {@code int16}. */
+    /**
+     * Puts an {@code int16}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putInt16(String key, short value) {
         return put(key, new GgufValue.Int16(value));
     }
 
-    /** Puts a {@code uint32} (0 to 2^32-1). */
+    /**
+     * Puts a {@code uint32} (0 to 2^32-1).
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putUInt32(String key, long value) {
         return put(key, new GgufValue.UInt32(value));
     }
 
-    /** Puts an {@code int32}. */
+    /**
+     * Puts an {@code int32}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putInt32(String key, int value) {
         return put(key, new GgufValue.Int32(value));
     }
 
-    /** Puts a {@code uint64}; {@code value} holds the 64 bits (negative values stand for 2^63 and above). */
+    /**
+     * Puts a {@code uint64}; {@code value} holds the 64 bits (negative values stand for 2^63 and above).
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putUInt64(String key, long value) {
         return put(key, new GgufValue.UInt64(value));
     }
 
-    /** Puts an {@code int64}. */
+    /**
+     * Puts an {@code int64}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putInt64(String key, long value) {
         return put(key, new GgufValue.Int64(value));
     }
 
-    /** Puts a {@code float32}. */
+    /**
+     * Puts a {@code float32}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putFloat32(String key, float value) {
         return put(key, new GgufValue.Float32(value));
     }
 
-    /** Puts a {@code float64}. */
+    /**
+     * Puts a {@code float64}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putFloat64(String key, double value) {
         return put(key, new GgufValue.Float64(value));
     }
 
-    /** Puts a {@code bool}. */
+    /**
+     * Puts a {@code bool}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putBool(String key, boolean value) {
         return put(key, new GgufValue.Bool(value));
     }
 
-    /** Puts a {@code string}. */
+    /**
+     * Puts a {@code string}.
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putString(String key, String value) {
         return put(key, new GgufValue.Str(value));
     }
 
-    /** Puts an {@code array} (see the factories of {@link GgufValue.Array}). */
+    /**
+     * Puts an {@code array} (see the factories of {@link GgufValue.Array}).
+     *
+     * @param key   the metadata key
+     * @param value the value
+     * @return this writer
+     */
     public GgufWriter putArray(String key, GgufValue.Array value) {
         return put(key, value);
     }
@@ -138,6 +219,8 @@ public final class GgufWriter {
     /**
      * Sets {@code general.alignment}, the alignment of tensor data in bytes (default 32).
      *
+     * @param bytes the alignment, a power of two
+     * @return this writer
      * @throws IllegalArgumentException if {@code bytes} is not a power of two
      */
     public GgufWriter alignment(int bytes) {
@@ -151,7 +234,11 @@ public final class GgufWriter {
      * (rounded to nearest even, as ggml does) or {@link GgmlType#Q8_0} (ggml's reference quantizer, bit for bit;
      * NaN and infinities are refused). The values are converted now, so later changes to the array do not matter.
      *
-     * @param dims shape in ggml order (fastest-varying first), 1 to 4 dimensions
+     * @param name   the tensor's name, unique in the file
+     * @param type   the type it is stored as: F32, F16 or Q8_0
+     * @param dims   shape in ggml order (fastest-varying first), 1 to 4 dimensions
+     * @param values the elements, as many as the shape holds
+     * @return this writer
      * @throws IllegalArgumentException if the name is taken or too long, the shape is invalid for the type, or
      *                                  {@code values} does not hold exactly the shape's element count
      */
@@ -168,6 +255,11 @@ public final class GgufWriter {
     /**
      * Adds a tensor from bytes already encoded as {@code type} (copied now).
      *
+     * @param name the tensor's name, unique in the file
+     * @param type the ggml type the bytes are encoded in
+     * @param dims shape in ggml order (fastest-varying first), 1 to 4 dimensions
+     * @param data the encoded bytes, exactly the shape's size in {@code type}
+     * @return this writer
      * @throws IllegalArgumentException if the name is taken or too long, the shape is invalid for the type, or the
      *                                  byte count is not the shape's size in {@code type}
      */
@@ -180,6 +272,11 @@ public final class GgufWriter {
      * valid and unchanged until {@link #write} has returned (a view from {@link GgufFile#tensorData} of an open file
      * qualifies).
      *
+     * @param name the tensor's name, unique in the file
+     * @param type the ggml type the bytes are encoded in
+     * @param dims shape in ggml order (fastest-varying first), 1 to 4 dimensions
+     * @param data the encoded bytes, exactly the shape's size in {@code type}
+     * @return this writer
      * @throws IllegalArgumentException if the name is taken or too long, the shape is invalid for the type, or the
      *                                  byte count is not the shape's size in {@code type}
      */
@@ -238,6 +335,7 @@ public final class GgufWriter {
     /**
      * Writes the file, replacing {@code path} if it exists.
      *
+     * @param path the file written
      * @throws LlamaException if the file cannot be written
      */
     public void write(Path path) {
@@ -251,6 +349,7 @@ public final class GgufWriter {
     /**
      * Writes the file to a stream (which is flushed, not closed).
      *
+     * @param out the stream written to
      * @throws LlamaException if the stream fails
      */
     public void write(OutputStream out) {

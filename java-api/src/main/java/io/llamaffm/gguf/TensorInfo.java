@@ -22,13 +22,13 @@ public record TensorInfo(String name, GgmlType type, long[] dims, long offset, l
         }
     }
 
-    /** The shape, a copy. */
+    /** {@return a copy of the shape} */
     @Override
     public long[] dims() {
         return dims.clone();
     }
 
-    /** Number of elements: the product of the dimensions. */
+    /** {@return the number of elements: the product of the dimensions} */
     public long elementCount() {
         long n = 1;
         for (long d : dims) {

@@ -54,22 +54,37 @@ public final class JsonSchemaToGrammar {
             propertyOrder = List.copyOf(propertyOrder);
         }
 
-        /** What llama.cpp uses: {@code .} excludes line breaks, properties in schema order, patterns as strings. */
+        /** {@return what llama.cpp uses: {@code .} excludes line breaks, properties in schema order, patterns as strings} */
         public static Options defaults() {
             return new Options(false, List.of(), false);
         }
 
-        /** These options with {@code .} in patterns matching line breaks too, or not. */
+        /**
+         * These options with {@code .} in patterns matching line breaks too, or not.
+         *
+         * @param dotall whether {@code .} matches line breaks
+         * @return a copy with that change
+         */
         public Options withDotall(boolean dotall) {
             return new Options(dotall, propertyOrder, rawPattern);
         }
 
-        /** These options with properties named here placed first, in this order. */
+        /**
+         * These options with properties named here placed first, in this order.
+         *
+         * @param propertyOrder the property names that come first
+         * @return a copy with that change
+         */
         public Options withPropertyOrder(List<String> propertyOrder) {
             return new Options(dotall, propertyOrder, rawPattern);
         }
 
-        /** These options with patterns matching raw text (no JSON string quotes), or not. */
+        /**
+         * These options with patterns matching raw text (no JSON string quotes), or not.
+         *
+         * @param rawPattern whether patterns match raw text
+         * @return a copy with that change
+         */
         public Options withRawPattern(boolean rawPattern) {
             return new Options(dotall, propertyOrder, rawPattern);
         }
@@ -105,6 +120,7 @@ public final class JsonSchemaToGrammar {
      * Converts a schema.
      *
      * @param schemaJson the JSON Schema as JSON text
+     * @param options    how patterns and property order are handled
      * @return the GBNF grammar, start rule {@code root}
      * @throws IllegalArgumentException as {@link #convert(String)}
      */
@@ -116,6 +132,8 @@ public final class JsonSchemaToGrammar {
      * Converts a schema and reports the parts it could not enforce.
      *
      * @param schemaJson the JSON Schema as JSON text
+     * @param options    how patterns and property order are handled
+     * @return the grammar and the parts of the schema it could not enforce
      * @throws IllegalArgumentException as {@link #convert(String)}
      */
     public static Result convertWithWarnings(String schemaJson, Options options) {

@@ -245,13 +245,25 @@ public final class NativeLibraryLoader {
                 .append(" (llamaffm.variant=").append(variant).append(").\nTried:");
         tried.forEach(t -> sb.append("\n  - ").append(t));
         sb.append("\nNatives jars on the class path: ").append(present.isEmpty() ? "none" : String.join(", ", present));
-        sb.append("\nAdd the natives of your platform, e.g. for Maven:\n  <dependency><groupId>io.llamaffm</groupId>"
-                + "<artifactId>llama-ffm-natives</artifactId><version>").append(Version.PROJECT)
-                .append("</version><classifier>natives-").append(platform).append("</classifier></dependency>");
+        String wanted = candidates(platform, variant).getLast();
+        sb.append("\nAdd natives with Maven: ");
+        if (KNOWN_IDS.contains(wanted)) {
+            sb.append("this platform's\n  ").append(dependency("llama-ffm-natives", "<classifier>natives-" + wanted
+                    + "</classifier>")).append("\nor ");
+        } else {
+            sb.append("(llama-ffm packs no natives-").append(wanted).append(" jar) ");
+        }
+        sb.append("every platform's\n  ").append(dependency("llama-ffm-natives-all", "<type>pom</type>"));
         sb.append("\nor point -D").append(Configuration.LIBRARY_PATH.property())
                 .append("=DIR at a folder with libllama and ggml; trace the search with -D")
                 .append(Configuration.DEBUG_LOADER.property()).append("=true.");
         return sb.toString();
+    }
+
+    /** A Maven dependency on one of the natives artifacts of this library's version. */
+    private static String dependency(String artifactId, String classifierOrType) {
+        return "<dependency><groupId>io.llamaffm</groupId><artifactId>" + artifactId + "</artifactId><version>"
+                + Version.PROJECT + "</version>" + classifierOrType + "</dependency>";
     }
 
     static String sha256(Path file) throws IOException {

@@ -93,7 +93,14 @@ class NativeLoaderIT {
         assertTrue(msg.contains("platform " + HOST), msg);
         assertTrue(msg.contains(NativeLibraryLoader.RESOURCE_ROOT + HOST + "-vulkan/natives.list: not found"), msg);
         assertTrue(msg.contains("Natives jars on the class path: " + HOST), msg);
-        assertTrue(msg.contains("<classifier>natives-" + HOST + "</classifier>"), msg);
+        String version = "<version>" + Version.PROJECT + "</version>";
+        String vulkan = HOST + "-vulkan";   // a jar of its own on linux-x64; none on the other platforms
+        assertTrue(msg.contains(NativeLibraryLoader.KNOWN_IDS.contains(vulkan)
+                ? "<dependency><groupId>io.llamaffm</groupId><artifactId>llama-ffm-natives</artifactId>" + version
+                        + "<classifier>natives-" + vulkan + "</classifier></dependency>"
+                : "llama-ffm packs no natives-" + vulkan + " jar"), msg);
+        assertTrue(msg.contains("<dependency><groupId>io.llamaffm</groupId><artifactId>llama-ffm-natives-all</artifactId>"
+                + version + "<type>pom</type></dependency>"), msg);
         assertTrue(msg.contains("llamaffm.debug.loader"), msg);
     }
 

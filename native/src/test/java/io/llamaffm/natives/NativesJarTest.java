@@ -57,6 +57,9 @@ class NativesJarTest {
         Map<String, String> header = lines.stream().filter(l -> l.matches("(release|platform|variant|origin) .*"))
                 .collect(Collectors.toMap(l -> l.split(" ")[0], l -> l.split(" ")[1]));
         assertEquals(id, header.get("platform"));
+        // the jar's manifest (OUT/MANIFEST.MF beside OUT/io/llamaffm/natives/ID): a module name per platform
+        Path manifest = dir.getParent().getParent().getParent().getParent().resolve("MANIFEST.MF");
+        assertEquals("Automatic-Module-Name: io.llamaffm.natives." + id.replace('-', '.'), Files.readString(manifest).strip());
         List<String> load = lines.stream().filter(l -> l.startsWith("load ")).map(l -> l.substring(5)).toList();
         List<String[]> files = lines.stream().filter(l -> l.startsWith("file ")).map(l -> l.split(" ")).toList();
 
