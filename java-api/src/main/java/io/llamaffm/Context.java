@@ -915,8 +915,15 @@ public final class Context implements AutoCloseable {
         return (float) (logits.getAtIndex(ValueLayout.JAVA_FLOAT, token) - logSumExp(logits));
     }
 
+    private MemorySegment logitsView; // the last row viewed: generation reads the same row every token
+
+    /** A row of logits as a segment of the vocabulary's size; the view is re-made only when the row moves. */
     private MemorySegment logitsRow(MemorySegment row) {
-        return row.reinterpret((long) tokenizer.vocabularySize() * Float.BYTES);
+        MemorySegment view = logitsView;
+        if (view == null || view.address() != row.address()) {
+            logitsView = view = row.reinterpret((long) tokenizer.vocabularySize() * Float.BYTES);
+        }
+        return view;
     }
 
     private static double logSumExp(MemorySegment logits) {

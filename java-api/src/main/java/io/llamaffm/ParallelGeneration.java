@@ -12,6 +12,8 @@ final class ParallelGeneration {
     private final GenerationParams params;
     private final int perSequence;
     private final BiConsumer<Integer, String> onText;
+    private final int[] ready;           // sequences whose logits the batch being filled computes, in order
+    private int readyCount;
 
     ParallelGeneration(Context context, int[][] prompts, Sampler[] samplers, GenerationParams params, int perSequence,
                        BiConsumer<Integer, String> onText) {
@@ -21,6 +23,7 @@ final class ParallelGeneration {
         this.params = params;
         this.perSequence = perSequence;
         this.onText = onText;
+        this.ready = new int[prompts.length];
     }
 
     List<Completion> run() {
@@ -37,7 +40,6 @@ final class ParallelGeneration {
         long start = System.nanoTime();
 
         // prompts: packed into batches; a sequence's first token is sampled right after the batch holding its last prompt token
-        List<Integer> ready = new ArrayList<>();
         int filled = 0;
         for (int s = 0; s < n; s++) {
             int sequence = s;
@@ -50,15 +52,15 @@ final class ParallelGeneration {
                 out[filled] = last;
                 if (last) {
                     outputIndex[s] = filled;
-                    ready.add(s);
+                    ready[readyCount++] = s;
                 }
                 if (++filled == batch) {
-                    filled = decodeAndSample(filled, tokens, pos, seq, out, ready, outputIndex, pending);
+                    filled = decodeAndSample(filled, tokens, pos, seq, out, outputIndex, pending);
                 }
             }
         }
         if (filled > 0) {
-            decodeAndSample(filled, tokens, pos, seq, out, ready, outputIndex, pending);
+            decodeAndSample(filled, tokens, pos, seq, out, outputIndex, pending);
         }
         long promptNanos = System.nanoTime() - start;
         long genStart = System.nanoTime();
@@ -85,11 +87,11 @@ final class ParallelGeneration {
                 seq[filled] = s;
                 out[filled] = true;
                 outputIndex[s] = filled;
-                ready.add(s);
+                ready[readyCount++] = s;
                 filled++;
             }
             if (filled > 0) {
-                decodeAndSample(filled, tokens, pos, seq, out, ready, outputIndex, pending);
+                decodeAndSample(filled, tokens, pos, seq, out, outputIndex, pending);
             }
         }
         long genNanos = System.nanoTime() - genStart;
@@ -102,13 +104,13 @@ final class ParallelGeneration {
     }
 
     /** Decodes the batch, samples every sequence whose logits it computed; returns 0 (the batch is empty again). */
-    private int decodeAndSample(int filled, int[] tokens, int[] pos, int[] seq, boolean[] out, List<Integer> ready,
-                                int[] outputIndex, int[] pending) {
+    private int decodeAndSample(int filled, int[] tokens, int[] pos, int[] seq, boolean[] out, int[] outputIndex, int[] pending) {
         context.decodeMulti(filled, tokens, pos, seq, out);
-        for (int s : ready) {
+        for (int i = 0; i < readyCount; i++) {
+            int s = ready[i];
             pending[s] = context.sample(samplers[s], outputIndex[s]);
         }
-        ready.clear();
+        readyCount = 0;
         return 0;
     }
 }

@@ -21,6 +21,9 @@ import java.util.Map;
  */
 public final class Sampler implements AutoCloseable {
     private static final long TOKEN_DATA_BYTES = llama_token_data.layout().byteSize();
+    private static final long ID = llama_token_data.id$offset();
+    private static final long LOGIT = llama_token_data.logit$offset();
+    private static final long P = llama_token_data.p$offset();
 
     private final Model model;
     private final SamplerChain spec;
@@ -88,18 +91,18 @@ public final class Sampler implements AutoCloseable {
 
     /**
      * Runs the chain over a full logits vector and returns the token it picks (the chain must end with a
-     * picking stage); the token is accepted, as during generation.
+     * picking stage); the token is accepted, as during generation. Allocates nothing.
      *
      * @param logits one logit per vocabulary token
      * @return the token picked
      */
     public int sample(float[] logits) {
-        List<TokenProbability> out = run(logits);
+        MemorySegment data = run(logits);
         long selected = llama_token_data_array.selected(array);
-        if (selected < 0 || !spec.picksToken()) {
+        if (selected < 0 || selected >= llama_token_data_array.size(array) || !spec.picksToken()) {
             throw new IllegalStateException("the chain picked no token: end it with Greedy, Dist or Mirostat");
         }
-        int token = out.get((int) selected).token();
+        int token = data.get(ValueLayout.JAVA_INT, selected * TOKEN_DATA_BYTES + ID);
         LlamaH.llama_sampler_accept(chain, token);
         rethrowPending();
         return token;
@@ -113,10 +116,19 @@ public final class Sampler implements AutoCloseable {
      * @return the candidates left
      */
     public List<TokenProbability> apply(float[] logits) {
-        return run(logits);
+        MemorySegment data = run(logits);
+        int n = (int) llama_token_data_array.size(array);
+        List<TokenProbability> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long at = i * TOKEN_DATA_BYTES;
+            out.add(new TokenProbability(data.get(ValueLayout.JAVA_INT, at + ID), data.get(ValueLayout.JAVA_FLOAT, at + LOGIT),
+                    data.get(ValueLayout.JAVA_FLOAT, at + P)));
+        }
+        return out;
     }
 
-    private List<TokenProbability> run(float[] logits) {
+    /** Fills the candidates from {@code logits} and applies the chain; returns the candidates as the chain left them. */
+    private MemorySegment run(float[] logits) {
         ensureOpen();
         if (logits.length != vocabularySize) {
             throw new IllegalArgumentException("expected " + vocabularySize + " logits (one per token), got " + logits.length);
@@ -125,10 +137,10 @@ public final class Sampler implements AutoCloseable {
             candidates = arena.allocate(TOKEN_DATA_BYTES * vocabularySize, 8);
         }
         for (int i = 0; i < vocabularySize; i++) {
-            MemorySegment d = candidates.asSlice(i * TOKEN_DATA_BYTES, TOKEN_DATA_BYTES);
-            llama_token_data.id(d, i);
-            llama_token_data.logit(d, logits[i]);
-            llama_token_data.p(d, 0f);
+            long at = i * TOKEN_DATA_BYTES;
+            candidates.set(ValueLayout.JAVA_INT, at + ID, i);
+            candidates.set(ValueLayout.JAVA_FLOAT, at + LOGIT, logits[i]);
+            candidates.set(ValueLayout.JAVA_FLOAT, at + P, 0f);
         }
         llama_token_data_array.data(array, candidates);
         llama_token_data_array.size(array, vocabularySize);
@@ -136,14 +148,10 @@ public final class Sampler implements AutoCloseable {
         llama_token_data_array.sorted(array, false);
         LlamaH.llama_sampler_apply(chain, array);
         rethrowPending();
-        MemorySegment data = llama_token_data_array.data(array).reinterpret(TOKEN_DATA_BYTES * vocabularySize);
-        int n = (int) llama_token_data_array.size(array);
-        List<TokenProbability> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            MemorySegment d = data.asSlice(i * TOKEN_DATA_BYTES, TOKEN_DATA_BYTES);
-            out.add(new TokenProbability(llama_token_data.id(d), llama_token_data.logit(d), llama_token_data.p(d)));
-        }
-        return out;
+        // stages work in place; a stage that substituted its own buffer gets a view of it
+        long data = array.get(ValueLayout.JAVA_LONG, llama_token_data_array.data$offset());
+        return data == candidates.address() ? candidates
+                : MemorySegment.ofAddress(data).reinterpret(TOKEN_DATA_BYTES * llama_token_data_array.size(array));
     }
 
     /**

@@ -17,7 +17,7 @@ final class TokenOutput {
     private final TextStream stream;
     private final StringBuilder text = new StringBuilder();
     private final StringBuilder delta = new StringBuilder();
-    private final int[] tokens;
+    private int[] tokens;             // grown as tokens come: maxTokens may be far more than a generation reaches
     private int count;
     private Completion.StopReason reason;
 
@@ -26,7 +26,7 @@ final class TokenOutput {
         this.params = params;
         this.onText = onText;
         this.stream = new TextStream(params.stopStrings());
-        this.tokens = new int[params.maxTokens()];
+        this.tokens = new int[Math.min(params.maxTokens(), 256)];
     }
 
     /** Emits a sampled token; returns false once the output has ended (its {@link #reason()} says why). */
@@ -34,6 +34,9 @@ final class TokenOutput {
         if (!params.ignoreEos() && context.tokenizer().isEndOfGeneration(token)) {
             end(Completion.StopReason.END_OF_GENERATION);
             return false;
+        }
+        if (count == tokens.length) {
+            tokens = Arrays.copyOf(tokens, (int) Math.min(params.maxTokens(), 2L * count));
         }
         tokens[count++] = token;
         delta.setLength(0);

@@ -170,6 +170,13 @@ public final class Tokenizer {
         return LlamaH.llama_token_to_piece(vocab, token, buf, (int) buf.byteSize(), 0, true);
     }
 
+    /** {@link #pieceInto} for a caller that holds no context: checks the token and that the model is open first. */
+    int checkedPieceInto(int token, MemorySegment buf) {
+        checkToken(token);
+        model.ensureOpen();
+        return pieceInto(token, buf);
+    }
+
     /** {@return the beginning-of-sequence token, or -1 if the vocabulary has none} */
     public int bos() {
         model.ensureOpen();

