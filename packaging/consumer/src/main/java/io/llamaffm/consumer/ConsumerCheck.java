@@ -1,6 +1,5 @@
 package io.llamaffm.consumer;
 
-import io.llamaffm.BackendInfo;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
@@ -97,9 +96,8 @@ public final class ConsumerCheck {
             refused("io.llamaffm.bindings.LlamaH", "C_INT");
         }
         if (nativesModules) {
-            BackendInfo info = Llama.backendInfo();
-            String id = info.platform() + (info.variant().equals("cuda") || info.variant().equals("vulkan") ? "-" + info.variant() : "");
-            String name = "io.llamaffm.natives." + id.replace('-', '.');
+            // the natives id loaded (linux-x64, linux-x64-cuda, ...) names its jar's module
+            String name = "io.llamaffm.natives." + Llama.backendInfo().platform().replace('-', '.');
             that(ModuleLayer.boot().findModule(name).isPresent(), "the loaded natives jar is the module " + name);
         }
     }
