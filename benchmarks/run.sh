@@ -36,8 +36,10 @@ fi
 jmh_out=benchmarks/target/jmh.txt
 if [ "$jmh" = 1 ]; then
   log "JMH hot paths (benchmarks/jmh.sh)"
-  benchmarks/jmh.sh -f 1 -wi 3 -i 5 -prof gc > benchmarks/target/jmh-full.txt
-  sed -n '/^Benchmark /,$p' benchmarks/target/jmh-full.txt > "$jmh_out"
+  benchmarks/jmh.sh -f 1 -wi 3 -i 5 -w 1s -r 1s > /dev/null           # → benchmarks/target/jmh-results.txt
+  benchmarks/jmh.sh --overhead > /dev/null                            # → benchmarks/target/overhead.txt
+  { head -n1 benchmarks/target/jmh-results.txt; sed -n '/^Benchmark /,$p' benchmarks/target/jmh-results.txt; echo;
+    cat benchmarks/target/overhead.txt; } > "$jmh_out"
 fi
 
 exec java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
