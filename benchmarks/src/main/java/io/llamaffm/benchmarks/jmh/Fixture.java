@@ -1,6 +1,5 @@
 package io.llamaffm.benchmarks.jmh;
 
-import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
 import io.llamaffm.SamplerChain;
 
@@ -56,12 +55,5 @@ final class Fixture {
                     new SamplerChain.Temperature(TEMPERATURE), new SamplerChain.Dist(SEED));
             default -> throw new IllegalArgumentException("unknown chain " + name);
         };
-    }
-
-    static void checkContext(Context ctx, NativeLlama baseline) {
-        if (ctx.contextLength() != baseline.contextLength()) {
-            throw new IllegalStateException("the library's context holds " + ctx.contextLength() + " tokens, the baseline's "
-                    + baseline.contextLength());
-        }
     }
 }
