@@ -38,7 +38,8 @@ if [ "$jmh" = 1 ]; then
   log "JMH hot paths (benchmarks/jmh.sh)"
   benchmarks/jmh.sh -f 1 -wi 3 -i 5 -w 1s -r 1s > /dev/null           # → benchmarks/target/jmh-results.txt
   benchmarks/jmh.sh --overhead > /dev/null                            # → benchmarks/target/overhead.txt
-  { head -n1 benchmarks/target/jmh-results.txt; sed -n '/^Benchmark /,$p' benchmarks/target/jmh-results.txt; echo;
+  { head -n1 benchmarks/target/jmh-results.txt; sed -n '/^Benchmark /,$p' benchmarks/target/jmh-results.txt \
+      | grep -E '^Benchmark|^[A-Za-z]+\.[A-Za-z]+ |:gc\.alloc\.rate\.norm|:thread\.cpu\.norm'; echo;
     cat benchmarks/target/overhead.txt; } > "$jmh_out"
 fi
 
