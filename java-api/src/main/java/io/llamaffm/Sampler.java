@@ -305,33 +305,39 @@ public final class Sampler implements AutoCloseable {
 
     /** {@link Candidates} over a native llama_token_data_array, valid during one upcall. */
     private static final class NativeCandidates implements Candidates {
-        private MemorySegment array;
+        private static final long ARRAY_BYTES = llama_token_data_array.layout().byteSize();
+        private MemorySegment array;  // views kept across calls: llama.cpp passes the same buffers every token
         private MemorySegment data;
+        private boolean bound;
 
         void bind(MemorySegment curP) {
-            array = curP.reinterpret(llama_token_data_array.layout().byteSize());
-            long size = llama_token_data_array.size(array);
-            data = llama_token_data_array.data(array).reinterpret(size * TOKEN_DATA_BYTES);
+            if (array == null || array.address() != curP.address()) {
+                array = curP.reinterpret(ARRAY_BYTES);
+            }
+            long address = array.get(ValueLayout.JAVA_LONG, llama_token_data_array.data$offset());
+            long bytes = llama_token_data_array.size(array) * TOKEN_DATA_BYTES;
+            if (data == null || data.address() != address || data.byteSize() < bytes) {
+                data = MemorySegment.ofAddress(address).reinterpret(bytes);
+            }
+            bound = true;
         }
 
         void unbind() {
-            array = null;
-            data = null;
+            bound = false;
         }
 
-        private MemorySegment at(int i) {
-            if (array == null) {
-                throw new IllegalStateException("candidates are only valid during the stage's call");
+        /** Byte offset of candidate {@code i} in {@link #data}, checked against the current size. */
+        private long at(int i) {
+            int size = size();
+            if (i < 0 || i >= size) {
+                throw new IndexOutOfBoundsException("candidate " + i + " of " + size);
             }
-            if (i < 0 || i >= size()) {
-                throw new IndexOutOfBoundsException("candidate " + i + " of " + size());
-            }
-            return data.asSlice(i * TOKEN_DATA_BYTES, TOKEN_DATA_BYTES);
+            return i * TOKEN_DATA_BYTES;
         }
 
         @Override
         public int size() {
-            if (array == null) {
+            if (!bound) {
                 throw new IllegalStateException("candidates are only valid during the stage's call");
             }
             return (int) llama_token_data_array.size(array);
@@ -339,12 +345,12 @@ public final class Sampler implements AutoCloseable {
 
         @Override
         public int token(int i) {
-            return llama_token_data.id(at(i));
+            return data.get(ValueLayout.JAVA_INT, at(i) + ID);
         }
 
         @Override
         public float logit(int i) {
-            return llama_token_data.logit(at(i));
+            return data.get(ValueLayout.JAVA_FLOAT, at(i) + LOGIT);
         }
 
         @Override
@@ -352,13 +358,13 @@ public final class Sampler implements AutoCloseable {
             if (Float.isNaN(logit)) {
                 throw new IllegalArgumentException("logit must not be NaN");
             }
-            llama_token_data.logit(at(i), logit);
+            data.set(ValueLayout.JAVA_FLOAT, at(i) + LOGIT, logit);
             llama_token_data_array.sorted(array, false);
         }
 
         @Override
         public float probability(int i) {
-            return llama_token_data.p(at(i));
+            return data.get(ValueLayout.JAVA_FLOAT, at(i) + P);
         }
 
         @Override

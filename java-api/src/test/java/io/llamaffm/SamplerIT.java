@@ -81,6 +81,13 @@ class SamplerIT {
         });
         try (Sampler s = Sampler.create(model, SamplerChain.of(boost13, new SamplerChain.Greedy()))) {
             assertEquals(13, s.sample(logits(.2, .3, .4, .1)));
+            assertEquals(13, s.sample(logits(.2, .3, .4, .1)), "the same again: views of the native buffers are reused");
+        }
+        java.util.concurrent.atomic.AtomicReference<Candidates> escaped = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Sampler s = Sampler.create(model, SamplerChain.of(new SamplerChain.Custom("keep", escaped::set), new SamplerChain.Greedy()))) {
+            assertEquals(12, s.sample(logits(.2, .3, .4, .1)));
+            IllegalStateException late = assertThrows(IllegalStateException.class, () -> escaped.get().token(0));
+            assertEquals("candidates are only valid during the stage's call", late.getMessage());
         }
         SamplerChain.Custom failing = new SamplerChain.Custom("fails", c -> {
             throw new IllegalStateException("boom from Java");
