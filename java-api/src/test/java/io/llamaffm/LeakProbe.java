@@ -83,13 +83,18 @@ public final class LeakProbe {
         throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
-    /** Bytes used in the code cache segment of non-method code, where the JVM puts upcall stubs. */
+    /**
+     * Bytes used in the code cache where the JVM puts upcall stubs: the segment of non-method code, or the whole code
+     * cache when it is not segmented (interpreter only: then it holds stubs and adapters alone).
+     */
     static long nonMethodCodeBytes() {
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getName().equals("CodeHeap 'non-nmethods'")) {
-                return pool.getUsage().getUsed();
+        for (String name : new String[] {"CodeHeap 'non-nmethods'", "CodeCache"}) {
+            for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+                if (pool.getName().equals(name)) {
+                    return pool.getUsage().getUsed();
+                }
             }
         }
-        throw new IllegalStateException("no non-nmethods code heap (run with a segmented code cache)");
+        throw new IllegalStateException("no code cache memory pool");
     }
 }

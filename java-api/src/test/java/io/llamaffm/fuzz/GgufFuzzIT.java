@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A GGUF fuzz campaign ({@link FuzzCampaign}) over stories260K, the MoE model and the LoRA adapter derived from it,
  * and three of llama.cpp's vocabulary files: every mutant ends as a loaded model or a typed exception, never a JVM
- * crash, a hang or an OutOfMemoryError. CI runs 500 inputs; {@code scripts/fuzz.sh 10000} runs the long campaign
+ * crash, a hang or an OutOfMemoryError. CI runs 1000 inputs; {@code scripts/fuzz.sh 10000} runs the long campaign
  * (system properties {@code llamaffm.fuzz.inputs}, {@code .seed}, {@code .jobs}, {@code .out}).
  */
 class GgufFuzzIT {
@@ -26,7 +26,7 @@ class GgufFuzzIT {
 
     @Test
     void everyMutantIsLoadedOrRefusedWithATypedException(@TempDir Path work) throws Exception {
-        int inputs = Integer.getInteger("llamaffm.fuzz.inputs", 500);
+        int inputs = Integer.getInteger("llamaffm.fuzz.inputs", 1000);
         Path stories = TestEnv.stories();
         Path moe = work.resolve("stories260K-moe4.gguf");
         MoeFixture.write(stories, moe, 4, 2);
