@@ -26,6 +26,11 @@ import java.util.function.Consumer;
  * throws {@link IllegalStateException} instead of corrupting native state. {@link #cancel()} is the exception: any
  * thread may call it.
  *
+ * <p><b>A full context.</b> Nothing is ever truncated silently: a prompt must leave room for at least one generated
+ * token in its sequence's share of the KV cache ({@link #contextLength()}, divided among the sequences of a context
+ * made with several), and a longer one is refused with {@link IllegalArgumentException}; a generation that fills the
+ * sequence stops with {@link Completion.StopReason#CONTEXT_FULL}.
+ *
  * <p><b>Prefix reuse.</b> The context remembers the tokens in its KV cache (sequence 0). A new generation whose
  * prompt starts with some of them decodes only the rest ({@link Completion#reusedTokens()}).
  *
@@ -272,9 +277,10 @@ public final class Context implements AutoCloseable {
             if (prompt.length == 0) {
                 throw new IllegalArgumentException("the prompt has no tokens");
             }
-            if (prompt.length >= contextLength) {
+            if (prompt.length >= tokensPerSequence) {
                 throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
-                        + contextLength + ": shorten it or create the context with a larger contextLength");
+                        + tokensPerSequence + (sequences > 1 ? " per sequence" : "")
+                        + ": shorten it or create the context with a larger contextLength");
             }
             cancelRequested = false;
             Sampler s = Sampler.create(model, sampler);
@@ -871,8 +877,8 @@ public final class Context implements AutoCloseable {
         if (tokens.length < 2) {
             throw new IllegalArgumentException("a text needs at least 2 tokens to be scored, got " + tokens.length);
         }
-        if (tokens.length > contextLength) {
-            throw new IllegalArgumentException("the text has " + tokens.length + " tokens but the context holds " + contextLength);
+        if (tokens.length > tokensPerSequence) {
+            throw new IllegalArgumentException("the text has " + tokens.length + " tokens but the context holds " + tokensPerSequence);
         }
         return whenIdle(() -> {
             LlamaH.llama_memory_clear(memory, true);
@@ -971,7 +977,7 @@ public final class Context implements AutoCloseable {
 
     /** Decodes one generated token at the end of sequence 0. */
     void decodeOne(int token) {
-        if (cachedCount >= contextLength) {
+        if (cachedCount >= tokensPerSequence) {
             throw new DecodeException(1);
         }
         tokenBuf.setAtIndex(ValueLayout.JAVA_INT, 0, token);
@@ -1000,7 +1006,7 @@ public final class Context implements AutoCloseable {
 
     /** Decodes tokenBuf[0..n) at the end of sequence 0; {@code outputs}: per-token output flags, or NULL for the last only. */
     private void decodeBuffer(int n, int[] source, int offset, MemorySegment outputs) {
-        if (cachedCount + n > contextLength) {
+        if (cachedCount + n > tokensPerSequence) {
             throw new DecodeException(1);
         }
         llama_batch.n_tokens(batch, n);

@@ -88,7 +88,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
             if (generated >= params.maxTokens()) {
                 return finish(Completion.StopReason.MAX_TOKENS);
             }
-            if (context.cachedCount() >= context.contextLength()) {
+            if (context.cachedCount() >= context.tokensPerSequence()) { // sequence 0's share of the KV cache
                 return finish(Completion.StopReason.CONTEXT_FULL);
             }
             int token = context.sample(sampler);

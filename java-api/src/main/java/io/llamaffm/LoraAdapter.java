@@ -108,9 +108,12 @@ public final class LoraAdapter implements AutoCloseable {
     private static void checkTensors(Model model, Path p) {
         Map<String, TensorInfo> tensors = new HashMap<>();
         try (GgufFile f = GgufFile.open(p)) {
+            ModelFileCheck.adapter(f, p);
             for (TensorInfo t : f.tensors()) {
                 tensors.put(t.name(), t);
             }
+        } catch (ModelLoadException e) {
+            throw e;
         } catch (LlamaException e) { // GgufFormatException, or the file could not be mapped
             throw new ModelLoadException(p, "not a GGUF LoRA adapter: " + e.getMessage(), List.of(), e);
         }

@@ -138,16 +138,16 @@ public final class Model implements AutoCloseable {
             }
         }
         // llama.cpp aborts the process on some malformed files: our reader checks every file completely first
-        int parts = validateGguf(p);
+        int parts = validateGguf(p, params, true);
         if (paths.size() == 1 && parts > 1) {
             for (Path part : splitSiblings(p, parts)) {
                 if (Files.isRegularFile(part)) {
-                    validateGguf(part);
+                    validateGguf(part, params, false);
                 }
             }
         }
         for (Path f : paths.subList(1, paths.size())) {
-            validateGguf(f);
+            validateGguf(f, params, false);
         }
         NativeLibraryLoader.ensureLoaded();
         Arena arena = Arena.ofShared();
@@ -198,9 +198,17 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Validates a GGUF file with our reader; returns its {@code split.count} (1 when not split). */
-    static int validateGguf(Path file) {
+    /**
+     * Validates a GGUF file with our reader and {@link ModelFileCheck} (as the first file of a model, or a later part);
+     * returns its {@code split.count} (1 when not split).
+     */
+    static int validateGguf(Path file, ModelParams params, boolean first) {
         try (GgufFile f = GgufFile.open(file)) {
+            if (first) {
+                ModelFileCheck.model(f, file, params);
+            } else {
+                ModelFileCheck.part(f, file);
+            }
             return f.find("split.count").map(v -> {
                 try {
                     return f.getInt("split.count");
@@ -380,6 +388,12 @@ public final class Model implements AutoCloseable {
             gguf = GgufFile.read(bytes);
         } catch (GgufFormatException e) {
             throw new ModelLoadException(label, "not a well-formed GGUF file: " + e.getMessage(), List.of(), e);
+        }
+        try {
+            ModelFileCheck.model(gguf, label, params);
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
         }
         NativeLibraryLoader.ensureLoaded();
         Arena arena = Arena.ofShared();

@@ -79,7 +79,7 @@ public final class Quantizer {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         }
-        Model.validateGguf(in); // llama.cpp must never see a malformed file
+        Model.validateGguf(in, ModelParams.defaults(), true); // llama.cpp must never see a malformed file
         NativeLibraryLoader.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = LlamaH.llama_model_quantize_default_params(arena);

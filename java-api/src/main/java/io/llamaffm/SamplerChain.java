@@ -286,7 +286,10 @@ public record SamplerChain(List<Stage> stages) {
     }
 
     /**
-     * Constrains output to a GBNF grammar starting at rule {@code root}.
+     * Constrains output to a GBNF grammar starting at rule {@code root}. Syntax errors are reported when a
+     * {@link Sampler} is built ({@link IllegalArgumentException} with llama.cpp's message); a grammar nested more than
+     * 256 groups deep or with more than 2048 rules and groups is refused here, as llama.cpp would overflow the
+     * thread's stack with it.
      *
      * @param gbnf the grammar in llama.cpp's GBNF
      * @param root the name of the rule the output must match
@@ -301,6 +304,8 @@ public record SamplerChain(List<Stage> stages) {
             Objects.requireNonNull(gbnf, "gbnf");
             Objects.requireNonNull(root, "root");
             if (gbnf.indexOf('\0') >= 0 || root.indexOf('\0') >= 0) throw new IllegalArgumentException("grammar contains NUL");
+            if (gbnf.isBlank()) throw new IllegalArgumentException("the grammar is empty");
+            io.llamaffm.internal.GbnfLimits.check(gbnf);
         }
 
         /**

@@ -20,14 +20,79 @@ public final class Tokenizer {
     private final MemorySegment vocab; // const llama_vocab*, lives in the model's arena
     private final int vocabularySize;
 
+    private final String noVocabulary;       // why text cannot be tokenized at all, or null
+    private final String cannotAddSpecial;   // why special tokens cannot be added, or null
+    private final boolean[] missingBytes;    // SentencePiece bytes without a byte token, or null
+
     Tokenizer(Model model, MemorySegment vocab) {
         this.model = model;
         this.vocab = vocab;
         this.vocabularySize = LlamaH.llama_vocab_n_tokens(vocab);
+        String name = model.path().getFileName().toString();
+        int type = LlamaH.llama_vocab_type(vocab);
+        this.noVocabulary = type == LlamaH.LLAMA_VOCAB_TYPE_NONE()
+                ? "model " + name + " has no vocabulary (tokenizer.ggml.model is none): it cannot tokenize text" : null;
+        this.cannotAddSpecial = missingSpecialToken(vocab, type, name);
+        this.missingBytes = type == LlamaH.LLAMA_VOCAB_TYPE_SPM() ? missingByteTokens(vocab, vocabularySize) : null;
+    }
+
+    /**
+     * The bytes a SentencePiece vocabulary has no token for (neither {@code <0xXX>} nor the byte itself), or null when
+     * it has all 256: llama.cpp falls back to byte tokens for text its pieces do not cover and aborts (an uncaught
+     * {@code std::out_of_range}) when one is missing.
+     */
+    private static boolean[] missingByteTokens(MemorySegment vocab, int n) {
+        boolean[] covered = new boolean[256];
+        byte[] b = new byte[7];
+        for (int id = 0; id < n; id++) {
+            MemorySegment text = LlamaH.llama_vocab_get_text(vocab, id).reinterpret(b.length);
+            int len = 0;
+            while (len < b.length && (b[len] = text.get(ValueLayout.JAVA_BYTE, len)) != 0) { // never past the NUL
+                len++;
+            }
+            if (len == 1) {
+                covered[b[0] & 0xFF] = true;
+            } else if (len == 6 && b[0] == '<' && b[1] == '0' && b[2] == 'x' && b[5] == '>' && hex(b[3]) >= 0 && hex(b[4]) >= 0) {
+                covered[hex(b[3]) * 16 + hex(b[4])] = true;
+            }
+        }
+        boolean[] missing = new boolean[256];
+        boolean any = false;
+        for (int i = 0; i < 256; i++) {
+            missing[i] = !covered[i];
+            any |= missing[i];
+        }
+        return any ? missing : null;
+    }
+
+    /** An upper-case hex digit's value (llama.cpp writes byte tokens that way), or -1. */
+    private static int hex(byte c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    }
+
+    /**
+     * Why llama.cpp could not add the special tokens its tokenizer adds to every text (it asserts that they exist), or
+     * null: BOS/EOS when the vocabulary says to add them (SentencePiece, BPE, Unigram), CLS and SEP for WordPiece.
+     */
+    private static String missingSpecialToken(MemorySegment vocab, int type, String name) {
+        boolean wpm = type == LlamaH.LLAMA_VOCAB_TYPE_WPM();
+        boolean addsBosEos = type == LlamaH.LLAMA_VOCAB_TYPE_SPM() || type == LlamaH.LLAMA_VOCAB_TYPE_BPE()
+                || type == LlamaH.LLAMA_VOCAB_TYPE_UGM();
+        String missing = null;
+        if ((wpm || addsBosEos && LlamaH.llama_vocab_get_add_bos(vocab)) && LlamaH.llama_vocab_bos(vocab) < 0) {
+            missing = wpm ? "a CLS token (tokenizer.ggml.bos_token_id)" : "a BOS token (tokenizer.ggml.bos_token_id)";
+        } else if (addsBosEos && LlamaH.llama_vocab_get_add_eos(vocab) && LlamaH.llama_vocab_eos(vocab) < 0) {
+            missing = "an EOS token (tokenizer.ggml.eos_token_id)";
+        } else if (wpm && LlamaH.llama_vocab_sep(vocab) < 0) {
+            missing = "a SEP token (tokenizer.ggml.seperator_token_id)";
+        }
+        return missing == null ? null : "the vocabulary of model " + name + " adds " + missing
+                + " to every text but defines none (or one out of range): encode with addSpecial=false";
     }
 
     /** {@return the number of tokens in the vocabulary; valid ids are {@code 0 .. vocabularySize()-1}} */
     public int vocabularySize() {
+        model.ensureOpen();
         return vocabularySize;
     }
 
@@ -70,6 +135,19 @@ public final class Tokenizer {
 
     private int[] tokenize(byte[] utf8, boolean addSpecial, boolean parseSpecial) {
         model.ensureOpen();
+        requireVocabulary();
+        if (addSpecial && cannotAddSpecial != null) {
+            throw new LlamaException(cannotAddSpecial);
+        }
+        if (missingBytes != null) {
+            for (byte b : utf8) {
+                if (missingBytes[b & 0xFF]) {
+                    throw new LlamaException(String.format("the vocabulary of model %s has no token for byte 0x%02X (neither "
+                            + "<0x%02X> nor the byte itself), which llama.cpp may need to tokenize this text", model.path()
+                            .getFileName(), b & 0xFF, b & 0xFF));
+                }
+            }
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment text = arena.allocate(Math.max(1, utf8.length));
             MemorySegment.copy(utf8, 0, text, ValueLayout.JAVA_BYTE, 0, utf8.length);
@@ -123,6 +201,7 @@ public final class Tokenizer {
     public byte[] decodeBytes(int[] tokens, boolean removeSpecial, boolean unparseSpecial) {
         checkTokens(tokens);
         model.ensureOpen();
+        requireVocabulary();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ids = arena.allocate(ValueLayout.JAVA_INT, Math.max(1, tokens.length));
             MemorySegment.copy(tokens, 0, ids, ValueLayout.JAVA_INT, 0, tokens.length);
@@ -151,6 +230,7 @@ public final class Tokenizer {
     public byte[] pieceBytes(int token, boolean special) {
         checkToken(token);
         model.ensureOpen();
+        requireVocabulary();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(64);
             int n = LlamaH.llama_token_to_piece(vocab, token, buf, 64, 0, special);
@@ -167,6 +247,7 @@ public final class Tokenizer {
 
     /** Writes the piece of {@code token} into {@code buf} (special tokens as text); returns its length, or minus the needed size. */
     int pieceInto(int token, MemorySegment buf) {
+        requireVocabulary();
         return LlamaH.llama_token_to_piece(vocab, token, buf, (int) buf.byteSize(), 0, true);
     }
 
@@ -222,6 +303,7 @@ public final class Tokenizer {
     public java.util.Set<TokenAttribute> attributes(int token) {
         checkToken(token);
         model.ensureOpen();
+        requireVocabulary();
         return TokenAttribute.of(LlamaH.llama_vocab_get_attr(vocab, token));
     }
 
@@ -234,6 +316,7 @@ public final class Tokenizer {
     public boolean isControl(int token) {
         checkToken(token);
         model.ensureOpen();
+        requireVocabulary();
         return LlamaH.llama_vocab_is_control(vocab, token);
     }
 
@@ -246,6 +329,7 @@ public final class Tokenizer {
     public String vocabularyText(int token) {
         checkToken(token);
         model.ensureOpen();
+        requireVocabulary();
         return LlamaH.llama_vocab_get_text(vocab, token).reinterpret(Long.MAX_VALUE).getString(0);
     }
 
@@ -273,6 +357,13 @@ public final class Tokenizer {
     MemorySegment vocab() {
         model.ensureOpen();
         return vocab;
+    }
+
+    /** llama.cpp asserts on every text operation of a model without a vocabulary (its tokens are placeholders). */
+    private void requireVocabulary() {
+        if (noVocabulary != null) {
+            throw new LlamaException(noVocabulary);
+        }
     }
 
     void checkToken(int token) {

@@ -172,6 +172,55 @@ class GenerationIT {
     }
 
     @Test
+    void aCancelFromAnotherThreadAbortsALongPromptDecodeAtAMicroBatchBoundary() throws Exception {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(2048).withBatchSize(2048)
+                     .withMicroBatchSize(64).withThreads(1));
+             Context fresh = m.newContext(ContextParams.defaults().withContextLength(2048).withBatchSize(2048)
+                     .withMicroBatchSize(64).withThreads(1))) {
+            String longPrompt = "Once upon a time" + " Lily played in the park with her friends.".repeat(150);
+            int promptTokens = m.tokenizer().encode(longPrompt).length;
+            long wholeDecodeNanos = fresh.generate(longPrompt, 1, SamplerChain.greedy(), null).timings().promptNanos();
+            String expected = fresh.generate(PROMPT, 12, SamplerChain.greedy(), null).text();
+            // from the start: the first micro-batch is aborted; a third of the way in: it stops between two of them
+            for (long delayNanos : new long[] {0, wholeDecodeNanos / 3}) {
+                ctx.clear(); // no cached prefix: the micro-batches start at position 0
+                Completion c = cancelledAfter(ctx, longPrompt, delayNanos);
+                assertEquals(Completion.StopReason.CANCELLED, c.stopReason());
+                assertEquals(0, c.tokens().length);
+                int kept = ctx.cachedTokens().length;
+                assertTrue(kept % 64 == 0 && kept < promptTokens && (delayNanos > 0 || kept <= 64),
+                        "cancelled after " + delayNanos / 1000 + " us of a " + wholeDecodeNanos / 1000 + " us decode of "
+                                + promptTokens + " tokens: kept " + kept);
+                assertEquals(expected, ctx.generate(PROMPT, 12, SamplerChain.greedy(), null).text(), "usable afterwards");
+            }
+        }
+    }
+
+    /**
+     * Generates from {@code prompt} while another thread, {@code delayNanos} after the call began, calls cancel() until
+     * it returns (a cancel() that lands before start() has begun is forgotten: every generation starts uncancelled).
+     */
+    private static Completion cancelledAfter(Context ctx, String prompt, long delayNanos) throws InterruptedException {
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        long start = System.nanoTime();
+        Thread canceller = Thread.ofPlatform().start(() -> {
+            while (!done.get()) {
+                if (System.nanoTime() - start >= delayNanos) {
+                    ctx.cancel();
+                }
+                Thread.onSpinWait();
+            }
+        });
+        try {
+            return ctx.generate(prompt, 8, SamplerChain.greedy(), null);
+        } finally {
+            done.set(true);
+            canceller.join();
+        }
+    }
+
+    @Test
     void severalPromptsDecodedTogetherMatchOneByOne() {
         List<String> prompts = List.of("Once upon a time", "The little dog", "Lily and Tom went to the park. They");
         try (Model m = Model.load(TestEnv.stories());

@@ -29,6 +29,15 @@ public final class TestEnv {
         return Path.of(nativeBuild().getProperty("source.dir"));
     }
 
+    /** The pinned llama.cpp source tree, or empty when the natives were not built here (no skip). */
+    public static java.util.Optional<Path> sourceDirIfPresent() {
+        String file = System.getProperty("llamaffm.native.build");
+        if (file == null || !Files.isRegularFile(Path.of(file))) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(sourceDir()).filter(Files::isDirectory);
+    }
+
     /** The folder of llama-simple, llama-bench and the libraries built from the pinned source; skips if not built here. */
     public static Path toolsDir() {
         String dir = nativeBuild().getProperty("bin.dir");

@@ -128,8 +128,9 @@ public final class NativeLibraryLoader {
             default -> null;
         };
         if (o == null || a == null) {
+            List<String> platforms = KNOWN_IDS.stream().map(id -> id.replaceFirst("^([a-z]+-[a-z0-9]+).*", "$1")).distinct().toList();
             throw new NativeLibraryException("llama-ffm has no natives for os.name='" + os + "', os.arch='" + arch
-                    + "'. Supported: linux-x64, linux-arm64, macos-arm64, macos-x64, windows-x64. Build llama.cpp yourself"
+                    + "'. Supported: " + String.join(", ", platforms) + ". Build llama.cpp yourself"
                     + " and point " + Configuration.LIBRARY_PATH.property() + " at the folder holding its libraries.");
         }
         return o + "-" + a;

@@ -105,6 +105,56 @@ class NativeLoaderIT {
     }
 
     @Test
+    void aCacheThatCannotBeCreatedFallsBackToTheTempDir(@TempDir Path tmp) throws Exception {
+        Path blocker = Files.writeString(tmp.resolve("a-file"), "not a directory");
+        Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
+        Map<String, String> r = finish(probe(List.of("-Dllamaffm.cache.dir=" + blocker.resolve("cache"),
+                "-Djava.io.tmpdir=" + javaTmp, "-Dllamaffm.debug.loader=true")), 0);
+        NativesList list = hostList();
+        assertEquals(javaTmp.resolve("llama-ffm-" + System.getProperty("user.name")).resolve(list.release())
+                .resolve(list.cacheName()).toString(), r.get("dir"));
+        assertTrue(r.get("trace").contains("failed at " + blocker.resolve("cache")), r.get("trace"));
+    }
+
+    /**
+     * A cache on a file system mounted noexec: the files extract, but the dynamic linker refuses to map them, and the
+     * loader goes on to the temp dir. Mounting needs root (this project's CI runs as root); skipped otherwise.
+     */
+    @Test
+    void aNoexecCacheFallsBackToTheTempDir(@TempDir Path tmp) throws Exception {
+        Path noexec = Files.createDirectory(tmp.resolve("noexec"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "noexec,size=256m", "tmpfs", noexec.toString())
+                .redirectErrorStream(true).start();
+        String mountOut = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0,
+                "cannot mount a noexec tmpfs here (needs root): " + mountOut.strip());
+        try {
+            Path javaTmp = Files.createDirectory(tmp.resolve("java-tmp"));
+            Map<String, String> r = finish(probe(List.of("-Dllamaffm.cache.dir=" + noexec, "-Djava.io.tmpdir=" + javaTmp,
+                    "-Dllamaffm.debug.loader=true")), 0);
+            NativesList list = hostList();
+            Path cached = noexec.resolve(list.release()).resolve(list.cacheName());
+            assertTrue(r.get("dir").startsWith(javaTmp.toString()), r.toString());
+            String trace = r.get("trace");
+            assertTrue(trace.contains("extracted " + cached.resolve(list.loadOrder().getFirst())), trace);
+            assertTrue(trace.contains("failed at " + cached) && trace.contains("failed to map segment"), trace);
+        } finally {
+            new ProcessBuilder("umount", noexec.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    @Test
+    void anUnsupportedPlatformGetsAMessageNamingTheSupportedOnes() throws Exception {
+        String supported = "Supported: linux-x64, linux-arm64, macos-arm64, macos-x64, windows-x64.";
+        Map<String, String> sparc = finish(probe(List.of("-Dos.arch=sparc")), 3);
+        assertTrue(sparc.get("error").contains("no natives for os.name='linux', os.arch='sparc'. " + supported), sparc.get("error"));
+        assertTrue(sparc.get("error").contains("-Dllamaffm.library.path") || sparc.get("error").contains("llamaffm.library.path"),
+                sparc.get("error"));
+        Map<String, String> plan9 = finish(probe(List.of("-Dos.name=Plan9")), 3);
+        assertTrue(plan9.get("error").contains("os.name='plan9'") && plan9.get("error").contains(supported), plan9.get("error"));
+    }
+
+    @Test
     void llamaCppLogsReachStderrOnlyWhenAsked() throws Exception {
         String model = io.llamaffm.TestEnv.stories().toString();
         Process quiet = probe(List.of(), model);
@@ -134,12 +184,16 @@ class NativeLoaderIT {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe JVM timed out");
         assertEquals(expectedExit, p.exitValue(), out);
         Map<String, String> kv = new HashMap<>();
+        StringBuilder trace = new StringBuilder();
         for (String line : out.split("\n")) {
             int eq = line.indexOf('=');
-            if (eq > 0) {
+            if (line.startsWith("[llama-ffm loader] ")) {
+                trace.append(line.substring("[llama-ffm loader] ".length())).append('\n');
+            } else if (eq > 0) {
                 kv.put(line.substring(0, eq), line.substring(eq + 1));
             }
         }
+        kv.put("trace", trace.toString());
         return kv;
     }
 }

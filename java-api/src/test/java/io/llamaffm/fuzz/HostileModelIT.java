@@ -1,0 +1,287 @@
+package io.llamaffm.fuzz;
+
+import io.llamaffm.Context;
+import io.llamaffm.ContextParams;
+import io.llamaffm.LlamaException;
+import io.llamaffm.Model;
+import io.llamaffm.ModelLoadException;
+import io.llamaffm.ModelParams;
+import io.llamaffm.SamplerChain;
+import io.llamaffm.TestEnv;
+import io.llamaffm.gguf.GgmlType;
+import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.gguf.GgufValue;
+import io.llamaffm.gguf.LoraFixture;
+import io.llamaffm.gguf.MoeFixture;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The crashers of the GGUF fuzz campaign, minimized to the one change that made llama.cpp abort the process (each
+ * found by {@link GgufFuzzIT}; RELIABILITY.md lists them): each must now be refused in Java with a message naming the
+ * problem, from a file and from memory, before llama.cpp sees it; or, where the model is usable, the one operation
+ * that would abort is refused and the rest works.
+ */
+class HostileModelIT {
+    @TempDir
+    static Path tmp;
+    private static Path stories;
+    private static Path moe;
+
+    @BeforeAll
+    static void fixtures() {
+        stories = TestEnv.stories();
+        moe = tmp.resolve("moe.gguf");
+        MoeFixture.write(stories, moe, 4, 2);
+    }
+
+    // ---- tensors ---------------------------------------------------------------------------------------------------
+
+    @Test
+    void matricesOfATypeWithoutAKernel() throws IOException {
+        for (GgmlType type : List.of(GgmlType.Q8_1, GgmlType.F64, GgmlType.I8, GgmlType.I16, GgmlType.I32, GgmlType.I64)) {
+            Path f = edited(stories, "type-" + type, e -> retype(e, "blk.2.attn_v.weight", type));
+            refused(f, "tensor 'blk.2.attn_v.weight' is " + type + ", a type ggml has no kernel to compute with");
+        }
+    }
+
+    @Test
+    void aNormWeightOfAnotherTypeThanF32() throws IOException {
+        Path f = edited(stories, "norm-q5_0", e -> retype(e, "blk.0.attn_norm.weight", GgmlType.Q5_0));
+        refused(f, "tensor 'blk.0.attn_norm.weight' is a vector of Q5_0; vectors (norms, biases) enter element-wise "
+                + "operations, which ggml computes in F32 only");
+    }
+
+    @Test
+    void tensorDataOffTheThirtyTwoByteAlignment() throws IOException {
+        Path f = edited(stories, "alignment-4", e -> e.metadata.put("general.alignment", new GgufValue.UInt32(4)));
+        try (GgufFile g = GgufFile.open(f)) {
+            assertTrue(g.dataOffset() % 32 != 0, "the data section moved off 32 bytes: " + g.dataOffset());
+        }
+        refused(f, "not a multiple of 32 (general.alignment is 4); ggml maps tensor data at 32-byte alignment only");
+    }
+
+    // ---- hyperparameters -------------------------------------------------------------------------------------------
+
+    @Test
+    void headCountsThatMakeATensorShapeZeroOrOverflow() throws IOException {
+        refused(edited(stories, "kv-heads-0", e -> e.metadata.put("llama.attention.head_count_kv", new GgufValue.UInt32(0))),
+                "blk.0.attention: key/value heads is 0, but the file has tensors of that size");
+        refused(edited(stories, "kv-heads-2^31", e -> e.metadata.put("llama.attention.head_count_kv", new GgufValue.UInt32(1L << 31))),
+                "block 0: head size 8 times 2147483648 heads overflows 32 bits");
+        refused(edited(stories, "heads-100", e -> e.metadata.put("llama.attention.head_count", new GgufValue.UInt32(100))),
+                "key head size is 0, but the file has tensors of that size");
+    }
+
+    @Test
+    void blockCountsAndEpsilonsLlamaCppAssertsOn() throws IOException {
+        refused(edited(stories, "blocks-0", e -> e.metadata.put("llama.block_count", new GgufValue.UInt32(0))),
+                "llama.block_count is 0; llama.cpp takes 1 to 512");
+        refused(edited(stories, "blocks-513", e -> e.metadata.put("llama.block_count", new GgufValue.UInt32(513))),
+                "llama.block_count is 513; llama.cpp takes 1 to 512");
+        refused(edited(stories, "eps-negative", e -> e.metadata.put("llama.attention.layer_norm_rms_epsilon", new GgufValue.Float32(-1f))),
+                "llama.attention.layer_norm_rms_epsilon is -1.0; a norm's epsilon must be >= 0");
+        refused(edited(stories, "eps-nan", e -> e.metadata.put("llama.attention.layer_norm_rms_epsilon", new GgufValue.Float32(Float.NaN))),
+                "llama.attention.layer_norm_rms_epsilon is NaN; a norm's epsilon must be >= 0");
+        refused(edited(stories, "rope-bogus", e -> e.metadata.put("llama.rope.scaling.type", new GgufValue.Str("bogus"))),
+                "llama.rope.scaling.type is 'bogus'; llama.cpp knows [none, linear, yarn, longrope]");
+        // a metadata override is what llama.cpp reads, so it is what is checked
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Model.load(stories,
+                ModelParams.defaults().withMetadataOverrides(java.util.Map.of("llama.block_count", 1000L))));
+        assertTrue(e.getMessage().contains("llama.block_count is 1000"), e.getMessage());
+    }
+
+    @Test
+    void expertCountsThatDisagree() throws IOException {
+        refused(edited(moe, "no-expert-count", e -> e.metadata.remove("llama.expert_count")),
+                "llama.expert_used_count is 2 but llama.expert_count is 0");
+        refused(edited(moe, "one-expert", e -> e.metadata.put("llama.expert_count", new GgufValue.UInt32(1))),
+                "llama.expert_used_count is 2 but llama.expert_count is 1");
+        refused(edited(moe, "no-ffn-length", e -> e.metadata.remove("llama.feed_forward_length")),
+                "blk.0.experts: feed-forward length is 0, but the file has tensors of that size");
+        refused(edited(moe, "too-many-experts", e -> e.metadata.put("llama.expert_count", new GgufValue.UInt32(4096))),
+                "llama.expert_count is 4096; llama.cpp takes at most 1024");
+    }
+
+    // ---- vocabulary ------------------------------------------------------------------------------------------------
+
+    @Test
+    void twoTokensWithTheSameText() throws IOException {
+        refused(edited(stories, "dup-token", e -> setToken(e, 457, token(e, 300))),
+                "tokens 300 and 457 of tokenizer.ggml.tokens have the same text");
+        // llama.cpp reads a token as a C string: what follows a NUL is not part of it
+        Path nul = edited(stories, "dup-token-nul", e -> setToken(e, 301, token(e, 300) + "\0tail"));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Model.load(nul));
+        assertTrue(e.getMessage().contains("tokens 300 and 301 of tokenizer.ggml.tokens have the same text"), e.getMessage());
+    }
+
+    @Test
+    void aByteTokenWhoseTextIsNoByte() throws IOException {
+        Path f = edited(stories, "byte-token-short", e -> {
+            long[] types = ((GgufValue.Array) e.metadata.get("tokenizer.ggml.token_type")).longs();
+            int shortToken = shortToken(e);
+            types[shortToken] = 6; // LLAMA_TOKEN_TYPE_BYTE
+            int[] ints = new int[types.length];
+            for (int i = 0; i < ints.length; i++) ints[i] = (int) types[i];
+            e.metadata.put("tokenizer.ggml.token_type", GgufValue.Array.ofInt32(ints));
+        });
+        refused(f, "; a byte token is <0xXX>");
+    }
+
+    @Test
+    void aSentencePieceVocabularyWithoutAByteTokenRefusesOnlyTextThatNeedsIt() throws IOException {
+        Path f = edited(stories, "no-byte-c3", e -> setToken(e, tokens(e).indexOf("<0xC3>"), "<0xC3>-gone"));
+        try (Model m = Model.load(f); Context ctx = m.newContext(ContextParams.defaults().withContextLength(64).withThreads(1))) {
+            LlamaException e = assertThrows(LlamaException.class, () -> m.tokenizer().encode("caf\u00e9"));
+            assertEquals("the vocabulary of model no-byte-c3.gguf has no token for byte 0xC3 (neither <0xC3> nor the byte "
+                    + "itself), which llama.cpp may need to tokenize this text", e.getMessage());
+            try (Model original = Model.load(stories)) {
+                assertArrayEquals(original.tokenizer().encode("Once upon a time"), m.tokenizer().encode("Once upon a time"));
+            }
+            assertEquals(4, ctx.generate("Once upon a time", 4, SamplerChain.greedy(), null).tokens().length);
+        }
+    }
+
+    @Test
+    void anEmptyVocabularyOrNoneAtAll() throws IOException {
+        Path empty = edited(stories, "vocab-empty", e -> {
+            for (String k : List.of("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.scores")) {
+                GgufValue.Array a = (GgufValue.Array) e.metadata.get(k);
+                e.metadata.put(k, new GgufValue.Array(a.elementType(), List.of()));
+            }
+        });
+        refused(empty, "the vocabulary has no tokens, but the file has a token embedding (token_embd.weight)");
+        // a model without vocabulary (placeholder tokens) loads, and every text operation is refused instead of aborting
+        Path none = edited(stories, "vocab-none", e -> {
+            e.metadata.put("tokenizer.ggml.model", new GgufValue.Str("none"));
+            e.metadata.put("llama.vocab_size", new GgufValue.UInt32(512));
+        });
+        try (Model m = Model.load(none)) {
+            assertEquals(512, m.tokenizer().vocabularySize());
+            for (Runnable op : List.<Runnable>of(() -> m.tokenizer().encode("x"), () -> m.tokenizer().decode(new int[] {5}),
+                    () -> m.tokenizer().pieceBytes(5, true), () -> m.tokenizer().vocabularyText(5),
+                    () -> m.tokenizer().isControl(5), () -> m.tokenizer().attributes(5))) {
+                LlamaException e = assertThrows(LlamaException.class, op::run);
+                assertEquals("model vocab-none.gguf has no vocabulary (tokenizer.ggml.model is none): it cannot tokenize "
+                        + "text", e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void vocabularyFilesWithBrokenSpecialOrByteTokens() throws IOException {
+        Path models = TestEnv.sourceDir().resolve("models");
+        Path bert = models.resolve("ggml-vocab-bert-bge.gguf");
+        // one token left: no CLS and SEP, which WordPiece adds to every text
+        Path cut = edited(bert, "bert-one-token", e -> {
+            for (String k : List.of("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.scores")) {
+                if (e.metadata.get(k) instanceof GgufValue.Array a) {
+                    e.metadata.put(k, new GgufValue.Array(a.elementType(), a.elements().subList(0, 1)));
+                }
+            }
+        });
+        try (Model m = Model.load(cut, ModelParams.defaults().withVocabOnly(true))) {
+            LlamaException e = assertThrows(LlamaException.class, () -> m.tokenizer().encode("hello"));
+            assertTrue(e.getMessage().startsWith("the vocabulary of model bert-one-token.gguf adds a CLS token"), e.getMessage());
+            assertEquals(1, m.tokenizer().encode("hello", false, false).length, "without special tokens it still works");
+        }
+        Path byteInBert = edited(bert, "bert-byte-token", e -> {
+            long[] types = ((GgufValue.Array) e.metadata.get("tokenizer.ggml.token_type")).longs();
+            int[] ints = new int[types.length];
+            for (int i = 0; i < ints.length; i++) ints[i] = (int) types[i];
+            ints[1000] = 6;
+            e.metadata.put("tokenizer.ggml.token_type", GgufValue.Array.ofInt32(ints));
+        });
+        ModelLoadException e = assertThrows(ModelLoadException.class,
+                () -> Model.load(byteInBert, ModelParams.defaults().withVocabOnly(true)));
+        assertTrue(e.getMessage().contains("token 1000 of a WordPiece (bert) vocabulary is marked as a byte token"), e.getMessage());
+    }
+
+    // ---- LoRA adapters ---------------------------------------------------------------------------------------------
+
+    @Test
+    void adapterKeysOfAnotherTypeThanLlamaCppReads() throws IOException {
+        Path lora = tmp.resolve("lora.gguf");
+        LoraFixture.write(stories, lora, 4, 7, 0.1f);
+        try (Model base = Model.load(stories)) {
+            for (var c : List.of(
+                    new Object[] {"general.architecture", new GgufValue.UInt16(35339), "'general.architecture' is UINT16, llama.cpp reads it as STRING unchecked"},
+                    new Object[] {"adapter.type", GgufValue.Array.ofInt32(1, 2), "'adapter.type' is ARRAY, llama.cpp reads it as STRING unchecked"},
+                    new Object[] {"adapter.lora.alpha", new GgufValue.Int8((byte) -93), "'adapter.lora.alpha' is INT8, llama.cpp reads it as FLOAT32 unchecked"})) {
+                Path f = edited(lora, "lora-" + c[0], e -> e.metadata.put((String) c[0], (GgufValue) c[1]));
+                ModelLoadException e = assertThrows(ModelLoadException.class, () -> base.loadLoraAdapter(f));
+                assertTrue(e.getMessage().contains("refused before llama.cpp saw it") && e.getMessage().contains((String) c[2]),
+                        e.getMessage());
+            }
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    /** Writes {@code source} with one change to {@code tmp/name.gguf}. */
+    private static Path edited(Path source, String name, Consumer<GgufEdit> change) throws IOException {
+        try (GgufFile in = GgufFile.open(source)) {
+            GgufEdit e = GgufEdit.of(in);
+            change.accept(e);
+            return Files.write(tmp.resolve(name + ".gguf"), e.bytes());
+        }
+    }
+
+    /** Refused in Java, from the file and from memory, with {@code reason} in the message. */
+    private static void refused(Path file, String reason) throws IOException {
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Model.load(file));
+        assertTrue(e.getMessage().contains("refused before llama.cpp saw it (llama.cpp would abort the process): ")
+                && e.getMessage().contains(reason), e.getMessage());
+        assertTrue(e.nativeLog().isEmpty(), "llama.cpp was not called");
+        MemorySegment bytes = MemorySegment.ofArray(Files.readAllBytes(file));
+        ModelLoadException m = assertThrows(ModelLoadException.class, () -> Model.load(bytes, ModelParams.defaults()));
+        assertTrue(m.getMessage().contains(reason), m.getMessage());
+    }
+
+    private static void retype(GgufEdit e, String tensor, GgmlType type) {
+        int i = e.indexOf(tensor);
+        GgufEdit.Tensor t = e.tensors.get(i);
+        long elements = 1;
+        for (long d : t.dims()) elements *= d;
+        e.tensors.set(i, new GgufEdit.Tensor(t.name(), type, t.dims(), MemorySegment.ofArray(new byte[(int) type.byteSize(elements)])));
+    }
+
+    private static List<String> tokens(GgufEdit e) {
+        return ((GgufValue.Array) e.metadata.get("tokenizer.ggml.tokens")).strings();
+    }
+
+    private static String token(GgufEdit e, int id) {
+        return tokens(e).get(id);
+    }
+
+    private static void setToken(GgufEdit e, int id, String text) {
+        List<String> t = new ArrayList<>(tokens(e));
+        t.set(id, text);
+        e.metadata.put("tokenizer.ggml.tokens", GgufValue.Array.ofStrings(t));
+    }
+
+    /** A normal token whose text is shorter than 3 bytes. */
+    private static int shortToken(GgufEdit e) {
+        List<String> t = tokens(e);
+        for (int i = 259; i < t.size(); i++) {
+            if (t.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 3) {
+                return i;
+            }
+        }
+        throw new AssertionError("no short token");
+    }
+}
