@@ -37,6 +37,8 @@ public final class SideBySide implements Callable<Integer> {
     Path prebuilt;
     @Option(names = "--no-jni", description = "leave out the JNI binding (de.kherud:llama, run in child JVMs)")
     boolean noJni;
+    @Option(names = "--jni-large", description = "run the JNI binding on the 1B-class models too (slow: a child JVM per repetition)")
+    boolean jniLarge;
     @Option(names = "--model-cache", description = "where the synthetic 1B-class models are generated (default ${DEFAULT-VALUE})",
             defaultValue = "${sys:user.home}/.cache/llama-ffm-bench")
     Path modelCache;
@@ -124,7 +126,7 @@ public final class SideBySide implements Callable<Integer> {
                     ours[t][r] = b.prompt(PROMPTS[t]);
                 }
                 ours[PROMPTS.length][r] = b.generate(GENERATE);
-                if (!noJni && jniFailure == null) {
+                if (!noJni && jniFailure == null && (small || jniLarge)) {
                     try {
                         // one child JVM per repetition and prompt size (each loads the model and warms up first);
                         // pp128 only on the small model, where it is cheap
@@ -147,7 +149,7 @@ public final class SideBySide implements Callable<Integer> {
                         java.util.Arrays.toString(new double[] {ours[0][r], ours[1][r], ours[2][r]})));
             }
         }
-        boolean withJni = !noJni && jniFailure == null;
+        boolean withJni = !noJni && jniFailure == null && (small || jniLarge);
         StringBuilder md = new StringBuilder("### ").append(name).append(" (").append(repetitions).append(" repetitions)\n\n");
         md.append("| test | llama-bench | llama-ffm | JNI (java-llama.cpp) | llama-ffm / native | llama-ffm / JNI |\n|---|---|---|---|---|---|\n");
         for (int t = 0; t < tests; t++) {
