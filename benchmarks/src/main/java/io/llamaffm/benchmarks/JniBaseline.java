@@ -14,7 +14,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -41,8 +40,6 @@ public final class JniBaseline {
     public static final String LIB_PROPERTY = "llamaffm.bench.jni.lib";
     /** The time one {@link #run(Path, int, int, int)} may take, model load included. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
-
-    private static final int LOG_TAIL_LINES = 40;
 
     private JniBaseline() {}
 
@@ -115,59 +112,20 @@ public final class JniBaseline {
             Path result = work.resolve("result.properties");
             Path log = work.resolve("child.log");
             Files.createDirectory(work.resolve("natives"));
-            List<String> command = List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED",
-                    "-Dde.kherud.llama.tmpdir=" + work.resolve("natives"),
-                    "-cp", lib + File.separator + "*" + File.pathSeparator + ownClasses(),
-                    JniBaselineChild.class.getName(),
-                    model.toAbsolutePath().toString(), Integer.toString(threads), Integer.toString(promptTokens),
-                    Integer.toString(genTokens), Integer.toString(repetitions), result.toString());
-            int status = runChild(command, log, timeout);
+            List<String> command = ChildJvm.javaCommand(lib + File.separator + "*" + File.pathSeparator + ownClasses(),
+                    List.of("-Dde.kherud.llama.tmpdir=" + work.resolve("natives")), JniBaselineChild.class.getName(),
+                    List.of(model.toAbsolutePath().toString(), Integer.toString(threads), Integer.toString(promptTokens),
+                            Integer.toString(genTokens), Integer.toString(repetitions), result.toString()));
+            int status = ChildJvm.exec(command, log, timeout);
             if (status != 0 || !Files.isRegularFile(result)) {
                 throw new IllegalStateException("the JNI baseline (" + ARTIFACT + ") failed on " + model + " (exit status "
-                        + status + "); the end of its log:\n" + tail(log));
+                        + status + "); the end of its log:\n" + ChildJvm.tail(log));
             }
             return parse(result, log, promptTokens, repetitions);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run the JNI baseline: " + e.getMessage(), e);
         } finally {
             deleteQuietly(work);
-        }
-    }
-
-    /** Runs the child with stdout and stderr going to {@code log}; kills it (and its children) past {@code timeout}. */
-    private static int runChild(List<String> command, Path log, Duration timeout) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        Thread killer = new Thread(() -> kill(p));
-        Runtime.getRuntime().addShutdownHook(killer); // a Ctrl-C of the benchmark must not leave the child running
-        try {
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                kill(p);
-                throw new IllegalStateException("the JNI baseline (" + ARTIFACT + ") ran past its timeout of " + timeout
-                        + " and was killed; the end of its log:\n" + tail(log));
-            }
-            return p.exitValue();
-        } catch (InterruptedException e) {
-            kill(p);
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while the JNI baseline ran", e);
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(killer);
-            } catch (IllegalStateException alreadyShuttingDown) {
-                // the hook is running or has run: nothing to remove
-            }
-        }
-    }
-
-    private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -193,7 +151,7 @@ public final class JniBaseline {
         if (prompts.size() != repetitions + 1 || prompts.stream().anyMatch(t -> t.promptTokens() != promptTokens)) {
             throw new IllegalStateException("the JNI baseline's server did not decode " + (repetitions + 1) + " prompts of "
                     + promptTokens + " tokens each (warm-up included); its prompt timings: " + prompts
-                    + "; the end of its log:\n" + tail(log));
+                    + "; the end of its log:\n" + ChildJvm.tail(log));
         }
         return prompts.subList(1, prompts.size()).stream().map(ServerTimings::promptTokensPerSecond).toList();
     }
@@ -234,14 +192,6 @@ public final class JniBaseline {
         }
     }
 
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
-    }
 
     private static void deleteQuietly(Path dir) {
         if (dir == null) return;

@@ -197,7 +197,7 @@ public final class SideBySide implements Callable<Integer> {
                 log("natives: " + set.getKey() + " on " + model.getFileName());
                 List<String> lines = ChildJvm.run(System.getProperty("java.class.path"), set.getValue(), OurBench.class.getName(),
                         List.of(model.toString(), Integer.toString(threads), "3", small ? "40" : "1", Integer.toString(GENERATE), "512"),
-                        60);
+                        java.time.Duration.ofMinutes(60));
                 String variant = "?";
                 List<Double> pp = new ArrayList<>();
                 List<Double> tg = new ArrayList<>();
