@@ -240,17 +240,24 @@ class GenerationIT {
             }
             assertThrows(IllegalArgumentException.class,
                     () -> many.generateAll(List.of("a", "b", "c", "d"), p, SamplerChain.greedy(), null), "4 prompts, 3 sequences");
-            // a budget far beyond the cache: each sequence runs until its share of the cache (256 tokens) is full; the
-            // last token is emitted without being decoded
-            List<Completion> full = many.generateAll(List.of("a", "b"),
-                    GenerationParams.defaults().withMaxTokens(Integer.MAX_VALUE).withIgnoreEos(true), SamplerChain.greedy(), null);
-            for (Completion c : full) {
-                assertEquals(Completion.StopReason.CONTEXT_FULL, c.stopReason());
-                assertEquals(257, c.promptTokens() + c.tokens().length);
-            }
             // the context is usable for a plain generation afterwards
             assertEquals(one.generate(PROMPT, 8, SamplerChain.greedy(), null).text(),
                     many.generate(PROMPT, 8, SamplerChain.greedy(), null).text());
+        }
+    }
+
+    @Test
+    void severalPromptsWithABudgetBeyondTheCacheStopWhenTheirShareIsFull() {
+        try (Model m = Model.load(TestEnv.stories());
+             Context ctx = m.newContext(ContextParams.defaults().withContextLength(256).withSequences(2).withThreads(1))) {
+            int share = ctx.tokensPerSequence();
+            List<Completion> full = ctx.generateAll(List.of("Once upon a time", "The little dog"),
+                    GenerationParams.defaults().withMaxTokens(Integer.MAX_VALUE).withIgnoreEos(true), SamplerChain.greedy(), null);
+            for (Completion c : full) {
+                assertEquals(Completion.StopReason.CONTEXT_FULL, c.stopReason());
+                // the cache holds the prompt and every token but the last, which is emitted without being decoded
+                assertEquals(share + 1, c.promptTokens() + c.tokens().length);
+            }
         }
     }
 
