@@ -78,11 +78,13 @@ final class ModelFileCheck {
     static void model(GgufFile file, Path label, ModelParams params) {
         ModelFileCheck c = new ModelFileCheck(file, params.metadataOverrides());
         c.run(label, () -> {
-            c.tensorTypes();
             c.splitNumber();
             c.vocabulary();
-            if (!params.vocabOnly() && c.arch != null && !c.arch.equals("clip")) {
-                c.hyperparameters();
+            if (!params.vocabOnly()) { // a vocabulary-only load reads neither weights nor hyperparameters
+                c.tensorTypes();
+                if (c.arch != null && !c.arch.equals("clip")) {
+                    c.hyperparameters();
+                }
             }
         });
     }
