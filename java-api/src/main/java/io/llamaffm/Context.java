@@ -103,7 +103,7 @@ public final class Context implements AutoCloseable {
             llama_context_params.no_perf(cp, true);
             // a persistent CPU thread pool, created first so that the arena frees it after the context (cleanups run
             // last-in first-out); without one ggml starts and joins its worker threads for every decoded token
-            MemorySegment threadPool = CpuThreadPool.create(params.threads(), a);
+            MemorySegment threadPool = CpuThreadPool.create(params.threads(), params.polling(), a);
             MemorySegment raw = LlamaH.llama_init_from_model(model.handle(), cp);
             if (raw.equals(MemorySegment.NULL)) {
                 throw new LlamaException("llama.cpp could not create a context with " + params + " for "

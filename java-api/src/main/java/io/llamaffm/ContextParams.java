@@ -8,13 +8,15 @@ package io.llamaffm;
  * @param batchSize      most tokens submitted to one decode call
  * @param microBatchSize most tokens computed at once inside a decode call
  * @param threads        CPU threads for generation and prompt processing
+ * @param polling        how long the CPU worker threads busy-wait for the next computation before they sleep: ggml's
+ *                       polling level, 0 (sleep at once) to 100; see {@link #withPolling(int)}
  * @param sequences      independent sequences the context can hold (parallel generation, beams)
  * @param cacheType      element type of the KV cache (keys and values)
  * @param flashAttention flash attention: AUTO (llama.cpp decides), ENABLED, DISABLED
  * @param embeddings     compute embeddings instead of (or besides) logits
  * @param pooling        how token vectors become one embedding per sequence; {@link Pooling#MODEL}: the model's own
  */
-public record ContextParams(int contextLength, int batchSize, int microBatchSize, int threads, int sequences,
+public record ContextParams(int contextLength, int batchSize, int microBatchSize, int threads, int polling, int sequences,
                             CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling) {
 
     /** Pooling of token vectors into a sequence embedding (llama_pooling_type). */
@@ -55,6 +57,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
             throw new IllegalArgumentException("microBatchSize must be in 1..batchSize, got " + microBatchSize);
         }
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (polling < 0 || polling > 100) throw new IllegalArgumentException("polling must be in 0..100, got " + polling);
         if (sequences < 1 || sequences > 256) throw new IllegalArgumentException("sequences must be in 1..256, got " + sequences);
         if (cacheType == null || flashAttention == null || pooling == null) {
             throw new IllegalArgumentException("cacheType, flashAttention and pooling are required");
@@ -62,11 +65,21 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
     }
 
     /**
-     * {@return 4096 tokens, batches of 512, one thread per available processor, one sequence, F16 cache, flash
-     * attention AUTO, no embeddings}
+     * The default {@link #polling()}: 1, the lowest level that still busy-waits. ggml's worker threads then spin for a
+     * few milliseconds after each computation (131 072 pause instructions, under 10 ms of CPU time measured on an AMD
+     * EPYC), far longer than the Java work between two generated tokens, and sleep soon after a generation ends.
+     * llama.cpp's own tools use 50, which keeps every worker spinning for about 0.2 s after every decode on that CPU:
+     * half of a 2-core machine taken from whatever runs next (the application, another process) with no gain in
+     * generation speed (measured in benchmarks/RESULTS.md).
+     */
+    public static final int DEFAULT_POLLING = 1;
+
+    /**
+     * {@return 4096 tokens, batches of 512, one thread per available processor, {@link #DEFAULT_POLLING}, one
+     * sequence, F16 cache, flash attention AUTO, no embeddings}
      */
     public static ContextParams defaults() {
-        return new ContextParams(4096, 512, 512, Runtime.getRuntime().availableProcessors(), 1, CacheType.F16,
+        return new ContextParams(4096, 512, 512, Runtime.getRuntime().availableProcessors(), DEFAULT_POLLING, 1, CacheType.F16,
                 FlashAttention.AUTO, false, Pooling.MODEL);
     }
 
@@ -77,7 +90,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withContextLength(int tokens) {
-        return new ContextParams(tokens, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(tokens, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     /**
@@ -87,7 +100,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withBatchSize(int tokens) {
-        return new ContextParams(contextLength, tokens, Math.min(microBatchSize, tokens), threads, sequences, cacheType,
+        return new ContextParams(contextLength, tokens, Math.min(microBatchSize, tokens), threads, polling, sequences, cacheType,
                 flashAttention, embeddings, pooling);
     }
 
@@ -98,7 +111,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withMicroBatchSize(int tokens) {
-        return new ContextParams(contextLength, batchSize, tokens, threads, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, tokens, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     /**
@@ -108,7 +121,20 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withThreads(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, n, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, n, polling, sequences, cacheType, flashAttention, embeddings, pooling);
+    }
+
+    /**
+     * Sets how long the CPU worker threads (threads − 1 of them; the decoding thread is the other) busy-wait for the
+     * next computation before they sleep, as ggml's polling level: 0 sleeps at once (each decode then wakes them, tens
+     * of microseconds), 1 ({@link #DEFAULT_POLLING}) spins for a few milliseconds, 50 (llama.cpp's tools) about 0.2 s,
+     * 100 twice that. A higher level only helps when the work between two decodes is longer than the spin.
+     *
+     * @param level 0 to 100
+     * @return a copy with that change
+     */
+    public ContextParams withPolling(int level) {
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, level, sequences, cacheType, flashAttention, embeddings, pooling);
     }
 
     /**
@@ -118,7 +144,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withSequences(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, n, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, n, cacheType, flashAttention, embeddings, pooling);
     }
 
     /**
@@ -129,7 +155,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withCacheType(CacheType type) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, type, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, type, flashAttention, embeddings, pooling);
     }
 
     /**
@@ -139,7 +165,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withFlashAttention(FlashAttention fa) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, fa, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, fa, embeddings, pooling);
     }
 
     /**
@@ -149,7 +175,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withPooling(Pooling p) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, embeddings, p);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, p);
     }
 
     /**
@@ -159,6 +185,6 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withEmbeddings(boolean on) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, sequences, cacheType, flashAttention, on, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, on, pooling);
     }
 }

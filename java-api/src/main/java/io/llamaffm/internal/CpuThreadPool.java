@@ -49,11 +49,12 @@ public final class CpuThreadPool {
     }
 
     /**
-     * Creates a pool of {@code threads} threads (the calling thread counts as one: ggml starts threads − 1 workers),
-     * with ggml's default polling and priority, freed when {@code owner} closes. Returns NULL where the CPU backend
+     * Creates a pool of {@code threads} threads (the calling thread counts as one: ggml starts threads − 1 workers)
+     * that busy-wait at polling level {@code polling} (0–100) between computations, with ggml's default priority,
+     * freed when {@code owner} closes. Returns NULL where the CPU backend
      * offers no pools (llama.cpp then falls back to per-computation threads).
      */
-    public static MemorySegment create(int threads, Arena owner) {
+    public static MemorySegment create(int threads, int polling, Arena owner) {
         Functions f = Holder.FUNCTIONS;
         if (f == null) {
             return MemorySegment.NULL;
@@ -62,6 +63,7 @@ public final class CpuThreadPool {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment params = tmp.allocate(ggml_threadpool_params.layout());
             LlamaH.ggml_threadpool_params_init(params, threads);
+            ggml_threadpool_params.poll(params, polling);
             pool = (MemorySegment) f.create().invokeExact(params);
         } catch (Throwable t) {
             throw new IllegalStateException("ggml_threadpool_new failed", t);
