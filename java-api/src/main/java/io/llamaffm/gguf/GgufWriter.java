@@ -235,7 +235,7 @@ public final class GgufWriter {
      * NaN and infinities are refused). The values are converted now, so later changes to the array do not matter.
      *
      * @param name   the tensor's name, unique in the file
-     * @param type   the type it is stored as: F32, F16 or Q8_0
+     * @param type   the type it is stored as: F32, F16, BF16 or Q8_0
      * @param dims   shape in ggml order (fastest-varying first), 1 to 4 dimensions
      * @param values the elements, as many as the shape holds
      * @return this writer

@@ -2,8 +2,9 @@ package io.llamaffm.gguf;
 
 /**
  * Converts float data to the element types the writer produces, bit for bit as ggml does: F32 as is, F16 with
- * ggml's {@code GGML_FP32_TO_FP16} (round to nearest, ties to even; NaN becomes the quiet NaN 0x7e00 with its sign)
- * and Q8_0 with ggml's {@code quantize_row_q8_0_ref}.
+ * ggml's {@code GGML_FP32_TO_FP16} (round to nearest, ties to even; NaN becomes the quiet NaN 0x7e00 with its sign),
+ * BF16 with ggml's {@code ggml_fp32_to_bf16_row_ref} (the upper 16 bits rounded to nearest, ties to even; NaN keeps
+ * its sign and upper payload and is made quiet) and Q8_0 with ggml's {@code quantize_row_q8_0_ref}.
  */
 final class TensorCodec {
     static final int Q8_0_BLOCK = 32;
@@ -11,13 +12,14 @@ final class TensorCodec {
 
     private TensorCodec() {}
 
-    /** The bytes of {@code values} as {@code type} (F32, F16 or Q8_0), little-endian. */
+    /** The bytes of {@code values} as {@code type} (F32, F16, BF16 or Q8_0), little-endian. */
     static byte[] encode(float[] values, GgmlType type) {
         return switch (type) {
             case F32 -> f32(values);
             case F16 -> f16(values);
+            case BF16 -> bf16(values);
             case Q8_0 -> q8_0(values);
-            default -> throw new IllegalArgumentException("float data converts to F32, F16 or Q8_0, not " + type
+            default -> throw new IllegalArgumentException("float data converts to F32, F16, BF16 or Q8_0, not " + type
                     + " (add already-encoded bytes with addTensorBytes)");
         };
     }
@@ -28,6 +30,19 @@ final class TensorCodec {
             return (short) ((Float.floatToRawIntBits(f) >>> 16 & 0x8000) | 0x7e00);
         }
         return Float.floatToFloat16(f); // IEEE round to nearest, ties to even, like ggml
+    }
+
+    /**
+     * One float as bfloat16 (its upper 16 bits), rounded as ggml rounds: to nearest, ties to even, by adding 0x7fff
+     * plus the lowest kept bit before truncating (so values near the top of the range round to infinity); a NaN keeps
+     * its sign and upper payload bits with the quiet bit (0x40) set.
+     */
+    static short toBF16(float f) {
+        int u = Float.floatToRawIntBits(f);
+        if ((u & 0x7fff_ffff) > 0x7f80_0000) {
+            return (short) ((u >>> 16) | 0x40);
+        }
+        return (short) ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16);
     }
 
     /**
@@ -51,6 +66,14 @@ final class TensorCodec {
         byte[] out = new byte[Math.multiplyExact(values.length, 2)];
         for (int i = 0; i < values.length; i++) {
             putShort(out, i * 2, toF16(values[i]));
+        }
+        return out;
+    }
+
+    private static byte[] bf16(float[] values) {
+        byte[] out = new byte[Math.multiplyExact(values.length, 2)];
+        for (int i = 0; i < values.length; i++) {
+            putShort(out, i * 2, toBF16(values[i]));
         }
         return out;
     }

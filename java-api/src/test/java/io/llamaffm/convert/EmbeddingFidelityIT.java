@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The embeddings issue's acceptance checks, for all-MiniLM-L6-v2 (mean pooling) and bge-small-en-v1.5 (CLS pooling),
  * both converted from the ONNX files of their Maven Central artifacts: over 100+ varied sentences our tokenization
  * equals WordPiece over tokenizer.json's vocabulary, our embeddings (through the public {@link Context#embed} API,
- * batched) match ONNX Runtime on the same file (cosine ≥ 0.999 for F32/F16, ≥ 0.99 for Q8_0), retrieval returns the
+ * batched) match ONNX Runtime on the same file (cosine ≥ 0.999 for F32/F16/BF16, ≥ 0.99 for Q8_0), retrieval returns the
  * same nearest neighbour, batched equals one by one, and a text longer than a batch follows the stated policy.
  */
 class EmbeddingFidelityIT {
@@ -114,7 +114,7 @@ class EmbeddingFidelityIT {
                 ortNanos = System.nanoTime() - t0;
             }
         }
-        for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0)) {
+        for (GgmlType type : List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0)) {
             Path gguf = dir.resolve(c.resource + "-" + type + ".gguf");
             if (!Files.exists(gguf)) {
                 OnnxToGguf.convert(onnx, tokenizer, gguf, OnnxToGguf.Options.defaults().withType(type).withPooling(c.pooling));

@@ -18,14 +18,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The pure-Java type table, fp16 conversion and Q8_0 quantizer against ggml's own functions in the loaded natives
- * (ggml_blck_size, ggml_type_size, ggml_type_name, ggml_fp32_to_fp16_row, quantize_row_q8_0_ref).
+ * The pure-Java type table, fp16 and bf16 conversions and Q8_0 quantizer against ggml's own functions in the loaded
+ * natives (ggml_blck_size, ggml_type_size, ggml_type_name, ggml_fp32_to_fp16_row, ggml_fp32_to_bf16_row_ref,
+ * quantize_row_q8_0_ref).
  */
 class GgufNativeParityIT {
     private static MethodHandle blockSize;
     private static MethodHandle typeSize;
     private static MethodHandle typeName;
     private static MethodHandle fp32ToFp16Row;
+    private static MethodHandle fp32ToBf16Row;
     private static MethodHandle quantizeQ8_0;
 
     @BeforeAll
@@ -40,6 +42,8 @@ class GgufNativeParityIT {
         typeName = linker.downcallHandle(ggml.findOrThrow("ggml_type_name"),
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
         fp32ToFp16Row = linker.downcallHandle(ggml.findOrThrow("ggml_fp32_to_fp16_row"),
+                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        fp32ToBf16Row = linker.downcallHandle(ggml.findOrThrow("ggml_fp32_to_bf16_row_ref"),
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         quantizeQ8_0 = linker.downcallHandle(ggml.findOrThrow("quantize_row_q8_0_ref"),
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
@@ -69,6 +73,20 @@ class GgufNativeParityIT {
 
     @Test
     void fp16ConversionMatchesGgml() throws Throwable {
+        assertConversionMatchesGgml(fp32ToFp16Row, TensorCodec::toF16, "fp16");
+    }
+
+    @Test
+    void bf16ConversionMatchesGgml() throws Throwable {
+        assertConversionMatchesGgml(fp32ToBf16Row, TensorCodec::toBF16, "bf16");
+    }
+
+    private interface HalfConversion {
+        short convert(float f);
+    }
+
+    /** {@code row} (a ggml fp32 → 16-bit row conversion) and {@code ours} agree on 4 Mi float bit patterns. */
+    private static void assertConversionMatchesGgml(MethodHandle row, HalfConversion ours, String what) throws Throwable {
         int n = 1 << 20;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment in = arena.allocate(ValueLayout.JAVA_FLOAT, n);
@@ -79,18 +97,20 @@ class GgufNativeParityIT {
                     long bits = (chunk * n + i) * 4093L;
                     in.setAtIndex(ValueLayout.JAVA_INT, i, (int) bits);
                 }
-                if (chunk == 0) { // ... and the edge cases first
+                if (chunk == 0) { // ... and the edge cases first (fp16 overflow/subnormal/ties, bf16 ties and overflow)
                     int[] edges = {0, 0x8000_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0x7f80_0001, 0x477f_f000,
-                            0x477f_efff, 0x3380_0000, 0x3380_0001, 0x33c0_0000, 0x3f80_1000, 0x3f80_3000, 0x3877_fff0};
+                            0x477f_efff, 0x3380_0000, 0x3380_0001, 0x33c0_0000, 0x3f80_1000, 0x3f80_3000, 0x3877_fff0,
+                            0x3f80_8000, 0x3f81_8000, 0x3f80_8001, 0x3f80_7fff, 0x7f7f_ffff, 0xff7f_8000, 0xffc0_0001,
+                            0x7fa0_0000, 0x0000_8000, 0x8001_8000};
                     for (int i = 0; i < edges.length; i++) in.setAtIndex(ValueLayout.JAVA_INT, i, edges[i]);
                 }
-                fp32ToFp16Row.invokeExact(in, out, (long) n);
+                row.invokeExact(in, out, (long) n);
                 for (int i = 0; i < n; i++) {
                     float f = in.getAtIndex(ValueLayout.JAVA_FLOAT, i);
                     short expected = out.getAtIndex(ValueLayout.JAVA_SHORT, i);
-                    if (expected != TensorCodec.toF16(f)) {
-                        assertEquals(Integer.toHexString(expected & 0xffff), Integer.toHexString(TensorCodec.toF16(f) & 0xffff),
-                                "fp16 of float bits " + Integer.toHexString(Float.floatToRawIntBits(f)));
+                    if (expected != ours.convert(f)) {
+                        assertEquals(Integer.toHexString(expected & 0xffff), Integer.toHexString(ours.convert(f) & 0xffff),
+                                what + " of float bits " + Integer.toHexString(Float.floatToRawIntBits(f)));
                     }
                 }
             }

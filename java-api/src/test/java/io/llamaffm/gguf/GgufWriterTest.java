@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Writing GGUF: exact bytes, every metadata type, F32/F16/Q8_0 tensors as ggml encodes them, alignment, refusals. */
+/** Writing GGUF: exact bytes, every metadata type, F32/F16/BF16/Q8_0 tensors as ggml encodes them, alignment, refusals. */
 class GgufWriterTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -244,6 +244,50 @@ class GgufWriterTest {
             double here = Math.abs(Math.abs(v) - a);
             double below = mag == 0 ? Double.MAX_VALUE : Math.abs(Float.float16ToFloat((short) (mag - 1)) - a);
             double above = Math.abs(Float.float16ToFloat((short) (mag + 1)) - a);
+            assertTrue(here <= below && here <= above, f + " -> " + Integer.toHexString(mag) + " is not the nearest");
+            if (here == below || here == above) {
+                assertEquals(0, mag & 1, f + " is a tie and must round to even");
+            }
+        }
+    }
+
+    @Test
+    void bf16TensorsRoundTripWithGgmlsRounding(@TempDir Path tmp) {
+        // 1 + 2^-8 is a tie between 1 and 1 + 2^-7: to even (1); 1 + 3*2^-8 ties up to 1 + 2^-6 (even); just above a tie
+        // rounds up; the largest float rounds to infinity (0x7fff added carries into the exponent); NaNs keep their
+        // sign and upper payload and become quiet
+        float[] values = {1f, 1f + 0x1p-8f, 1f + 3 * 0x1p-8f, Float.intBitsToFloat(0x3f80_8001), -2.5f, Float.MAX_VALUE,
+                Float.intBitsToFloat(0x7f80_0001), Float.intBitsToFloat(0xffa0_0000), Float.NEGATIVE_INFINITY, -0f, 1e-40f, 0.1f};
+        Path file = tmp.resolve("bf16.gguf");
+        new GgufWriter().addTensor("b", GgmlType.BF16, new long[] {4, 3}, values).write(file);
+        try (GgufFile f = GgufFile.open(file)) {
+            TensorInfo t = f.tensor("b").orElseThrow();
+            assertEquals(new TensorInfo("b", GgmlType.BF16, new long[] {4, 3}, 0, 24), t);
+            assertArrayEquals(new short[] {0x3f80, 0x3f80, 0x3f82, 0x3f81, (short) 0xc020, 0x7f80, 0x7fc0, (short) 0xffe0,
+                    (short) 0xff80, (short) 0x8000, 0x0001, 0x3dcd}, f.tensorData(t).toArray(I16));
+        }
+    }
+
+    @Test
+    void bf16IsTheNearestBfloat16TiesToEven() {
+        for (long bits = 0; bits <= 0xFFFF_FFFFL; bits += 4099) {
+            float f = Float.intBitsToFloat((int) bits);
+            short h = TensorCodec.toBF16(f);
+            float back = Float.intBitsToFloat(h << 16);
+            if (Float.isNaN(f)) {
+                assertTrue(Float.isNaN(back) && (h & 0x40) != 0, "quiet NaN for " + Long.toHexString(bits));
+                continue;
+            }
+            assertEquals(bits >>> 31, (h >>> 15) & 1, "sign of " + f);
+            double a = Math.abs((double) f);
+            if (Float.isInfinite(back)) {
+                assertTrue(a >= 0x1.fep127, f + " only overflows from halfway above the largest bfloat16");
+                continue;
+            }
+            int mag = h & 0x7fff;
+            double here = Math.abs(Math.abs((double) back) - a);
+            double below = mag == 0 ? Double.MAX_VALUE : Math.abs(Float.intBitsToFloat((mag - 1) << 16) - a);
+            double above = Math.abs(Float.intBitsToFloat((mag + 1) << 16) - a);
             assertTrue(here <= below && here <= above, f + " -> " + Integer.toHexString(mag) + " is not the nearest");
             if (here == below || here == above) {
                 assertEquals(0, mag & 1, f + " is a tie and must round to even");

@@ -29,7 +29,7 @@ final class ConvertOnnxCommand implements Callable<Integer> {
     @Parameters(index = "2", paramLabel = "OUT.gguf", description = "The GGUF file to write.")
     Path out;
 
-    @Option(names = "--type", paramLabel = "T", defaultValue = "f16", description = "Weight type: f32, f16 (default) or q8_0.")
+    @Option(names = "--type", paramLabel = "T", defaultValue = "f16", description = "Weight type: f32, f16 (default), bf16 (fastest on CPUs with AVX512-BF16) or q8_0.")
     String type;
 
     @Option(names = "--pooling", paramLabel = "P", defaultValue = "mean", description = "mean (default), cls, last or none.")
@@ -40,8 +40,9 @@ final class ConvertOnnxCommand implements Callable<Integer> {
         GgmlType t = switch (type.toLowerCase(Locale.ROOT)) {
             case "f32" -> GgmlType.F32;
             case "f16" -> GgmlType.F16;
+            case "bf16" -> GgmlType.BF16;
             case "q8_0" -> GgmlType.Q8_0;
-            default -> throw new CliException("--type must be f32, f16 or q8_0, got " + type);
+            default -> throw new CliException("--type must be f32, f16, bf16 or q8_0, got " + type);
         };
         OnnxToGguf.Pooling p;
         try {
