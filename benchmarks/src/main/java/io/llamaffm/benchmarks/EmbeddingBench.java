@@ -32,6 +32,12 @@ public final class EmbeddingBench {
     private static final int CONTEXT = 2048;
     private static final int BATCH = 512;
     private static final int SEQUENCES = 16;
+    /**
+     * Pause before each side's run: both keep worker threads busy-waiting for a while after their work (ggml's pool
+     * at its polling level, ONNX Runtime's intra-op pool spinning by default), which would otherwise take a core from
+     * the other side's next run.
+     */
+    static final long SETTLE_MS = 300;
 
     private EmbeddingBench() {}
 
@@ -53,7 +59,7 @@ public final class EmbeddingBench {
         List<String> texts = texts();
 
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT,
-                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each, alternated (medians; the ratio is paired: median [quartiles] of the per-run ratios). ONNX Runtime %s runs LangChain4j's "
+                "all-MiniLM-L6-v2, %d texts, %d threads, %d runs each, alternated, each run after a 300 ms pause so that neither side's spinning worker threads overlap the other's run (medians; the ratio is paired: median [quartiles] of the per-run ratios). ONNX Runtime %s runs LangChain4j's "
                         + "ONNX file one text per call (as LangChain4j's in-process model does); llama-ffm runs the same model "
                         + "converted to GGUF (io.llamaffm.convert.OnnxToGguf), batched through Context.embed. Min cosine: the "
                         + "lowest cosine similarity between the two vectors of a text.%n%n",
@@ -72,12 +78,18 @@ public final class EmbeddingBench {
                         List<int[]> ids = texts.stream().map(t -> m.tokenizer().encode(t, true, false)).toList();
                         double[] ours = new double[reps];
                         double[] ort = new double[reps];
-                        List<Embedding> last = ctx.embed(texts, EmbeddingParams.defaults()); // warm-up
-                        List<float[]> reference = ortAll(env, session, ids);                // warm-up
+                        List<Embedding> last = null;
+                        List<float[]> reference = null;
+                        for (int w = 0; w < 3; w++) { // warm-up: JIT, allocator arenas, thread pools of both sides
+                            last = ctx.embed(texts, EmbeddingParams.defaults());
+                            reference = ortAll(env, session, ids);
+                        }
                         for (int r = 0; r < reps; r++) {
+                            Thread.sleep(SETTLE_MS);
                             long t0 = System.nanoTime();
                             last = ctx.embed(texts, EmbeddingParams.defaults());
                             ours[r] = texts.size() / ((System.nanoTime() - t0) / 1e9);
+                            Thread.sleep(SETTLE_MS);
                             t0 = System.nanoTime();
                             reference = ortAll(env, session, ids);
                             ort[r] = texts.size() / ((System.nanoTime() - t0) / 1e9);

@@ -77,12 +77,12 @@ public final class SideBySide implements Callable<Integer> {
 
         md.append("## Generation and prompt processing\n\n");
         md.append("Same machine, same thread count (").append(threads).append("), one run; each repetition runs llama-bench, then ")
-                .append("llama-ffm, then the JNI binding, back to back, so that a slow phase of the machine hits the sides of one ")
+                .append("llama-ffm, then the JNI binding, back to back with a 300 ms pause before each (so that no side's spinning threads overlap the next), so that a slow phase of the machine hits the sides of one ")
                 .append("repetition alike. tokens/s as median (min–max). The ratio columns are **paired**: the median of the ")
                 .append("per-repetition ratios, with their first and third quartiles in brackets (this VM's speed drifts by up to 2× ")
                 .append("within minutes, so ratios of unpaired medians would mostly measure the drift). ")
                 .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
-                .append("the same work through the public API with default settings (pp: one prompt decoded into an empty cache, timed by the ")
+                .append("the same work through the public API with default settings, each test preceded by one unmeasured run as llama-bench does (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
                 .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
@@ -124,15 +124,21 @@ public final class SideBySide implements Callable<Integer> {
         try (OurBench b = new OurBench(model, threads, PROMPTS[PROMPTS.length - 1])) {
             b.warmUp(small ? 40 : 1, PROMPTS, GENERATE);
             for (int r = 0; r < repetitions; r++) {
+                Thread.sleep(EmbeddingBench.SETTLE_MS);
                 double[] n = bench.run(model, threads, PROMPTS, GENERATE);
+                Thread.sleep(EmbeddingBench.SETTLE_MS);
                 for (int t = 0; t < tests; t++) {
                     nat[t][r] = n[t];
                 }
+                // as llama-bench does per test: one unmeasured run first (for tg, a 1-token generation)
                 for (int t = 0; t < PROMPTS.length; t++) {
+                    b.prompt(PROMPTS[t]);
                     ours[t][r] = b.prompt(PROMPTS[t]);
                 }
+                b.generate(1);
                 ours[PROMPTS.length][r] = b.generate(GENERATE);
                 if (!noJni && jniFailure == null && (small || jniLarge)) {
+                    Thread.sleep(EmbeddingBench.SETTLE_MS);
                     try {
                         // one child JVM per repetition and prompt size (each loads the model and warms up first);
                         // pp128 only on the small model, where it is cheap
