@@ -15,17 +15,13 @@ import java.util.Locale;
 /**
  * llama-ffm doing llama-bench's work through the public API, on one model and context: pp = a prompt of N tokens
  * decoded into an empty cache (timed by the generation's own prompt timer); tg = tokens generated one by one from a
- * 1-token prompt, greedy, end-of-generation ignored. Also runnable in a child JVM (main) so that another set of
- * native libraries (llamaffm.library.path) can be measured beside the default one.
+ * 1-token prompt, greedy, end-of-generation ignored. The side-by-side runner runs it in a child JVM of its own
+ * ({@link #main}), which also lets another set of native libraries (llamaffm.library.path) be measured.
  */
 final class OurBench implements AutoCloseable {
     private final Model model;
     private final Context context;
     private final int vocabulary;
-
-    OurBench(Path modelFile, int threads, int maxPrompt) {
-        this(modelFile, threads, maxPrompt, ContextParams.DEFAULT_POLLING);
-    }
 
     /** With the CPU thread pool's polling level {@code polling} (ContextParams.withPolling). */
     OurBench(Path modelFile, int threads, int maxPrompt, int polling) {
@@ -82,13 +78,32 @@ final class OurBench implements AutoCloseable {
     }
 
     /**
-     * Child mode: {@code OurBench MODEL THREADS REPS WARMUP GENERATE PROMPT...} prints one line per repetition,
-     * {@code rep pp1 pp2 ... tg}, after a line {@code variant <cpu variant> <origin> <library dir>}.
+     * One repetition of llama-bench's tests: for each prompt size, then for generation, one unmeasured run of the
+     * test (as llama-bench runs one before measuring; for generation a 1-token one, as llama-bench's) and the measured
+     * one. Returns tokens/s per prompt size, then generation's.
      */
-    public static void main(String[] args) {
+    double[] repetition(int[] promptSizes, int generate) {
+        double[] out = new double[promptSizes.length + 1];
+        for (int i = 0; i < promptSizes.length; i++) {
+            prompt(promptSizes[i]);
+            out[i] = prompt(promptSizes[i]);
+        }
+        generate(1);
+        out[promptSizes.length] = generate(generate);
+        return out;
+    }
+
+    /**
+     * The child process the side-by-side runner measures llama-ffm in: {@code OurBench MODEL THREADS POLLING WARMUP
+     * GENERATE PROMPT...} loads the model, warms up, prints {@code ready <cpu variant> <origin> <library dir>}, then
+     * answers each line of standard input: {@code rep} with {@code rep <pp tokens/s>... <tg tokens/s>} (one
+     * {@link #repetition}), {@code idle MS} with {@code idle <CPU ms of this process while it slept MS ms>}. Exits at
+     * the end of its input.
+     */
+    public static void main(String[] args) throws Exception {
         Path modelFile = Path.of(args[0]);
         int threads = Integer.parseInt(args[1]);
-        int reps = Integer.parseInt(args[2]);
+        int polling = Integer.parseInt(args[2]);
         int warmUp = Integer.parseInt(args[3]);
         int generate = Integer.parseInt(args[4]);
         int[] prompts = new int[args.length - 5];
@@ -96,16 +111,28 @@ final class OurBench implements AutoCloseable {
             prompts[i] = Integer.parseInt(args[5 + i]);
         }
         int max = java.util.Arrays.stream(prompts).max().orElse(128);
-        try (OurBench b = new OurBench(modelFile, threads, max)) {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8));
+        try (OurBench b = new OurBench(modelFile, threads, max, polling)) {
             BackendInfo info = Llama.backendInfo();
-            System.out.println("variant " + info.cpuVariant().orElse("built-in") + " " + info.origin() + " " + info.nativeDirectory());
             b.warmUp(warmUp, prompts, generate);
-            for (int r = 0; r < reps; r++) {
-                StringBuilder line = new StringBuilder("rep");
-                for (int p : prompts) {
-                    line.append(String.format(Locale.ROOT, " %.3f", b.prompt(p)));
+            System.out.println("ready " + info.cpuVariant().orElse("built-in") + " " + info.origin() + " " + info.nativeDirectory());
+            for (String request; (request = in.readLine()) != null; ) {
+                String[] f = request.trim().split(" ");
+                StringBuilder line = new StringBuilder(f[0]);
+                switch (f[0]) {
+                    case "rep" -> {
+                        for (double v : b.repetition(prompts, generate)) {
+                            line.append(String.format(Locale.ROOT, " %.3f", v));
+                        }
+                    }
+                    case "idle" -> {
+                        long before = os.getProcessCpuTime();
+                        Thread.sleep(Long.parseLong(f[1]));
+                        line.append(String.format(Locale.ROOT, " %.1f", (os.getProcessCpuTime() - before) / 1e6));
+                    }
+                    default -> throw new IllegalArgumentException("unknown request: " + request);
                 }
-                line.append(String.format(Locale.ROOT, " %.3f", b.generate(generate)));
                 System.out.println(line);
             }
         }

@@ -29,6 +29,8 @@ import java.util.concurrent.Callable;
 public final class SideBySide implements Callable<Integer> {
     private static final int[] PROMPTS = {128, 512};
     private static final int GENERATE = 128;
+    private static final int NATIVE_REPS = 5;
+    private static final java.time.Duration CHILD_TIMEOUT = java.time.Duration.ofMinutes(30);
 
     @Option(names = "--llama-bench", required = true, description = "llama-bench of the pinned build")
     Path llamaBench;
@@ -121,8 +123,7 @@ public final class SideBySide implements Callable<Integer> {
         String jniFailure = null;
         log("generation: " + name);
         boolean small = model.equals(smallModel);
-        try (OurBench b = new OurBench(model, threads, PROMPTS[PROMPTS.length - 1])) {
-            b.warmUp(small ? 40 : 1, PROMPTS, GENERATE);
+        try (OurChild b = ourChild(model, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
             for (int r = 0; r < repetitions; r++) {
                 Thread.sleep(EmbeddingBench.SETTLE_MS);
                 double[] n = bench.run(model, threads, PROMPTS, GENERATE);
@@ -130,13 +131,10 @@ public final class SideBySide implements Callable<Integer> {
                 for (int t = 0; t < tests; t++) {
                     nat[t][r] = n[t];
                 }
-                // as llama-bench does per test: one unmeasured run first (for tg, a 1-token generation)
-                for (int t = 0; t < PROMPTS.length; t++) {
-                    b.prompt(PROMPTS[t]);
-                    ours[t][r] = b.prompt(PROMPTS[t]);
+                double[] o = b.repetition();
+                for (int t = 0; t < tests; t++) {
+                    ours[t][r] = o[t];
                 }
-                b.generate(1);
-                ours[PROMPTS.length][r] = b.generate(GENERATE);
                 if (!noJni && jniFailure == null && (small || jniLarge)) {
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
                     try {
@@ -190,12 +188,13 @@ public final class SideBySide implements Callable<Integer> {
     /** The same measurement through llama-ffm with three sets of libraries, each in its own child JVM. */
     private String natives(LlamaBench bench, List<Path> models) throws Exception {
         StringBuilder md = new StringBuilder("## Natives: prebuilt all-variants vs from-source builds\n\n");
-        md.append("llama-ffm's pp512 and tg128 in child JVMs (3 repetitions each, after a warm-up), one per set of libraries: the ")
+        md.append("llama-ffm's pp512 and tg128 in child JVMs, one per set of libraries, all loaded and warmed up, then asked in turn (")
+                .append(NATIVE_REPS).append(" alternated repetitions, a 300 ms pause before each; the last column is the tg128 ratio to the first row, paired): the ")
                 .append("from-source all-variants build the natives jar carries (GGML_CPU_ALL_VARIANTS, ggml picks the variant), ")
                 .append("node-llama-cpp's prebuilt linux-x64 package of the same release (also all variants), and a from-source ")
                 .append("build for this CPU (`LLAMAFFM_CPU_NATIVE=ON`: GGML_NATIVE, -march=native, CPU backend linked in). ")
                 .append("The variant column is what ggml chose.\n\n");
-        md.append("| model | libraries | CPU variant | pp512 | tg128 |\n|---|---|---|---|---|\n");
+        md.append("| model | libraries | CPU variant | pp512 | tg128 | tg128 / first row |\n|---|---|---|---|---|---|\n");
         Map<String, List<String>> sets = new LinkedHashMap<>();
         sets.put("from source, all variants (natives jar)", List.of());
         if (prebuilt != null) {
@@ -205,27 +204,33 @@ public final class SideBySide implements Callable<Integer> {
             sets.put("from source, -march=native", List.of("-Dllamaffm.library.path=" + nativeBuild));
         }
         for (Path model : models.subList(0, Math.min(2, models.size()))) { // stories260K and the Q4_0 model
-            boolean small = model.equals(smallModel);
-            for (Map.Entry<String, List<String>> set : sets.entrySet()) {
-                log("natives: " + set.getKey() + " on " + model.getFileName());
-                List<String> lines = ChildJvm.run(System.getProperty("java.class.path"), set.getValue(), OurBench.class.getName(),
-                        List.of(model.toString(), Integer.toString(threads), "3", small ? "40" : "1", Integer.toString(GENERATE), "512"),
-                        java.time.Duration.ofMinutes(60));
-                String variant = "?";
-                List<Double> pp = new ArrayList<>();
-                List<Double> tg = new ArrayList<>();
-                for (String line : lines) {
-                    String[] f = line.split(" ");
-                    if (f[0].equals("variant")) {
-                        variant = f[1];
-                    } else if (f[0].equals("rep")) {
-                        pp.add(Double.parseDouble(f[1]));
-                        tg.add(Double.parseDouble(f[2]));
+            log("natives on " + model.getFileName());
+            List<OurChild> children = new ArrayList<>();
+            try {
+                for (List<String> options : sets.values()) {
+                    children.add(ourChild(model, options, ContextParams.DEFAULT_POLLING, new int[] {512}));
+                }
+                double[][] pp = new double[children.size()][NATIVE_REPS];
+                double[][] tg = new double[children.size()][NATIVE_REPS];
+                for (int r = 0; r < NATIVE_REPS; r++) {
+                    for (int c = 0; c < children.size(); c++) {
+                        Thread.sleep(EmbeddingBench.SETTLE_MS);
+                        double[] v = children.get(c).repetition();
+                        pp[c][r] = v[0];
+                        tg[c][r] = v[1];
                     }
                 }
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", model.getFileName(), set.getKey(), variant,
-                        new Stats(pp.stream().mapToDouble(Double::doubleValue).toArray()).cell(),
-                        new Stats(tg.stream().mapToDouble(Double::doubleValue).toArray()).cell()));
+                int c = 0;
+                for (String set : sets.keySet()) {
+                    md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", model.getFileName(), set,
+                            children.get(c).variant(), new Stats(pp[c]).cell(), new Stats(tg[c]).cell(),
+                            c == 0 ? "1" : Stats.pairedRatios(tg[c], tg[0]).ratioCell()));
+                    c++;
+                }
+            } finally {
+                for (OurChild child : children) {
+                    child.close();
+                }
             }
         }
         if (nativeBuild != null && Files.isExecutable(nativeBuild.resolve("llama-bench"))) {
@@ -246,6 +251,61 @@ public final class SideBySide implements Callable<Integer> {
             md.append("| -march=native | ").append(new Stats(own[0]).cell()).append(" | ").append(new Stats(own[1]).cell()).append(" |\n");
         }
         return md.append('\n').toString();
+    }
+
+    /**
+     * llama-ffm in a child JVM of its own ({@link OurBench#main}), loaded and warmed up (40 rounds on the small model, 1
+     * on the large ones), with the CPU variant ggml picked there.
+     */
+    private record OurChild(ChildJvm.Session session, Path model, String variant) implements AutoCloseable {
+        /** One {@link OurBench#repetition} in the child: tokens/s per prompt size, then generation's. */
+        double[] repetition() throws IOException {
+            String[] f = answer("rep");
+            double[] out = new double[f.length - 1];
+            for (int i = 1; i < f.length; i++) {
+                out[i - 1] = Double.parseDouble(f[i]);
+            }
+            return out;
+        }
+
+        /** CPU milliseconds the child burns while it sleeps {@code ms} ms right after its last request. */
+        double idleCpuMillis(int ms) throws IOException {
+            return Double.parseDouble(answer("idle " + ms)[1]);
+        }
+
+        private String[] answer(String request) throws IOException {
+            String answer = session.request(request, CHILD_TIMEOUT);
+            String[] f = answer.split(" ");
+            if (!f[0].equals(request.split(" ")[0])) {
+                throw new IOException("llama-ffm child on " + model.getFileName() + ": '" + request + "' answered with " + answer);
+            }
+            return f;
+        }
+
+        @Override
+        public void close() throws IOException {
+            session.close();
+        }
+    }
+
+    /** Starts an {@link OurChild} and waits until it is ready; {@code jvmOptions} can point it at other natives. */
+    private OurChild ourChild(Path model, List<String> jvmOptions, int polling, int[] prompts) throws IOException {
+        List<String> args = new ArrayList<>(List.of(model.toString(), Integer.toString(threads), Integer.toString(polling),
+                model.equals(smallModel) ? "40" : "1", Integer.toString(GENERATE)));
+        for (int p : prompts) {
+            args.add(Integer.toString(p));
+        }
+        ChildJvm.Session s = new ChildJvm.Session(System.getProperty("java.class.path"), jvmOptions, OurBench.class.getName(), args);
+        try {
+            String ready = s.readLine(CHILD_TIMEOUT);
+            if (!ready.startsWith("ready ")) {
+                throw new IOException("llama-ffm child on " + model.getFileName() + ": expected 'ready', got: " + ready);
+            }
+            return new OurChild(s, model, ready.split(" ")[1]);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
     }
 
     /** The largest model of the run: where instruction-set differences show. */
@@ -269,24 +329,22 @@ public final class SideBySide implements Callable<Integer> {
         int[] levels = {ContextParams.DEFAULT_POLLING, 50};
         double[][] tg = new double[2][reps];
         double[][] idleCpu = new double[2][reps];
-        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        for (int r = 0; r < reps; r++) {
-            for (int l = 0; l < levels.length; l++) {
-                try (OurBench b = new OurBench(smallModel, threads, PROMPTS[0], levels[l])) {
-                    b.warmUp(5, new int[] {PROMPTS[0]}, GENERATE);
-                    double[] runs = {b.generate(GENERATE), b.generate(GENERATE), b.generate(GENERATE)};
-                    tg[l][r] = new Stats(runs).median();
-                    long before = os.getProcessCpuTime();
-                    Thread.sleep(500);
-                    idleCpu[l][r] = (os.getProcessCpuTime() - before) / 1e6;
+        try (OurChild low = ourChild(smallModel, List.of(), levels[0], new int[] {PROMPTS[0]});
+             OurChild high = ourChild(smallModel, List.of(), levels[1], new int[] {PROMPTS[0]})) {
+            OurChild[] children = {low, high};
+            for (int r = 0; r < reps; r++) {
+                for (int l = 0; l < levels.length; l++) {
+                    Thread.sleep(EmbeddingBench.SETTLE_MS);
+                    tg[l][r] = children[l].repetition()[1];
+                    idleCpu[l][r] = children[l].idleCpuMillis(500);
                 }
             }
         }
         return "## CPU thread pool polling level\n\n"
                 + "ggml's worker threads busy-wait for the next computation before they sleep, as long as the polling level says. "
                 + "llama-ffm's default is " + ContextParams.DEFAULT_POLLING + " (`ContextParams.withPolling`); llama.cpp's tools "
-                + "use 50. " + smallModel.getFileName() + ", " + threads + " threads, " + reps + " alternated rounds (a fresh "
-                + "context per level and round, warmed up; tg128 = median of 3 generations): generation speed, and the "
+                + "use 50. " + smallModel.getFileName() + ", " + threads + " threads, one child JVM per level, warmed up, asked in "
+                + "turn for " + reps + " repetitions (a 300 ms pause before each): generation speed, and the "
                 + "process's CPU time in the 500 ms after a generation while nothing runs (what a spinning worker takes from "
                 + "the application or the next process).\n\n"
                 + "| polling | tg128 (tokens/s) | CPU ms in the 500 ms after a generation |\n|---|---|---|\n"
