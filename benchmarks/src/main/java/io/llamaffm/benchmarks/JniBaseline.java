@@ -52,18 +52,29 @@ public final class JniBaseline {
      * @param promptWallTokensPerSecond prompt tokens per second of each repetition timed in Java, from the call of
      *                                  {@code generate} to its first streamed output (the binding's request round trip
      *                                  and one sampling step included)
-     * @param tokensPerSecond           generated tokens per second of each repetition
+     * @param tokensPerSecond           generated tokens per second of each repetition, timed in Java between the
+     *                                  first and the last streamed output (what a user of the binding gets)
+     * @param serverTokensPerSecond     generated tokens per second of each repetition by the binding's own server
+     *                                  timer ({@code eval time}: its decoding loop alone, without the token's way to
+     *                                  Java)
      * @param generatedText             the text streamed by the last generation (greedy, from {@code "Once upon a time"})
      * @param streamedOutputs           the number of outputs that generation streamed (the binding holds back a token
      *                                  that ends inside a UTF-8 sequence, so this can be smaller than the token count + 1)
      * @param loadSeconds               the time the binding took to load the model and create its context
      */
     public record Result(List<Double> promptTokensPerSecond, List<Double> promptWallTokensPerSecond,
-                         List<Double> tokensPerSecond, String generatedText, int streamedOutputs, double loadSeconds) {
+                         List<Double> tokensPerSecond, List<Double> serverTokensPerSecond, String generatedText,
+                         int streamedOutputs, double loadSeconds) {
         public Result {
             promptTokensPerSecond = List.copyOf(promptTokensPerSecond);
             promptWallTokensPerSecond = List.copyOf(promptWallTokensPerSecond);
             tokensPerSecond = List.copyOf(tokensPerSecond);
+            serverTokensPerSecond = List.copyOf(serverTokensPerSecond);
+        }
+
+        /** The median of {@link #serverTokensPerSecond()}. */
+        public double medianServerTokensPerSecond() {
+            return median(serverTokensPerSecond);
         }
 
         /** The median of {@link #promptTokensPerSecond()}. */
@@ -121,7 +132,7 @@ public final class JniBaseline {
                 throw new IllegalStateException("the JNI baseline (" + ARTIFACT + ") failed on " + model + " (exit status "
                         + status + "); the end of its log:\n" + ChildJvm.tail(log));
             }
-            return parse(result, log, promptTokens, repetitions);
+            return parse(result, log, promptTokens, genTokens, repetitions);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run the JNI baseline: " + e.getMessage(), e);
         } finally {
@@ -129,12 +140,13 @@ public final class JniBaseline {
         }
     }
 
-    private static Result parse(Path file, Path log, int promptTokens, int repetitions) throws IOException {
+    private static Result parse(Path file, Path log, int promptTokens, int genTokens, int repetitions) throws IOException {
         Properties p = new Properties();
         try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
         return new Result(serverPromptSpeeds(log, promptTokens, repetitions), doubles(p, "pp.wall"), doubles(p, "tg"),
+                serverGenerationSpeeds(log, genTokens, repetitions),
                 required(p, "text"), Integer.parseInt(required(p, "outputs")),
                 Double.parseDouble(required(p, "load.seconds")));
     }
@@ -154,6 +166,21 @@ public final class JniBaseline {
                     + "; the end of its log:\n" + ChildJvm.tail(log));
         }
         return prompts.subList(1, prompts.size()).stream().map(ServerTimings::promptTokensPerSecond).toList();
+    }
+
+    /**
+     * The server-timed generation speeds of the measured repetitions, from the child's log: the requests that
+     * generated {@code genTokens + 1} tokens (the warm-up generates fewer, the prompt requests one); tokens/s = the
+     * server's eval tokens over its eval time.
+     */
+    static List<Double> serverGenerationSpeeds(Path log, int genTokens, int repetitions) throws IOException {
+        List<ServerTimings> all = ServerTimings.parse(Files.readAllLines(log, StandardCharsets.UTF_8));
+        List<ServerTimings> gens = all.stream().filter(t -> t.evalTokens() == genTokens + 1).toList();
+        if (gens.size() < repetitions) {
+            throw new IllegalStateException("the JNI baseline's server timed " + gens.size() + " generations of "
+                    + (genTokens + 1) + " tokens, not " + repetitions + "; its timings: " + all);
+        }
+        return gens.subList(gens.size() - repetitions, gens.size()).stream().map(ServerTimings::evalTokensPerSecond).toList();
     }
 
     private static List<Double> doubles(Properties p, String key) {

@@ -28,6 +28,11 @@ record ServerTimings(double promptMillis, int promptTokens, double evalMillis, i
         return promptTokens / (promptMillis / 1e3);
     }
 
+    /** Generated tokens per second by the server's own timer. */
+    double evalTokensPerSecond() {
+        return evalTokens / (evalMillis / 1e3);
+    }
+
     /** Every timing block in {@code log}, in order (a {@code prompt eval} line directly followed by an {@code eval} line). */
     static List<ServerTimings> parse(List<String> log) {
         List<ServerTimings> all = new ArrayList<>();

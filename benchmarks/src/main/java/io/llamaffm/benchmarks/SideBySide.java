@@ -120,6 +120,7 @@ public final class SideBySide implements Callable<Integer> {
         double[][] nat = new double[tests][repetitions];
         double[][] ours = new double[tests][repetitions];
         double[][] jni = new double[tests][repetitions];
+        double[] jniServerTg = new double[repetitions];
         String jniFailure = null;
         log("generation: " + name);
         boolean small = model.equals(smallModel);
@@ -149,6 +150,7 @@ public final class SideBySide implements Callable<Integer> {
                             jni[t][r] = j.medianPromptTokensPerSecond();
                             if (PROMPTS[t] == 512) {
                                 jni[PROMPTS.length][r] = j.medianTokensPerSecond();
+                                jniServerTg[r] = j.medianServerTokensPerSecond();
                             }
                         }
                     } catch (RuntimeException e) {
@@ -181,6 +183,9 @@ public final class SideBySide implements Callable<Integer> {
         }
         if (jniFailure != null) {
             md.append("\nJNI binding: ").append(jniFailure).append('\n');
+        } else if (withJni) {
+            md.append("\nJNI binding's tg").append(GENERATE).append(" by its own server timer (its decoding loop alone, ")
+                    .append("without the tokens' way to Java): ").append(new Stats(jniServerTg).cell()).append(" tokens/s.\n");
         }
         return md.append('\n').toString();
     }

@@ -42,6 +42,8 @@ class JniBaselineIT {
             assertTrue(r.promptTokensPerSecond().get(i) > r.promptWallTokensPerSecond().get(i), r.toString());
         }
         for (double v : r.tokensPerSecond()) assertTrue(v > 0 && Double.isFinite(v), r.toString());
+        assertEquals(2, r.serverTokensPerSecond().size());
+        for (double v : r.serverTokensPerSecond()) assertTrue(v > 0 && Double.isFinite(v), r.toString());
         assertEquals(16 + 1 + 1, r.streamedOutputs(), r.toString()); // one output per token, then the final one
 
         // greedy from the same prompt: the binding's llama.cpp build and ours agree on the 17 tokens

@@ -45,6 +45,20 @@ class ServerTimingsTest {
     }
 
     @Test
+    void theMeasuredGenerationsAreTheRequestsOfGenTokensPlusOne(@TempDir Path dir) throws IOException {
+        // warm-up generation of 9 tokens, prompt requests of 1, measured generations of 17
+        Path log = Files.writeString(dir.resolve("child.log"), block(0, "10.00", 64, "0.2", 1) + block(1, "1.0", 5, "9.0", 9)
+                + block(2, "8.00", 64, "0.2", 1) + block(3, "1.0", 5, "34.0", 17)
+                + block(4, "4.00", 64, "0.2", 1) + block(5, "1.0", 5, "68.0", 17));
+        List<Double> speeds = JniBaseline.serverGenerationSpeeds(log, 16, 2);
+        assertEquals(2, speeds.size());
+        assertEquals(500.0, speeds.get(0), 1e-9);
+        assertEquals(250.0, speeds.get(1), 1e-9);
+        var e = assertThrows(IllegalStateException.class, () -> JniBaseline.serverGenerationSpeeds(log, 16, 3));
+        assertTrue(e.getMessage().contains("timed 2 generations of 17 tokens, not 3"), e.getMessage());
+    }
+
+    @Test
     void aPromptDecodedOnlyInPartIsAnError(@TempDir Path dir) throws IOException {
         // a reused cached prefix: the server decodes only the prompt's new tokens
         Path log = Files.writeString(dir.resolve("child.log"), block(0, "10.00", 64, "0.2", 1) + block(2, "0.10", 1, "0.2", 1));
