@@ -49,7 +49,7 @@ public final class SideBySide implements Callable<Integer> {
     Path smallModel;
     @Option(names = "--threads", defaultValue = "2")
     int threads;
-    @Option(names = "--reps", defaultValue = "15", description = "repetitions on the small model and for embeddings")
+    @Option(names = "--reps", defaultValue = "30", description = "repetitions on the small model and for embeddings")
     int reps;
     @Option(names = "--large-reps", defaultValue = "5", description = "repetitions on the 1B-class models")
     int largeReps;
