@@ -69,8 +69,8 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * few milliseconds after each computation (131 072 pause instructions, under 10 ms of CPU time measured on an AMD
      * EPYC), far longer than the Java work between two generated tokens, and sleep soon after a generation ends.
      * llama.cpp's own tools use 50, which keeps every worker spinning for about 0.2 s after every decode on that CPU:
-     * half of a 2-core machine taken from whatever runs next (the application, another process) with no gain in
-     * generation speed (measured in benchmarks/RESULTS.md).
+     * half of a 2-core machine taken from whatever runs next (the application, another process), for no measurable
+     * gain in generation speed (benchmarks/RESULTS.md compares the two levels).
      */
     public static final int DEFAULT_POLLING = 1;
 
