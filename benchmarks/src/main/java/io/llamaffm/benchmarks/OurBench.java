@@ -61,16 +61,6 @@ final class OurBench implements AutoCloseable {
         }
     }
 
-    /** Runs pp and tg {@code rounds} times without recording them (JIT warm-up, as llama-bench's warm-up run). */
-    void warmUp(int rounds, int[] promptSizes, int generate) {
-        for (int i = 0; i < rounds; i++) {
-            for (int p : promptSizes) {
-                prompt(p);
-            }
-            generate(generate);
-        }
-    }
-
     @Override
     public void close() {
         context.close();
@@ -115,7 +105,9 @@ final class OurBench implements AutoCloseable {
         java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8));
         try (OurBench b = new OurBench(modelFile, threads, max, polling)) {
             BackendInfo info = Llama.backendInfo();
-            b.warmUp(warmUp, prompts, generate);
+            for (int i = 0; i < warmUp; i++) {
+                b.repetition(prompts, generate); // the very code measured, so that the JIT has compiled all of it
+            }
             System.out.println("ready " + info.cpuVariant().orElse("built-in") + " " + info.origin() + " " + info.nativeDirectory());
             for (String request; (request = in.readLine()) != null; ) {
                 String[] f = request.trim().split(" ");

@@ -86,14 +86,20 @@ public final class SideBySide implements Callable<Integer> {
                 .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
                 .append("the same work through the public API with default settings, each test preceded by one unmeasured run as llama-bench does (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
-                .append("in this JVM after a JIT warm-up. JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
+                .append("in a child JVM of its own, as llama-bench is a process of its own (loaded and warmed up first; between requests it waits on its standard input). JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
         if (!skipLarge) {
             models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q4_0));
             models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q8_0));
         }
         for (Path model : models) {
-            md.append(generation(bench, model, model.equals(smallModel) ? reps : largeReps));
+            md.append(generation(bench, model, model.equals(smallModel) ? reps : largeReps, threads, true));
+        }
+        if (threads > 1) {
+            md.append("Control: the small model at 1 thread, same method. With one thread nothing spin-waits at ggml's barriers, so ")
+                    .append("a moment on the CPU taken by another thread (the JVM's compiler or GC, the kernel, the VM's neighbours) ")
+                    .append("delays only that thread; with two threads on a 2-vCPU machine it stalls the partner spinning at the next barrier too.\n\n");
+            md.append(generation(bench, smallModel, reps, 1, false));
         }
 
         md.append(polling());
@@ -114,8 +120,8 @@ public final class SideBySide implements Callable<Integer> {
         return 0;
     }
 
-    private String generation(LlamaBench bench, Path model, int repetitions) throws Exception {
-        String name = model.getFileName().toString();
+    private String generation(LlamaBench bench, Path model, int repetitions, int threads, boolean jniAllowed) throws Exception {
+        String name = model.getFileName().toString() + (threads == this.threads ? "" : ", " + threads + " thread" + (threads == 1 ? "" : "s"));
         int tests = PROMPTS.length + 1;
         double[][] nat = new double[tests][repetitions];
         double[][] ours = new double[tests][repetitions];
@@ -124,7 +130,7 @@ public final class SideBySide implements Callable<Integer> {
         String jniFailure = null;
         log("generation: " + name);
         boolean small = model.equals(smallModel);
-        try (OurChild b = ourChild(model, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
+        try (OurChild b = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
             for (int r = 0; r < repetitions; r++) {
                 Thread.sleep(EmbeddingBench.SETTLE_MS);
                 double[] n = bench.run(model, threads, PROMPTS, GENERATE);
@@ -136,7 +142,7 @@ public final class SideBySide implements Callable<Integer> {
                 for (int t = 0; t < tests; t++) {
                     ours[t][r] = o[t];
                 }
-                if (!noJni && jniFailure == null && (small || jniLarge)) {
+                if (jniAllowed && !noJni && jniFailure == null && (small || jniLarge)) {
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
                     try {
                         // one child JVM per repetition and prompt size (each loads the model and warms up first);
@@ -161,7 +167,7 @@ public final class SideBySide implements Callable<Integer> {
                         java.util.Arrays.toString(new double[] {ours[0][r], ours[1][r], ours[2][r]})));
             }
         }
-        boolean withJni = !noJni && jniFailure == null && (small || jniLarge);
+        boolean withJni = jniAllowed && !noJni && jniFailure == null && (small || jniLarge);
         StringBuilder md = new StringBuilder("### ").append(name).append(" (").append(repetitions).append(" repetitions)\n\n");
         md.append("| test | llama-bench | llama-ffm | JNI (java-llama.cpp) | llama-ffm / native (paired) | llama-ffm / JNI (paired) |\n|---|---|---|---|---|---|\n");
         for (int t = 0; t < tests; t++) {
@@ -213,7 +219,7 @@ public final class SideBySide implements Callable<Integer> {
             List<OurChild> children = new ArrayList<>();
             try {
                 for (List<String> options : sets.values()) {
-                    children.add(ourChild(model, options, ContextParams.DEFAULT_POLLING, new int[] {512}));
+                    children.add(ourChild(model, threads, options, ContextParams.DEFAULT_POLLING, new int[] {512}));
                 }
                 double[][] pp = new double[children.size()][NATIVE_REPS];
                 double[][] tg = new double[children.size()][NATIVE_REPS];
@@ -259,8 +265,8 @@ public final class SideBySide implements Callable<Integer> {
     }
 
     /**
-     * llama-ffm in a child JVM of its own ({@link OurBench#main}), loaded and warmed up (40 rounds on the small model, 1
-     * on the large ones), with the CPU variant ggml picked there.
+     * llama-ffm in a child JVM of its own ({@link OurBench#main}), loaded and warmed up (40 repetitions on the small
+     * model, 1 on the large ones, then 3 or 1 through the request protocol), with the CPU variant ggml picked there.
      */
     private record OurChild(ChildJvm.Session session, Path model, String variant) implements AutoCloseable {
         /** One {@link OurBench#repetition} in the child: tokens/s per prompt size, then generation's. */
@@ -294,7 +300,7 @@ public final class SideBySide implements Callable<Integer> {
     }
 
     /** Starts an {@link OurChild} and waits until it is ready; {@code jvmOptions} can point it at other natives. */
-    private OurChild ourChild(Path model, List<String> jvmOptions, int polling, int[] prompts) throws IOException {
+    private OurChild ourChild(Path model, int threads, List<String> jvmOptions, int polling, int[] prompts) throws IOException {
         List<String> args = new ArrayList<>(List.of(model.toString(), Integer.toString(threads), Integer.toString(polling),
                 model.equals(smallModel) ? "40" : "1", Integer.toString(GENERATE)));
         for (int p : prompts) {
@@ -306,7 +312,13 @@ public final class SideBySide implements Callable<Integer> {
             if (!ready.startsWith("ready ")) {
                 throw new IOException("llama-ffm child on " + model.getFileName() + ": expected 'ready', got: " + ready);
             }
-            return new OurChild(s, model, ready.split(" ")[1]);
+            OurChild child = new OurChild(s, model, ready.split(" ")[1]);
+            // unmeasured requests first: the child's first answers run code (reading the request, formatting the
+            // answer) its JIT compiles then, beside the measurement (the first tg128 came out at a third of the rest)
+            for (int i = 0; i < (model.equals(smallModel) ? 3 : 1); i++) {
+                child.repetition();
+            }
+            return child;
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
@@ -334,8 +346,8 @@ public final class SideBySide implements Callable<Integer> {
         int[] levels = {ContextParams.DEFAULT_POLLING, 50};
         double[][] tg = new double[2][reps];
         double[][] idleCpu = new double[2][reps];
-        try (OurChild low = ourChild(smallModel, List.of(), levels[0], new int[] {PROMPTS[0]});
-             OurChild high = ourChild(smallModel, List.of(), levels[1], new int[] {PROMPTS[0]})) {
+        try (OurChild low = ourChild(smallModel, threads, List.of(), levels[0], new int[] {PROMPTS[0]});
+             OurChild high = ourChild(smallModel, threads, List.of(), levels[1], new int[] {PROMPTS[0]})) {
             OurChild[] children = {low, high};
             for (int r = 0; r < reps; r++) {
                 for (int l = 0; l < levels.length; l++) {
