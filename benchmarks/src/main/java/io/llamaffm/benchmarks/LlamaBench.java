@@ -22,10 +22,13 @@ final class LlamaBench {
         this.binary = binary;
     }
 
-    /** Tokens/s of one repetition: one value per prompt size (pp tests, in order), then the tg test. */
-    double[] run(Path model, int threads, int[] promptSizes, int generate) throws IOException, InterruptedException {
+    /**
+     * Tokens/s of one repetition: one value per prompt size (pp tests, in order), then the tg test; each the mean of
+     * {@code runs} runs (llama-bench's {@code -r}, its {@code avg_ts}), after its own unmeasured run.
+     */
+    double[] run(Path model, int threads, int[] promptSizes, int generate, int runs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-m", model.toString(), "-t", Integer.toString(threads),
-                "-r", "1", "-o", "json", "-n", Integer.toString(generate), "-p"));
+                "-r", Integer.toString(runs), "-o", "json", "-n", Integer.toString(generate), "-p"));
         StringBuilder p = new StringBuilder();
         for (int size : promptSizes) {
             p.append(p.isEmpty() ? "" : ",").append(size);

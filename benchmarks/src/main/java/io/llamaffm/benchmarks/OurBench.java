@@ -68,26 +68,31 @@ final class OurBench implements AutoCloseable {
     }
 
     /**
-     * One repetition of llama-bench's tests: for each prompt size, then for generation, one unmeasured run of the
-     * test (as llama-bench runs one before measuring; for generation a 1-token one, as llama-bench's) and the measured
-     * one. Returns tokens/s per prompt size, then generation's.
+     * One repetition of llama-bench's tests, as {@code llama-bench -r runs} runs them: for each prompt size, then for
+     * generation, one unmeasured run of the test (for generation a 1-token one, as llama-bench's) and {@code runs}
+     * measured ones, whose mean tokens/s it reports (llama-bench's {@code avg_ts}). Returns tokens/s per prompt size,
+     * then generation's.
      */
-    double[] repetition(int[] promptSizes, int generate) {
+    double[] repetition(int[] promptSizes, int generate, int runs) {
         double[] out = new double[promptSizes.length + 1];
         for (int i = 0; i < promptSizes.length; i++) {
             prompt(promptSizes[i]);
-            out[i] = prompt(promptSizes[i]);
+            for (int r = 0; r < runs; r++) {
+                out[i] += prompt(promptSizes[i]) / runs;
+            }
         }
         generate(1);
-        out[promptSizes.length] = generate(generate);
+        for (int r = 0; r < runs; r++) {
+            out[promptSizes.length] += generate(generate) / runs;
+        }
         return out;
     }
 
     /**
      * The child process the side-by-side runner measures llama-ffm in: {@code OurBench MODEL THREADS POLLING WARMUP
      * GENERATE PROMPT...} loads the model, warms up, prints {@code ready <cpu variant> <origin> <library dir>}, then
-     * answers each line of standard input: {@code rep} with {@code rep <pp tokens/s>... <tg tokens/s>} (one
-     * {@link #repetition}), {@code idle MS} with {@code idle <CPU ms of this process while it slept MS ms>}. Exits at
+     * answers each line of standard input: {@code rep RUNS} with {@code rep <pp tokens/s>... <tg tokens/s>} (one
+     * {@link #repetition} of RUNS runs per test), {@code idle MS} with {@code idle <CPU ms of this process while it slept MS ms>}. Exits at
      * the end of its input.
      */
     public static void main(String[] args) throws Exception {
@@ -106,7 +111,7 @@ final class OurBench implements AutoCloseable {
         try (OurBench b = new OurBench(modelFile, threads, max, polling)) {
             BackendInfo info = Llama.backendInfo();
             for (int i = 0; i < warmUp; i++) {
-                b.repetition(prompts, generate); // the very code measured, so that the JIT has compiled all of it
+                b.repetition(prompts, generate, 1); // the very code measured, so that the JIT has compiled all of it
             }
             System.out.println("ready " + info.cpuVariant().orElse("built-in") + " " + info.origin() + " " + info.nativeDirectory());
             for (String request; (request = in.readLine()) != null; ) {
@@ -114,7 +119,7 @@ final class OurBench implements AutoCloseable {
                 StringBuilder line = new StringBuilder(f[0]);
                 switch (f[0]) {
                     case "rep" -> {
-                        for (double v : b.repetition(prompts, generate)) {
+                        for (double v : b.repetition(prompts, generate, Integer.parseInt(f[1]))) {
                             line.append(String.format(Locale.ROOT, " %.3f", v));
                         }
                     }

@@ -30,6 +30,7 @@ public final class SideBySide implements Callable<Integer> {
     private static final int[] PROMPTS = {128, 512};
     private static final int GENERATE = 128;
     private static final int NATIVE_REPS = 5;
+    private static final int RUNS_SMALL = 5;
     private static final java.time.Duration CHILD_TIMEOUT = java.time.Duration.ofMinutes(30);
 
     @Option(names = "--llama-bench", required = true, description = "llama-bench of the pinned build")
@@ -83,8 +84,8 @@ public final class SideBySide implements Callable<Integer> {
                 .append("repetition alike. tokens/s as median (min–max). The ratio columns are **paired**: the median of the ")
                 .append("per-repetition ratios, with their first and third quartiles in brackets (this VM's speed drifts by up to 2× ")
                 .append("within minutes, so ratios of unpaired medians would mostly measure the drift). ")
-                .append("llama-bench: `-p 128,512 -n 128 -r 1` per repetition (its own warm-up run each time). llama-ffm: ")
-                .append("the same work through the public API with default settings, each test preceded by one unmeasured run as llama-bench does (pp: one prompt decoded into an empty cache, timed by the ")
+                .append("llama-bench: `-p 128,512 -n 128 -r 5` per repetition on the small model (each value the mean of 5 runs, after its own warm-up run), `-r 1` on the 1B ones. llama-ffm: ")
+                .append("the same work through the public API with default settings, each test preceded by one unmeasured run and measured as many times, as llama-bench does (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
                 .append("in a child JVM of its own, as llama-bench is a process of its own (loaded and warmed up first; between requests it waits on its standard input). JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
@@ -130,15 +131,18 @@ public final class SideBySide implements Callable<Integer> {
         String jniFailure = null;
         log("generation: " + name);
         boolean small = model.equals(smallModel);
+        // runs per repetition and side: a small model's tg128 lasts ~20 ms, which one preemption can spoil; the
+        // mean of 5 such runs (llama-bench's -r 5 and ours) steadies each paired ratio
+        int runs = small ? RUNS_SMALL : 1;
         try (OurChild b = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
             for (int r = 0; r < repetitions; r++) {
                 Thread.sleep(EmbeddingBench.SETTLE_MS);
-                double[] n = bench.run(model, threads, PROMPTS, GENERATE);
+                double[] n = bench.run(model, threads, PROMPTS, GENERATE, runs);
                 Thread.sleep(EmbeddingBench.SETTLE_MS);
                 for (int t = 0; t < tests; t++) {
                     nat[t][r] = n[t];
                 }
-                double[] o = b.repetition();
+                double[] o = b.repetition(runs);
                 for (int t = 0; t < tests; t++) {
                     ours[t][r] = o[t];
                 }
@@ -226,7 +230,7 @@ public final class SideBySide implements Callable<Integer> {
                 for (int r = 0; r < NATIVE_REPS; r++) {
                     for (int c = 0; c < children.size(); c++) {
                         Thread.sleep(EmbeddingBench.SETTLE_MS);
-                        double[] v = children.get(c).repetition();
+                        double[] v = children.get(c).repetition(1);
                         pp[c][r] = v[0];
                         tg[c][r] = v[1];
                     }
@@ -251,8 +255,8 @@ public final class SideBySide implements Callable<Integer> {
             double[][] all = new double[2][3];
             double[][] own = new double[2][3];
             for (int r = 0; r < 3; r++) {
-                double[] a = bench.run(model(models), threads, new int[] {512}, GENERATE);
-                double[] b = tuned.run(model(models), threads, new int[] {512}, GENERATE);
+                double[] a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                double[] b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
                 all[0][r] = a[0];
                 all[1][r] = a[1];
                 own[0][r] = b[0];
@@ -269,9 +273,9 @@ public final class SideBySide implements Callable<Integer> {
      * model, 1 on the large ones, then 3 or 1 through the request protocol), with the CPU variant ggml picked there.
      */
     private record OurChild(ChildJvm.Session session, Path model, String variant) implements AutoCloseable {
-        /** One {@link OurBench#repetition} in the child: tokens/s per prompt size, then generation's. */
-        double[] repetition() throws IOException {
-            String[] f = answer("rep");
+        /** One {@link OurBench#repetition} of {@code runs} runs per test in the child: tokens/s per prompt size, then generation's. */
+        double[] repetition(int runs) throws IOException {
+            String[] f = answer("rep " + runs);
             double[] out = new double[f.length - 1];
             for (int i = 1; i < f.length; i++) {
                 out[i - 1] = Double.parseDouble(f[i]);
@@ -316,7 +320,7 @@ public final class SideBySide implements Callable<Integer> {
             // unmeasured requests first: the child's first answers run code (reading the request, formatting the
             // answer) its JIT compiles then, beside the measurement (the first tg128 came out at a third of the rest)
             for (int i = 0; i < (model.equals(smallModel) ? 3 : 1); i++) {
-                child.repetition();
+                child.repetition(1);
             }
             return child;
         } catch (IOException | RuntimeException e) {
@@ -352,7 +356,7 @@ public final class SideBySide implements Callable<Integer> {
             for (int r = 0; r < reps; r++) {
                 for (int l = 0; l < levels.length; l++) {
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
-                    tg[l][r] = children[l].repetition()[1];
+                    tg[l][r] = children[l].repetition(1)[1];
                     idleCpu[l][r] = children[l].idleCpuMillis(500);
                 }
             }
