@@ -145,8 +145,16 @@ public final class JniBaseline {
         try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
-        return new Result(serverPromptSpeeds(log, promptTokens, repetitions), doubles(p, "pp.wall"), doubles(p, "tg"),
-                serverGenerationSpeeds(log, genTokens, repetitions),
+        List<ServerTimings> timings = ServerTimings.parse(Files.readAllLines(log, StandardCharsets.UTF_8));
+        List<Double> prompt;
+        List<Double> generation;
+        try {
+            prompt = serverPromptSpeeds(timings, promptTokens, repetitions);
+            generation = serverGenerationSpeeds(timings, genTokens, repetitions);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(e.getMessage() + "; the end of its log:\n" + ChildJvm.tail(log), e);
+        }
+        return new Result(prompt, doubles(p, "pp.wall"), doubles(p, "tg"), generation,
                 required(p, "text"), Integer.parseInt(required(p, "outputs")),
                 Double.parseDouble(required(p, "load.seconds")));
     }
@@ -157,13 +165,12 @@ public final class JniBaseline {
      * warm-up. Each must have decoded all {@code promptTokens} prompt tokens, which proves that no cached prefix was
      * reused and the prompt was not truncated.
      */
-    static List<Double> serverPromptSpeeds(Path log, int promptTokens, int repetitions) throws IOException {
-        List<ServerTimings> prompts = ServerTimings.parse(Files.readAllLines(log, StandardCharsets.UTF_8)).stream()
+    static List<Double> serverPromptSpeeds(List<ServerTimings> timings, int promptTokens, int repetitions) {
+        List<ServerTimings> prompts = timings.stream()
                 .filter(t -> t.evalTokens() == 1).toList();
         if (prompts.size() != repetitions + 1 || prompts.stream().anyMatch(t -> t.promptTokens() != promptTokens)) {
             throw new IllegalStateException("the JNI baseline's server did not decode " + (repetitions + 1) + " prompts of "
-                    + promptTokens + " tokens each (warm-up included); its prompt timings: " + prompts
-                    + "; the end of its log:\n" + ChildJvm.tail(log));
+                    + promptTokens + " tokens each (warm-up included); its prompt timings: " + prompts);
         }
         return prompts.subList(1, prompts.size()).stream().map(ServerTimings::promptTokensPerSecond).toList();
     }
@@ -173,12 +180,11 @@ public final class JniBaseline {
      * generated {@code genTokens + 1} tokens (the warm-up generates fewer, the prompt requests one); tokens/s = the
      * server's eval tokens over its eval time.
      */
-    static List<Double> serverGenerationSpeeds(Path log, int genTokens, int repetitions) throws IOException {
-        List<ServerTimings> all = ServerTimings.parse(Files.readAllLines(log, StandardCharsets.UTF_8));
-        List<ServerTimings> gens = all.stream().filter(t -> t.evalTokens() == genTokens + 1).toList();
+    static List<Double> serverGenerationSpeeds(List<ServerTimings> timings, int genTokens, int repetitions) {
+        List<ServerTimings> gens = timings.stream().filter(t -> t.evalTokens() == genTokens + 1).toList();
         if (gens.size() < repetitions) {
             throw new IllegalStateException("the JNI baseline's server timed " + gens.size() + " generations of "
-                    + (genTokens + 1) + " tokens, not " + repetitions + "; its timings: " + all);
+                    + (genTokens + 1) + " tokens, not " + repetitions + "; its timings: " + timings);
         }
         return gens.subList(gens.size() - repetitions, gens.size()).stream().map(ServerTimings::evalTokensPerSecond).toList();
     }

@@ -23,6 +23,10 @@ class ServerTimingsTest {
                 + "srv  update_slots: all slots are idle\n";
     }
 
+    private static List<ServerTimings> timings(Path log) throws IOException {
+        return ServerTimings.parse(Files.readAllLines(log));
+    }
+
     @Test
     void parsesEveryBlockInOrder() {
         String log = "load_backend: something\n" + block(0, "8.00", 128, "0.23", 1) + block(1, "2.50", 5, "40.00", 17);
@@ -41,7 +45,7 @@ class ServerTimingsTest {
         Path log = Files.writeString(dir.resolve("child.log"), block(0, "10.00", 64, "0.2", 1) + block(1, "1.0", 5, "9.0", 9)
                 + block(2, "8.00", 64, "0.2", 1) + block(3, "1.0", 5, "9.0", 9)
                 + block(4, "4.00", 64, "0.2", 1) + block(5, "1.0", 5, "9.0", 9));
-        assertEquals(List.of(8_000.0, 16_000.0), JniBaseline.serverPromptSpeeds(log, 64, 2));
+        assertEquals(List.of(8_000.0, 16_000.0), JniBaseline.serverPromptSpeeds(timings(log), 64, 2));
     }
 
     @Test
@@ -50,11 +54,11 @@ class ServerTimingsTest {
         Path log = Files.writeString(dir.resolve("child.log"), block(0, "10.00", 64, "0.2", 1) + block(1, "1.0", 5, "9.0", 9)
                 + block(2, "8.00", 64, "0.2", 1) + block(3, "1.0", 5, "34.0", 17)
                 + block(4, "4.00", 64, "0.2", 1) + block(5, "1.0", 5, "68.0", 17));
-        List<Double> speeds = JniBaseline.serverGenerationSpeeds(log, 16, 2);
+        List<Double> speeds = JniBaseline.serverGenerationSpeeds(timings(log), 16, 2);
         assertEquals(2, speeds.size());
         assertEquals(500.0, speeds.get(0), 1e-9);
         assertEquals(250.0, speeds.get(1), 1e-9);
-        var e = assertThrows(IllegalStateException.class, () -> JniBaseline.serverGenerationSpeeds(log, 16, 3));
+        var e = assertThrows(IllegalStateException.class, () -> JniBaseline.serverGenerationSpeeds(timings(log), 16, 3));
         assertTrue(e.getMessage().contains("timed 2 generations of 17 tokens, not 3"), e.getMessage());
     }
 
@@ -62,9 +66,9 @@ class ServerTimingsTest {
     void aPromptDecodedOnlyInPartIsAnError(@TempDir Path dir) throws IOException {
         // a reused cached prefix: the server decodes only the prompt's new tokens
         Path log = Files.writeString(dir.resolve("child.log"), block(0, "10.00", 64, "0.2", 1) + block(2, "0.10", 1, "0.2", 1));
-        var e = assertThrows(IllegalStateException.class, () -> JniBaseline.serverPromptSpeeds(log, 64, 1));
+        var e = assertThrows(IllegalStateException.class, () -> JniBaseline.serverPromptSpeeds(timings(log), 64, 1));
         assertTrue(e.getMessage().contains("did not decode 2 prompts of 64 tokens each"), e.getMessage());
         // a repetition whose timing is missing
-        assertThrows(IllegalStateException.class, () -> JniBaseline.serverPromptSpeeds(log, 64, 2));
+        assertThrows(IllegalStateException.class, () -> JniBaseline.serverPromptSpeeds(timings(log), 64, 2));
     }
 }
