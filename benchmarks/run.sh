@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole performance comparison in one command; writes benchmarks/RESULTS.md.
-#   benchmarks/run.sh [--threads N] [--reps N (30)] [--large-reps N (5)] [--skip-large] [--no-jmh] [--no-jni] [--jni-large] [--out FILE]
+#   benchmarks/run.sh [--threads N] [--reps N (30)] [--large-reps N (8)] [--skip-large] [--no-jmh] [--no-jni] [--jni-large] [--out FILE]
 # In one run, same machine and threads: native llama-bench (the pinned build) vs llama-ffm vs the JNI binding
 # (de.kherud:llama 4.1.0) on stories260K and on the synthetic 1B-class models (generated on first use into
 # ~/.cache/llama-ffm-bench), embeddings vs ONNX Runtime, the prebuilt natives vs a -march=native build, and the

@@ -52,7 +52,7 @@ public final class SideBySide implements Callable<Integer> {
     int threads;
     @Option(names = "--reps", defaultValue = "30", description = "repetitions on the small model and for embeddings")
     int reps;
-    @Option(names = "--large-reps", defaultValue = "5", description = "repetitions on the 1B-class models")
+    @Option(names = "--large-reps", defaultValue = "8", description = "repetitions on the 1B-class models")
     int largeReps;
     @Option(names = "--skip-large", description = "leave out the 1B-class models")
     boolean skipLarge;
@@ -87,7 +87,7 @@ public final class SideBySide implements Callable<Integer> {
                 .append("llama-bench: `-p 128,512 -n 128 -r 5` per repetition on the small model (each value the mean of 5 runs, after its own warm-up run), `-r 1` on the 1B ones. llama-ffm: ")
                 .append("the same work through the public API with default settings, each test preceded by one unmeasured run and measured as many times, as llama-bench does (pp: one prompt decoded into an empty cache, timed by the ")
                 .append("generation's prompt timer; tg: 128 tokens after a 1-token prompt, greedy sampling included, EOS ignored) ")
-                .append("in a child JVM of its own, as llama-bench is a process of its own (loaded and warmed up first; between requests it waits on its standard input). JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
+                .append("in a child JVM of its own, as llama-bench is a process of its own: on the small model one child for all repetitions (loaded and warmed up first, 40 repetitions; between requests it waits on its standard input); on the 1B models a fresh child per repetition, as llama-bench is a fresh process per repetition (it loads the model, warms up with one repetition, then measures one: a process whose weights sat idle during the other side's turn generated 3-5 % slower on this VM, and so did llama-bench itself with `--delay`). JNI: java-llama.cpp 4.1.0 (its own llama.cpp build, OpenMP threads) in a child JVM per repetition (see JniBaselineChild; pp: its server's own prompt timer, each prompt checked to be decoded whole into an empty cache; tg: timed around its generate(); pp128 on the small model only).\n\n");
         List<Path> models = new ArrayList<>(List.of(smallModel));
         if (!skipLarge) {
             models.add(SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q4_0));
@@ -134,15 +134,27 @@ public final class SideBySide implements Callable<Integer> {
         // runs per repetition and side: a small model's tg128 lasts ~20 ms, which one preemption can spoil; the
         // mean of 5 such runs (llama-bench's -r 5 and ours) steadies each paired ratio
         int runs = small ? RUNS_SMALL : 1;
-        try (OurChild b = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
+        // the small model: one child for all repetitions (its JIT needs many to settle at 0.2 ms per token); the 1B
+        // ones: a fresh child per repetition, as llama-bench is a fresh process per repetition. A process whose
+        // weights sat idle for the ~15 s of the other side's turn generated 3-5 % slower on this VM than one that
+        // had just loaded them (llama-bench with --delay 10 showed the same on itself)
+        try (OurChild longLived = small ? ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS) : null) {
             for (int r = 0; r < repetitions; r++) {
                 Thread.sleep(EmbeddingBench.SETTLE_MS);
                 double[] n = bench.run(model, threads, PROMPTS, GENERATE, runs);
-                Thread.sleep(EmbeddingBench.SETTLE_MS);
                 for (int t = 0; t < tests; t++) {
                     nat[t][r] = n[t];
                 }
-                double[] o = b.repetition(runs);
+                double[] o;
+                if (longLived != null) {
+                    Thread.sleep(EmbeddingBench.SETTLE_MS);
+                    o = longLived.repetition(runs);
+                } else {
+                    try (OurChild fresh = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
+                        Thread.sleep(EmbeddingBench.SETTLE_MS);
+                        o = fresh.repetition(runs);
+                    }
+                }
                 for (int t = 0; t < tests; t++) {
                     ours[t][r] = o[t];
                 }
@@ -270,7 +282,7 @@ public final class SideBySide implements Callable<Integer> {
 
     /**
      * llama-ffm in a child JVM of its own ({@link OurBench#main}), loaded and warmed up (40 repetitions on the small
-     * model, 1 on the large ones, then 3 or 1 through the request protocol), with the CPU variant ggml picked there.
+     * model then 3 through the request protocol; 1 on the large ones), with the CPU variant ggml picked there.
      */
     private record OurChild(ChildJvm.Session session, Path model, String variant) implements AutoCloseable {
         /** One {@link OurBench#repetition} of {@code runs} runs per test in the child: tokens/s per prompt size, then generation's. */
@@ -317,10 +329,13 @@ public final class SideBySide implements Callable<Integer> {
                 throw new IOException("llama-ffm child on " + model.getFileName() + ": expected 'ready', got: " + ready);
             }
             OurChild child = new OurChild(s, model, ready.split(" ")[1]);
-            // unmeasured requests first: the child's first answers run code (reading the request, formatting the
-            // answer) its JIT compiles then, beside the measurement (the first tg128 came out at a third of the rest)
-            for (int i = 0; i < (model.equals(smallModel) ? 3 : 1); i++) {
-                child.repetition(1);
+            // on the small model unmeasured requests first: the child's first answers run code (reading the request,
+            // formatting the answer) its JIT compiles then, beside the measurement (the first tg128 came out at a third
+            // of the rest); on the 1B ones that is noise next to 22 ms per token, and the child's warm-up suffices
+            if (model.equals(smallModel)) {
+                for (int i = 0; i < 3; i++) {
+                    child.repetition(1);
+                }
             }
             return child;
         } catch (IOException | RuntimeException e) {
