@@ -20,8 +20,8 @@ import java.util.concurrent.Callable;
 /**
  * The whole performance comparison in one run, same machine, same threads: native llama-bench (from the same pinned
  * source) vs llama-ffm vs the JNI binding on stories260K and on the synthetic 1B-class models; llama-ffm's embeddings
- * vs ONNX Runtime; the prebuilt natives vs a from-source build for this very CPU. Runs are alternated (native, ours,
- * JNI, native, ...) so that machine noise hits all alike; medians and spreads go to a Markdown report
+ * vs ONNX Runtime; the prebuilt natives vs a from-source build for this very CPU. Runs are alternated (native and ours
+ * taking turns at going first, then JNI) so that machine noise hits all alike; medians and spreads go to a Markdown report
  * (benchmarks/RESULTS.md through benchmarks/run.sh).
  */
 @Command(name = "side-by-side", mixinStandardHelpOptions = true,
@@ -79,8 +79,8 @@ public final class SideBySide implements Callable<Integer> {
         md.append(MachineInfo.markdown(threads)).append('\n');
 
         md.append("## Generation and prompt processing\n\n");
-        md.append("Same machine, same thread count (").append(threads).append("), one run; each repetition runs llama-bench, then ")
-                .append("llama-ffm, then the JNI binding, back to back with a 300 ms pause before each (so that no side's spinning threads overlap the next), so that a slow phase of the machine hits the sides of one ")
+        md.append("Same machine, same thread count (").append(threads).append("), one run; each repetition runs llama-bench and ")
+                .append("llama-ffm (taking turns at going first, so that neither gains from always following the other), then the JNI binding, back to back with a 300 ms pause before each (so that no side's spinning threads overlap the next), so that a slow phase of the machine hits the sides of one ")
                 .append("repetition alike. tokens/s as median (min–max). The ratio columns are **paired**: the median of the ")
                 .append("per-repetition ratios, with their first and third quartiles in brackets (this VM's speed drifts by up to 2× ")
                 .append("within minutes, so ratios of unpaired medians would mostly measure the drift). ")
@@ -140,22 +140,25 @@ public final class SideBySide implements Callable<Integer> {
         // had just loaded them (llama-bench with --delay 10 showed the same on itself)
         try (OurChild longLived = small ? ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS) : null) {
             for (int r = 0; r < repetitions; r++) {
-                Thread.sleep(EmbeddingBench.SETTLE_MS);
-                double[] n = bench.run(model, threads, PROMPTS, GENERATE, runs);
-                for (int t = 0; t < tests; t++) {
-                    nat[t][r] = n[t];
-                }
-                double[] o;
-                if (longLived != null) {
+                // llama-bench and llama-ffm take turns going first, so that neither side gains from always
+                // following the other (on this VM the second of two back-to-back runs was often the faster)
+                double[] n = null;
+                double[] o = null;
+                for (int side = 0; side < 2; side++) {
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
-                    o = longLived.repetition(runs);
-                } else {
-                    try (OurChild fresh = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
-                        Thread.sleep(EmbeddingBench.SETTLE_MS);
-                        o = fresh.repetition(runs);
+                    if ((side + r) % 2 == 0) {
+                        n = bench.run(model, threads, PROMPTS, GENERATE, runs);
+                    } else if (longLived != null) {
+                        o = longLived.repetition(runs);
+                    } else {
+                        try (OurChild fresh = ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS)) {
+                            Thread.sleep(EmbeddingBench.SETTLE_MS);
+                            o = fresh.repetition(runs);
+                        }
                     }
                 }
                 for (int t = 0; t < tests; t++) {
+                    nat[t][r] = n[t];
                     ours[t][r] = o[t];
                 }
                 if (jniAllowed && !noJni && jniFailure == null && (small || jniLarge)) {
