@@ -219,7 +219,7 @@ public final class SideBySide implements Callable<Integer> {
     private String natives(LlamaBench bench, List<Path> models) throws Exception {
         StringBuilder md = new StringBuilder("## Natives: prebuilt all-variants vs from-source builds\n\n");
         md.append("llama-ffm's pp512 and tg128 in child JVMs, one per set of libraries, all loaded and warmed up, then asked in turn (")
-                .append(NATIVE_REPS).append(" alternated repetitions, a 300 ms pause before each; the last column is the tg128 ratio to the first row, paired): the ")
+                .append(NATIVE_REPS).append(" repetitions, each set taking its turn at going first, a 300 ms pause before each; the last column is the tg128 ratio to the first row, paired): the ")
                 .append("from-source all-variants build the natives jar carries (GGML_CPU_ALL_VARIANTS, ggml picks the variant), ")
                 .append("node-llama-cpp's prebuilt linux-x64 package of the same release (also all variants), and a from-source ")
                 .append("build for this CPU (`LLAMAFFM_CPU_NATIVE=ON`: GGML_NATIVE, -march=native, CPU backend linked in). ")
@@ -243,7 +243,8 @@ public final class SideBySide implements Callable<Integer> {
                 double[][] pp = new double[children.size()][NATIVE_REPS];
                 double[][] tg = new double[children.size()][NATIVE_REPS];
                 for (int r = 0; r < NATIVE_REPS; r++) {
-                    for (int c = 0; c < children.size(); c++) {
+                    for (int k = 0; k < children.size(); k++) {
+                        int c = (k + r) % children.size(); // each set takes its turn at going first
                         Thread.sleep(EmbeddingBench.SETTLE_MS);
                         double[] v = children.get(c).repetition(1);
                         pp[c][r] = v[0];
@@ -265,13 +266,20 @@ public final class SideBySide implements Callable<Integer> {
         }
         if (nativeBuild != null && Files.isExecutable(nativeBuild.resolve("llama-bench"))) {
             md.append("\nllama-bench itself, all-variants build vs -march=native build (").append(model(models).getFileName())
-                    .append(", 3 alternated repetitions):\n\n| build | pp512 | tg128 |\n|---|---|---|\n");
+                    .append(", 3 repetitions, the builds taking turns at going first):\n\n| build | pp512 | tg128 |\n|---|---|---|\n");
             LlamaBench tuned = new LlamaBench(nativeBuild.resolve("llama-bench"));
             double[][] all = new double[2][3];
             double[][] own = new double[2][3];
             for (int r = 0; r < 3; r++) {
-                double[] a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
-                double[] b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                double[] a;
+                double[] b;
+                if (r % 2 == 0) { // the builds take turns at going first
+                    a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                    b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                } else {
+                    b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                    a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                }
                 all[0][r] = a[0];
                 all[1][r] = a[1];
                 own[0][r] = b[0];
@@ -372,7 +380,8 @@ public final class SideBySide implements Callable<Integer> {
              OurChild high = ourChild(smallModel, threads, List.of(), levels[1], new int[] {PROMPTS[0]})) {
             OurChild[] children = {low, high};
             for (int r = 0; r < reps; r++) {
-                for (int l = 0; l < levels.length; l++) {
+                for (int k = 0; k < levels.length; k++) {
+                    int l = (k + r) % levels.length; // the levels take turns at going first
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
                     tg[l][r] = children[l].repetition(1)[1];
                     idleCpu[l][r] = children[l].idleCpuMillis(500);
@@ -383,7 +392,7 @@ public final class SideBySide implements Callable<Integer> {
                 + "ggml's worker threads busy-wait for the next computation before they sleep, as long as the polling level says. "
                 + "llama-ffm's default is " + ContextParams.DEFAULT_POLLING + " (`ContextParams.withPolling`); llama.cpp's tools "
                 + "use 50. " + smallModel.getFileName() + ", " + threads + " threads, one child JVM per level, warmed up, asked in "
-                + "turn for " + reps + " repetitions (a 300 ms pause before each): generation speed, and the "
+                + "turn for " + reps + " repetitions (taking turns at going first, a 300 ms pause before each): generation speed, and the "
                 + "process's CPU time in the 500 ms after a generation while nothing runs (what a spinning worker takes from "
                 + "the application or the next process).\n\n"
                 + "| polling | tg128 (tokens/s) | CPU ms in the 500 ms after a generation |\n|---|---|---|\n"
