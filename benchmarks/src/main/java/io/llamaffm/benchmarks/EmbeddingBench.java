@@ -39,6 +39,15 @@ public final class EmbeddingBench {
      */
     static final long SETTLE_MS = 300;
 
+    /**
+     * Which of {@code sides} contenders runs as the {@code k}-th of repetition {@code r}: each takes its turn at going
+     * first, so that none gains from always following another (on this VM the second of two back-to-back runs was
+     * often the faster).
+     */
+    static int turn(int k, int r, int sides) {
+        return (k + r) % sides;
+    }
+
     private EmbeddingBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -85,10 +94,10 @@ public final class EmbeddingBench {
                             reference = ortAll(env, session, ids);
                         }
                         for (int r = 0; r < reps; r++) {
-                            for (int side = 0; side < 2; side++) { // the two take turns at going first
+                            for (int k = 0; k < 2; k++) {
                                 Thread.sleep(SETTLE_MS);
                                 long t0 = System.nanoTime();
-                                if ((side + r) % 2 == 0) {
+                                if (turn(k, r, 2) == 0) {
                                     last = ctx.embed(texts, EmbeddingParams.defaults());
                                     ours[r] = texts.size() / ((System.nanoTime() - t0) / 1e9);
                                 } else {

@@ -140,13 +140,11 @@ public final class SideBySide implements Callable<Integer> {
         // had just loaded them (llama-bench with --delay 10 showed the same on itself)
         try (OurChild longLived = small ? ourChild(model, threads, List.of(), ContextParams.DEFAULT_POLLING, PROMPTS) : null) {
             for (int r = 0; r < repetitions; r++) {
-                // llama-bench and llama-ffm take turns going first, so that neither side gains from always
-                // following the other (on this VM the second of two back-to-back runs was often the faster)
                 double[] n = null;
                 double[] o = null;
-                for (int side = 0; side < 2; side++) {
+                for (int k = 0; k < 2; k++) {
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
-                    if ((side + r) % 2 == 0) {
+                    if (EmbeddingBench.turn(k, r, 2) == 0) {
                         n = bench.run(model, threads, PROMPTS, GENERATE, runs);
                     } else if (longLived != null) {
                         o = longLived.repetition(runs);
@@ -244,7 +242,7 @@ public final class SideBySide implements Callable<Integer> {
                 double[][] tg = new double[children.size()][NATIVE_REPS];
                 for (int r = 0; r < NATIVE_REPS; r++) {
                     for (int k = 0; k < children.size(); k++) {
-                        int c = (k + r) % children.size(); // each set takes its turn at going first
+                        int c = EmbeddingBench.turn(k, r, children.size());
                         Thread.sleep(EmbeddingBench.SETTLE_MS);
                         double[] v = children.get(c).repetition(1);
                         pp[c][r] = v[0];
@@ -267,26 +265,21 @@ public final class SideBySide implements Callable<Integer> {
         if (nativeBuild != null && Files.isExecutable(nativeBuild.resolve("llama-bench"))) {
             md.append("\nllama-bench itself, all-variants build vs -march=native build (").append(model(models).getFileName())
                     .append(", 3 repetitions, the builds taking turns at going first):\n\n| build | pp512 | tg128 |\n|---|---|---|\n");
-            LlamaBench tuned = new LlamaBench(nativeBuild.resolve("llama-bench"));
-            double[][] all = new double[2][3];
-            double[][] own = new double[2][3];
+            LlamaBench[] builds = {bench, new LlamaBench(nativeBuild.resolve("llama-bench"))};
+            String[] names = {"all variants", "-march=native"};
+            double[][][] v = new double[builds.length][2][3]; // build, test (pp512, tg128), repetition
             for (int r = 0; r < 3; r++) {
-                double[] a;
-                double[] b;
-                if (r % 2 == 0) { // the builds take turns at going first
-                    a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
-                    b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
-                } else {
-                    b = tuned.run(model(models), threads, new int[] {512}, GENERATE, 1);
-                    a = bench.run(model(models), threads, new int[] {512}, GENERATE, 1);
+                for (int k = 0; k < builds.length; k++) {
+                    int b = EmbeddingBench.turn(k, r, builds.length);
+                    double[] x = builds[b].run(model(models), threads, new int[] {512}, GENERATE, 1);
+                    v[b][0][r] = x[0];
+                    v[b][1][r] = x[1];
                 }
-                all[0][r] = a[0];
-                all[1][r] = a[1];
-                own[0][r] = b[0];
-                own[1][r] = b[1];
             }
-            md.append("| all variants | ").append(new Stats(all[0]).cell()).append(" | ").append(new Stats(all[1]).cell()).append(" |\n");
-            md.append("| -march=native | ").append(new Stats(own[0]).cell()).append(" | ").append(new Stats(own[1]).cell()).append(" |\n");
+            for (int b = 0; b < builds.length; b++) {
+                md.append("| ").append(names[b]).append(" | ").append(new Stats(v[b][0]).cell()).append(" | ")
+                        .append(new Stats(v[b][1]).cell()).append(" |\n");
+            }
         }
         return md.append('\n').toString();
     }
@@ -381,7 +374,7 @@ public final class SideBySide implements Callable<Integer> {
             OurChild[] children = {low, high};
             for (int r = 0; r < reps; r++) {
                 for (int k = 0; k < levels.length; k++) {
-                    int l = (k + r) % levels.length; // the levels take turns at going first
+                    int l = EmbeddingBench.turn(k, r, levels.length);
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
                     tg[l][r] = children[l].repetition(1)[1];
                     idleCpu[l][r] = children[l].idleCpuMillis(500);
