@@ -4,6 +4,7 @@ module io.llamaffm {
     exports io.llamaffm;
     exports io.llamaffm.chat;
     exports io.llamaffm.convert;
+    exports io.llamaffm.decoding;
     exports io.llamaffm.embeddings;
     exports io.llamaffm.gguf;
     exports io.llamaffm.grammar;

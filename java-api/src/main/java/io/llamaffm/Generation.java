@@ -1,6 +1,8 @@
 package io.llamaffm;
 
-import io.llamaffm.internal.TextStream;
+import io.llamaffm.internal.engine.DecodeLoop;
+import io.llamaffm.internal.engine.Emitter;
+import io.llamaffm.internal.engine.Engine;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -10,9 +12,10 @@ import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 /**
- * One generation in progress: the decode loop, one token per step. Use {@link #nextToken()} and {@link #text()}
+ * One generation in progress, one token per step. Use {@link #nextToken()} and {@link #text()}
  * (no allocation per token in steady state), or iterate {@link GeneratedToken}s, or {@link #stream()} them.
- * Holds its context until closed or exhausted; closing is idempotent.
+ * Holds its context until closed or exhausted; closing is idempotent. The steps run on the context's one decode loop
+ * and follow its one stop/emit policy, as every other way of generating does.
  *
  * <pre>{@code
  * try (Generation g = ctx.start(prompt, GenerationParams.defaults(), SamplerChain.greedy())) {
@@ -30,43 +33,32 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
      */
     public record GeneratedToken(int id, String text) {}
 
-    private final Context context;
+    private final Engine engine;
     private final Sampler sampler;
-    private final GenerationParams params;
-    private final TextStream stream;
-    private final StringBuilder text = new StringBuilder();
-    private final int promptTokens;
-    private final int reused;
-    private final long startNanos;
-    private final long promptNanos;
-    private long firstTokenNanos;
-    private long lastTokenNanos;
-    private int generated;
-    private float lastLogprob = Float.NaN;
+    private final Emitter out;
+    private final DecodeLoop.Slot slot;
+    private final DecodeLoop loop;
     private int lookahead = -2;      // iterator: -2 = not fetched
-    private boolean finished;
     private boolean released;
-    private Completion.StopReason stopReason;
 
-    Generation(Context context, Sampler sampler, GenerationParams params, int[] prompt) {
-        this.context = context;
+    /** Starts on an engine the caller has entered and that no generation holds; decodes the prompt. */
+    Generation(Engine engine, Sampler sampler, GenerationParams params, int[] prompt, boolean collect,
+               java.util.function.Consumer<String> onText) {
+        this.engine = engine;
         this.sampler = sampler;
-        this.params = params;
-        this.stream = new TextStream(params.stopStrings());
-        this.promptTokens = prompt.length;
-        this.startNanos = System.nanoTime();
-        int r;
+        this.out = new Emitter(engine, params, collect, onText);
+        this.loop = new DecodeLoop(engine);
+        this.slot = loop.add(0, prompt, sampler, out);
+        engine.hold(this);
         try {
-            r = context.preparePrompt(prompt);
-        } catch (DecodeException e) {
-            if (e.status() != DecodeException.Status.ABORTED) {
-                throw e;
-            }
-            r = 0;
-            finish(Completion.StopReason.CANCELLED);
+            loop.prefill();
+        } catch (RuntimeException | Error e) {
+            release();
+            throw e;
         }
-        this.reused = r;
-        this.promptNanos = System.nanoTime() - startNanos;
+        if (out.ended()) { // a prompt decode cancelled at once ends the generation before it starts
+            release();
+        }
     }
 
     /**
@@ -76,65 +68,26 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
      * @return the token id, or -1 at the end
      */
     public int nextToken() {
-        text.setLength(0);
-        if (finished) {
+        if (out.ended()) {
+            out.beginStep();
+            release();
             return -1;
         }
-        context.enter();
+        engine.enter();
         try {
-            if (context.cancelRequested() || Thread.currentThread().isInterrupted()) {
-                return finish(Completion.StopReason.CANCELLED);
+            loop.step();
+            if (out.ended()) {
+                release();
             }
-            if (generated >= params.maxTokens()) {
-                return finish(Completion.StopReason.MAX_TOKENS);
-            }
-            if (context.cachedCount() >= context.tokensPerSequence()) { // sequence 0's share of the KV cache
-                return finish(Completion.StopReason.CONTEXT_FULL);
-            }
-            int token = context.sample(sampler);
-            if (params.logprobs()) {
-                lastLogprob = context.logprobOfLast(token);
-            }
-            long now = System.nanoTime();
-            if (generated == 0) {
-                firstTokenNanos = now;
-            }
-            lastTokenNanos = now;
-            if (!params.ignoreEos() && context.tokenizer().isEndOfGeneration(token)) {
-                return finish(Completion.StopReason.END_OF_GENERATION);
-            }
-            generated++;
-            if (stream.push(context.pieceBytes(), context.piece(token), text)) {
-                finish(Completion.StopReason.STOP_STRING);
-                return token;
-            }
-            try {
-                context.decodeOne(token);
-            } catch (DecodeException e) {
-                if (e.status() != DecodeException.Status.ABORTED) {
-                    throw e;
-                }
-                finish(Completion.StopReason.CANCELLED);
-            }
-            return token;
+            return slot.token();
         } finally {
-            context.exit();
+            engine.exit();
         }
-    }
-
-    private int finish(Completion.StopReason reason) {
-        if (!finished) {
-            finished = true;
-            stopReason = reason;
-            stream.finish(text);
-            release();
-        }
-        return -1;
     }
 
     /** {@return the text completed by the last {@link #nextToken()} call; a view reused by the next call} */
     public CharSequence text() {
-        return text;
+        return out.delta();
     }
 
     /**
@@ -142,28 +95,32 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
      * {@link GenerationParams#logprobs()} is on; NaN otherwise}
      */
     public float logprob() {
-        return lastLogprob;
+        return out.lastLogprob();
     }
 
     /** {@return why the generation ended, or null while it runs} */
     public Completion.StopReason stopReason() {
-        return stopReason;
+        return out.reason();
     }
 
     /** {@return the tokens generated so far} */
     public int generatedTokens() {
-        return generated;
+        return out.count();
     }
 
     /** {@return the prompt tokens reused from the KV cache (not decoded again)} */
     public int reusedTokens() {
-        return reused;
+        return slot.reusedTokens();
     }
 
     /** {@return the timings so far} */
     public Timings timings() {
-        return new Timings(promptTokens - reused, promptNanos, generated,
-                generated == 0 ? 0 : lastTokenNanos - firstTokenNanos, generated == 0 ? 0 : firstTokenNanos - startNanos);
+        return out.timings();
+    }
+
+    /** {@return everything generated, when the generation was started to collect it (Context.generate)} */
+    Completion completion() {
+        return out.completion();
     }
 
     @Override
@@ -171,7 +128,7 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         if (lookahead == -2) {
             lookahead = nextToken();
         }
-        return lookahead >= 0 || !text.isEmpty();
+        return lookahead >= 0 || !out.delta().isEmpty();
     }
 
     @Override
@@ -179,9 +136,9 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
-        GeneratedToken t = new GeneratedToken(lookahead, text.toString());
-        text.setLength(0);
-        lookahead = finished && lookahead < 0 ? -1 : -2;
+        GeneratedToken t = new GeneratedToken(lookahead, out.delta().toString());
+        out.beginStep();
+        lookahead = out.ended() && lookahead < 0 ? -1 : -2;
         return t;
     }
 
@@ -194,22 +151,16 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     /** Ends the generation and gives the context back. Idempotent. */
     @Override
     public void close() {
-        if (!finished) {
-            finished = true;
-            stopReason = Completion.StopReason.CANCELLED;
-        }
+        out.end(Completion.StopReason.CANCELLED);
         release();
     }
 
+    /** Frees the sampler and gives the context back. */
     void release() {
         if (!released) {
             released = true;
             sampler.close();
         }
-        context.generationClosed(this); // also after a release during construction, before the context recorded it
-    }
-
-    boolean released() {
-        return released;
+        engine.release(this);
     }
 }

@@ -5,6 +5,7 @@ import io.llamaffm.gguf.GgmlType;
 import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.TensorInfo;
 import io.llamaffm.internal.NativeLog;
+import io.llamaffm.internal.engine.NativeOwner;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,19 +48,19 @@ public final class LoraAdapter implements AutoCloseable {
 
     private final Model model;
     private final Path path;
-    private final Arena arena;
-    private final MemorySegment handle; // llama_adapter_lora*, freed by llama_adapter_lora_free when the arena closes
+    private final NativeOwner owner;    // the llama_adapter_lora*, freed by llama_adapter_lora_free when it closes
+    private final MemorySegment handle;
     private final Map<String, String> metadata;
     private final float alpha;
     private final int[] invocationTokens;
     private int users;                  // contexts that have this adapter set; guarded by this
     private volatile boolean closed;
 
-    private LoraAdapter(Model model, Path path, Arena arena, MemorySegment handle) {
+    private LoraAdapter(Model model, Path path, NativeOwner owner) {
         this.model = model;
         this.path = path;
-        this.arena = arena;
-        this.handle = handle;
+        this.owner = owner;
+        this.handle = owner.handle();
         this.metadata = readMetadata(handle);
         this.alpha = parseAlpha(metadata.get("adapter.lora.alpha"));
         int n = (int) LlamaH.llama_adapter_get_alora_n_invocation_tokens(handle);
@@ -78,23 +79,20 @@ public final class LoraAdapter implements AutoCloseable {
             throw new ModelLoadException(p, "file is not readable", List.of());
         }
         checkTensors(model, p);
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment raw;
-            List<String> log;
+        List<List<String>> log = new java.util.ArrayList<>(1);
+        NativeOwner owner = NativeOwner.open(arena -> {
             NativeLog.beginCapture();
             try {
-                raw = LlamaH.llama_adapter_lora_init(model.handle(), arena.allocateFrom(p.toString()));
+                return LlamaH.llama_adapter_lora_init(model.handle(), arena.allocateFrom(p.toString()));
             } finally {
-                log = NativeLog.endCapture();
+                log.add(NativeLog.endCapture());
             }
-            if (raw.equals(MemorySegment.NULL)) {
-                throw new ModelLoadException(p, "llama.cpp could not load it as a LoRA adapter for "
-                        + model.path().getFileName(), log);
-            }
-            return new LoraAdapter(model, p, arena, raw.reinterpret(arena, LlamaH::llama_adapter_lora_free));
+        }, LlamaH::llama_adapter_lora_free, () -> new ModelLoadException(p, "llama.cpp could not load it as a LoRA adapter for "
+                + model.path().getFileName(), log.getFirst()));
+        try {
+            return new LoraAdapter(model, p, owner);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            owner.close();
             throw e;
         }
     }
@@ -271,7 +269,7 @@ public final class LoraAdapter implements AutoCloseable {
                     throw new IllegalStateException("LoRA adapter " + path.getFileName() + " is set on " + users
                             + " open context(s): clear it there (Context.clearLoraAdapters) or close them first");
                 }
-                arena.close();
+                owner.close();
                 closed = true;
             }
             model.adapterClosed(this);

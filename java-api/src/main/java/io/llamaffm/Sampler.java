@@ -76,11 +76,6 @@ public final class Sampler implements AutoCloseable {
         return spec;
     }
 
-    /** Samples the next token from the context's last logits and accepts it. */
-    int sample(MemorySegment context) {
-        return sample(context, -1);
-    }
-
     /** Samples from the logits of output {@code index} of the last decode (-1: the last output) and accepts the token. */
     int sample(MemorySegment context, int index) {
         ensureOpen();

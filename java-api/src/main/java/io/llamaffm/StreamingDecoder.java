@@ -1,10 +1,9 @@
 package io.llamaffm;
 
 import io.llamaffm.internal.Utf8Stream;
+import io.llamaffm.internal.engine.PieceBuffer;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Turns tokens into text one at a time without ever returning a broken multi-byte UTF-8 character
@@ -14,13 +13,10 @@ import java.lang.foreign.ValueLayout;
  * grown to the longest piece; {@link #push(int)} returns a new String per token.
  */
 public final class StreamingDecoder {
-    private static final int PIECE_BYTES = 64;
-
     private final Tokenizer tokenizer;
     private final Utf8Stream utf8 = new Utf8Stream();
     private final StringBuilder out = new StringBuilder();
-    private MemorySegment pieceBuf = Arena.ofAuto().allocate(PIECE_BYTES); // one token's bytes, native for the downcall
-    private byte[] piece = new byte[PIECE_BYTES];
+    private final PieceBuffer piece = new PieceBuffer(Arena.ofAuto(), 64); // one token's bytes
 
     StreamingDecoder(Tokenizer tokenizer) {
         this.tokenizer = tokenizer;
@@ -47,18 +43,9 @@ public final class StreamingDecoder {
      * @throws IllegalArgumentException if the token id is out of range
      */
     public int push(int token, StringBuilder text) {
-        int n = tokenizer.checkedPieceInto(token, pieceBuf);
-        if (n < 0) { // longer than any piece so far: grow once for it
-            pieceBuf = Arena.ofAuto().allocate(-n);
-            piece = new byte[-n];
-            n = tokenizer.checkedPieceInto(token, pieceBuf);
-        }
-        if (n < 0) {
-            throw new LlamaException("llama_token_to_piece failed (" + n + ") for token " + token);
-        }
-        MemorySegment.copy(pieceBuf, ValueLayout.JAVA_BYTE, 0, piece, 0, n);
+        int n = piece.write(tokenizer.checkedVocabulary(token), token, true);
         int before = text.length();
-        utf8.push(piece, n, text);
+        utf8.push(piece.bytes(), n, text);
         return text.length() - before;
     }
 

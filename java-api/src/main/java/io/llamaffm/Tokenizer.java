@@ -1,6 +1,7 @@
 package io.llamaffm;
 
 import io.llamaffm.bindings.LlamaH;
+import io.llamaffm.internal.engine.PieceBuffer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -232,30 +233,17 @@ public final class Tokenizer {
         model.ensureOpen();
         requireVocabulary();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(64);
-            int n = LlamaH.llama_token_to_piece(vocab, token, buf, 64, 0, special);
-            if (n < 0) {
-                buf = arena.allocate(-n);
-                n = LlamaH.llama_token_to_piece(vocab, token, buf, -n, 0, special);
-            }
-            if (n < 0) {
-                throw new LlamaException("llama_token_to_piece failed (" + n + ") for token " + token);
-            }
-            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+            PieceBuffer buf = new PieceBuffer(arena, 64);
+            return java.util.Arrays.copyOf(buf.bytes(), buf.write(vocab, token, special));
         }
     }
 
-    /** Writes the piece of {@code token} into {@code buf} (special tokens as text); returns its length, or minus the needed size. */
-    int pieceInto(int token, MemorySegment buf) {
-        requireVocabulary();
-        return LlamaH.llama_token_to_piece(vocab, token, buf, (int) buf.byteSize(), 0, true);
-    }
-
-    /** {@link #pieceInto} for a caller that holds no context: checks the token and that the model is open first. */
-    int checkedPieceInto(int token, MemorySegment buf) {
+    /** {@return the vocabulary, for a caller that holds no context: checks the token and that the model is open first} */
+    MemorySegment checkedVocabulary(int token) {
         checkToken(token);
         model.ensureOpen();
-        return pieceInto(token, buf);
+        requireVocabulary();
+        return vocab;
     }
 
     /** {@return the beginning-of-sequence token, or -1 if the vocabulary has none} */

@@ -1,5 +1,6 @@
 package io.llamaffm;
 
+import io.llamaffm.decoding.BeamSearch;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -21,21 +22,26 @@ class BeamSearchIT {
             int n = 24;
             Completion greedy = plain.generate(PROMPT, GenerationParams.defaults().withMaxTokens(n).withIgnoreEos(true),
                     SamplerChain.greedy(), null);
-            BeamSearch.Beam one = BeamSearch.search(beams, PROMPT, 1, n, true);
-            assertArrayEquals(greedy.tokens(), one.tokens());
+            GenerationParams p = GenerationParams.defaults().withMaxTokens(n).withIgnoreEos(true);
+            BeamSearch.Result one = BeamSearch.generate(beams, PROMPT, p, 1, null);
+            assertArrayEquals(greedy.tokens(), one.completion().tokens());
+            assertEquals(greedy.text(), one.completion().text());
+            assertEquals(Completion.StopReason.MAX_TOKENS, one.completion().stopReason());
 
             int[] prompt = m.tokenizer().encode(PROMPT);
             double greedyLogprob = logprobOf(plain, prompt, greedy.tokens());
             assertEquals(greedyLogprob, one.logprob(), 1e-2);
             for (int width : new int[] {2, 4}) {
-                BeamSearch.Beam best = BeamSearch.search(beams, PROMPT, width, n, true);
-                assertEquals(n, best.tokens().length);
-                double scored = logprobOf(plain, prompt, best.tokens());
+                StringBuilder streamed = new StringBuilder();
+                BeamSearch.Result best = BeamSearch.generate(beams, PROMPT, p, width, streamed::append);
+                assertEquals(n, best.completion().tokens().length);
+                double scored = logprobOf(plain, prompt, best.completion().tokens());
                 assertEquals(scored, best.logprob(), 1e-2, "the beam's score is the text's log-probability");
                 assertTrue(best.logprob() >= greedyLogprob - 1e-3, width + ": " + best.logprob() + " vs greedy " + greedyLogprob);
-                assertEquals(m.tokenizer().decode(best.tokens()), best.text());
+                assertEquals(m.tokenizer().decode(best.completion().tokens()), best.completion().text());
+                assertEquals(best.completion().text(), streamed.toString());
             }
-            assertThrows(IllegalArgumentException.class, () -> BeamSearch.search(beams, PROMPT, 5, n, true), "needs 10 sequences");
+            assertThrows(IllegalArgumentException.class, () -> BeamSearch.generate(beams, PROMPT, p, 5, null), "needs 10 sequences");
             // the context is clean and usable afterwards
             assertEquals(0, beams.cachedTokens().length);
             assertEquals(greedy.text().substring(0, 10),

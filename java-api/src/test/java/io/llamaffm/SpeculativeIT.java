@@ -1,5 +1,6 @@
 package io.llamaffm;
 
+import io.llamaffm.decoding.SpeculativeDecoding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

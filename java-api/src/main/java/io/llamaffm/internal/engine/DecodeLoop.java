@@ -1,0 +1,178 @@
+package io.llamaffm.internal.engine;
+
+import io.llamaffm.Completion.StopReason;
+import io.llamaffm.DecodeException;
+import io.llamaffm.Sampler;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The decode loop: any number of sequences ({@link Slot}s) advance together, one {@link Batch} per step. Each
+ * {@link #step()} lets every slot whose logits the last decode computed sample one token and hand it to its
+ * {@link Emitter}; then it fills the batch with those tokens and with prompt chunks of slots still reading their
+ * prompt, and decodes it once. A single generation is one slot; {@code generateAll} is one slot per prompt; a server
+ * schedules its requests as slots.
+ */
+public final class DecodeLoop {
+    /** One sequence being generated. */
+    public static final class Slot {
+        final int sequence;
+        final int[] prompt;
+        final Sampler sampler;
+        final Emitter out;
+        final int reused;
+        int promptNext;          // next prompt token to decode
+        int position;            // where the next token goes in the sequence
+        int outputIndex = -1;    // batch index of this slot's logits in the last decode, or -1
+        int token = -1;          // the token of the last step, or -1
+
+        Slot(int sequence, int[] prompt, Sampler sampler, Emitter out, int reused) {
+            this.sequence = sequence;
+            this.prompt = prompt;
+            this.sampler = sampler;
+            this.out = out;
+            this.reused = reused;
+            this.promptNext = reused;
+            this.position = reused;
+        }
+
+        /** {@return whether the slot is still decoding its prompt} */
+        public boolean prefilling() {
+            return promptNext < prompt.length;
+        }
+
+        /** {@return the token the last step produced for this slot, or -1 (none, or the output ended)} */
+        public int token() {
+            return token;
+        }
+
+        public Emitter output() {
+            return out;
+        }
+
+        public int reusedTokens() {
+            return reused;
+        }
+    }
+
+    private final Engine engine;
+    private final Batch batch;
+    private final List<Slot> slots = new ArrayList<>();
+
+    public DecodeLoop(Engine engine) {
+        this.engine = engine;
+        this.batch = engine.batch();
+    }
+
+    /**
+     * Adds a sequence to the loop. Its prompt is decoded by the next steps, reusing what the sequence already holds
+     * in the cache (the rest of the sequence is removed).
+     *
+     * @param sequence the KV-cache sequence id
+     * @param prompt   the prompt tokens (checked by the caller, at least one)
+     * @param sampler  the sequence's own sampler
+     * @param out      the sequence's stop/emit policy
+     * @return the slot
+     */
+    public Slot add(int sequence, int[] prompt, Sampler sampler, Emitter out) {
+        Slot s = new Slot(sequence, prompt, sampler, out, engine.reusablePrefix(sequence, prompt));
+        slots.add(s);
+        return s;
+    }
+
+    /** Runs steps until every slot has decoded its prompt, then records the prompt timings. */
+    public void prefill() {
+        while (anyPrefilling()) {
+            if (engine.stopRequested()) {
+                endAll(StopReason.CANCELLED);
+                return;
+            }
+            step();
+        }
+        for (Slot s : slots) {
+            s.out.promptDecoded(s.prompt.length, s.reused);
+        }
+    }
+
+    private boolean anyPrefilling() {
+        for (Slot s : slots) {
+            if (s.prefilling() && !s.out.ended()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * One step: sample for every slot that has logits, fill the batch, decode. An abort of the decode (cancel or
+     * interrupt) ends every slot with {@link StopReason#CANCELLED}.
+     *
+     * @return how many slots are still generating
+     */
+    public int step() {
+        batch.clear();
+        for (Slot s : slots) {
+            s.token = -1;
+            s.out.beginStep();
+            if (s.outputIndex < 0 || s.out.ended()) {
+                continue;
+            }
+            int at = s.outputIndex;
+            s.outputIndex = -1;
+            if (!s.out.canSample(s.position)) {
+                continue;
+            }
+            int t = engine.sample(s.sampler, at);
+            boolean keep = s.out.accept(t, s.out.wantsLogprobs() ? engine.logprob(at, t) : Float.NaN);
+            s.token = s.out.lastToken();
+            if (keep) {
+                s.outputIndex = batch.add(t, s.position++, s.sequence, !s.out.ended());
+                if (s.out.ended()) {
+                    s.outputIndex = -1;  // decoded into the cache, nothing more to sample
+                }
+            }
+        }
+        for (Slot s : slots) {
+            if (s.prefilling() && !s.out.ended() && batch.remaining() > 0) {
+                int n = Math.min(batch.remaining(), s.prompt.length - s.promptNext);
+                boolean last = s.promptNext + n == s.prompt.length;
+                int index = batch.addAll(s.prompt, s.promptNext, n, s.promptNext, s.sequence, false, last);
+                s.promptNext += n;
+                if (last) {
+                    s.position = s.prompt.length;
+                    s.outputIndex = index;
+                }
+            }
+        }
+        try {
+            engine.decode(batch);
+        } catch (DecodeException e) {
+            if (e.status() != DecodeException.Status.ABORTED) {
+                throw e;
+            }
+            endAll(StopReason.CANCELLED);
+        }
+        int active = 0;
+        for (Slot s : slots) {
+            if (!s.out.ended()) {
+                active++;
+            }
+        }
+        return active;
+    }
+
+    private void endAll(StopReason why) {
+        for (Slot s : slots) {
+            s.out.end(why);
+            s.outputIndex = -1;
+        }
+    }
+
+    /** Runs steps until every slot has ended. */
+    public void runToEnd() {
+        while (step() > 0) {
+            // each step samples, emits and decodes one token per slot
+        }
+    }
+}
