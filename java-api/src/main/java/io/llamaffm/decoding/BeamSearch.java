@@ -89,18 +89,25 @@ public final class BeamSearch {
 
     private static Result run(Engine engine, int[] prompt, GenerationParams params, int width, Consumer<String> onText) {
         long start = System.nanoTime();
-        engine.prefill(0, prompt);
+        StopReason stopped = StopReason.MAX_TOKENS;
+        int budget = params.maxTokens();
+        try {
+            engine.prefill(0, prompt);
+        } catch (DecodeException e) {
+            Strategies.requireAborted(e);
+            stopped = StopReason.CANCELLED;
+            budget = 0;
+        }
         long promptNanos = System.nanoTime() - start;
         float[] logprobs = new float[engine.vocabularySize()];
         Batch batch = engine.batch();
         List<Beam> open = List.of(new Beam(new int[0], new float[0], 0, 0, -1, null));
         int[] outputIndex = {engine.lastOutput()};
         List<Beam> finished = new ArrayList<>();
-        StopReason stopped = StopReason.MAX_TOKENS;
         int half = 0; // children go to sequences [width * (1 - half), ...)
 
         for (int step = 0; ; step++) {
-            if (step >= params.maxTokens()) {
+            if (step >= budget) {
                 break;
             }
             if (engine.stopRequested()) {
@@ -155,9 +162,7 @@ public final class BeamSearch {
                 try {
                     engine.decode(batch);
                 } catch (DecodeException e) {
-                    if (e.status() != DecodeException.Status.ABORTED) {
-                        throw e;
-                    }
+                    Strategies.requireAborted(e);
                     stopped = StopReason.CANCELLED;
                     break;
                 }

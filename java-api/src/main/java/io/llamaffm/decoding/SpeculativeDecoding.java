@@ -91,8 +91,16 @@ public final class SpeculativeDecoding {
     private static Result run(Engine target, Engine draft, int[] prompt, GenerationParams params, Sampler targetSampler,
                               Sampler draftSampler, int k, Consumer<String> onText) {
         Emitter out = new Emitter(target, params, true, onText);
-        int reused = target.prefill(0, prompt);
-        draft.prefill(0, prompt);
+        int reused;
+        try {
+            reused = target.prefill(0, prompt);
+            draft.prefill(0, prompt);
+        } catch (DecodeException e) {
+            Strategies.requireAborted(e);
+            out.promptDecoded(prompt.length, 0);
+            out.end(Completion.StopReason.CANCELLED);
+            return new Result(out.completion(), 0, 0);
+        }
         out.promptDecoded(prompt.length, reused);
         int drafted = 0;
         int accepted = 0;
@@ -128,9 +136,7 @@ public final class SpeculativeDecoding {
             try {
                 target.decode(batch);
             } catch (DecodeException e) {
-                if (e.status() != DecodeException.Status.ABORTED) {
-                    throw e;
-                }
+                Strategies.requireAborted(e);
                 out.end(Completion.StopReason.CANCELLED);
                 break;
             }

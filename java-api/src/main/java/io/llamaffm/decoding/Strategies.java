@@ -15,6 +15,13 @@ final class Strategies {
         }
     }
 
+    /** Returns if {@code e} is an aborted decode (a cancellation), rethrows it otherwise. */
+    static void requireAborted(io.llamaffm.DecodeException e) {
+        if (e.status() != io.llamaffm.DecodeException.Status.ABORTED) {
+            throw e;
+        }
+    }
+
     /** Claims a context for a whole strategy call: this thread inside, no generation open; the cancel flag reset. */
     static Engine claim(Context context) {
         Engine engine = Access.engine(context);

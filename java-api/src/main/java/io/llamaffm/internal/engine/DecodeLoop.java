@@ -112,7 +112,9 @@ public final class DecodeLoop {
      */
     public int step() {
         batch.clear();
-        for (Slot s : slots) {
+        int count = slots.size(); // indexed loops: the per-token path allocates no iterators
+        for (int i = 0; i < count; i++) {
+            Slot s = slots.get(i);
             s.token = -1;
             s.out.beginStep();
             if (s.outputIndex < 0 || s.out.ended()) {
@@ -133,7 +135,8 @@ public final class DecodeLoop {
                 }
             }
         }
-        for (Slot s : slots) {
+        for (int i = 0; i < count; i++) {
+            Slot s = slots.get(i);
             if (s.prefilling() && !s.out.ended() && batch.remaining() > 0) {
                 int n = Math.min(batch.remaining(), s.prompt.length - s.promptNext);
                 boolean last = s.promptNext + n == s.prompt.length;
@@ -154,8 +157,8 @@ public final class DecodeLoop {
             endAll(StopReason.CANCELLED);
         }
         int active = 0;
-        for (Slot s : slots) {
-            if (!s.out.ended()) {
+        for (int i = 0; i < count; i++) {
+            if (!slots.get(i).out.ended()) {
                 active++;
             }
         }
