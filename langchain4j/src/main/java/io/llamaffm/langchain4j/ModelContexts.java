@@ -2,7 +2,7 @@ package io.llamaffm.langchain4j;
 
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
-import io.llamaffm.ModelContexts;
+import io.llamaffm.ContextPool;
 import io.llamaffm.LlamaException;
 import io.llamaffm.Model;
 
@@ -10,7 +10,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * A LangChain4j model's {@link Model} (borrowed, or loaded and owned) and a lazy {@link ModelContexts} of up to
+ * A LangChain4j model's {@link Model} (borrowed, or loaded and owned) and a lazy {@link ContextPool} of up to
  * {@code maxContexts} contexts on it: concurrent calls take different contexts, and a call that finds them all busy
  * waits for one. Closing is refused while a call is running (the pool's rule); it closes the contexts, then the model
  * when it was loaded here.
@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ModelContexts implements AutoCloseable {
     private final Model model;
     private final boolean ownsModel;
-    private final ModelContexts pool;
+    private final ContextPool pool;
 
     ModelContexts(ModelSource source, ContextParams params, int maxContexts) {
         if (maxContexts < 1) {
@@ -27,7 +27,7 @@ final class ModelContexts implements AutoCloseable {
         Objects.requireNonNull(params, "contextParams");
         this.model = source.open();
         this.ownsModel = source.owned();
-        this.pool = ModelContexts.lazy(model, params, maxContexts);
+        this.pool = ContextPool.lazy(model, params, maxContexts);
     }
 
     Model model() {
@@ -36,7 +36,7 @@ final class ModelContexts implements AutoCloseable {
 
     /** Runs {@code work} on a context of its own, waiting for a free one when all are busy. */
     <T> T use(Function<Context, T> work) {
-        try (ModelContexts.Lease lease = pool.acquire()) {
+        try (ContextPool.Lease lease = pool.acquire()) {
             return work.apply(lease.context());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
