@@ -9,6 +9,8 @@ import java.util.Objects;
  * chain applies them. A chain used for generation ends with a stage that picks the token ({@link Greedy},
  * {@link Dist}, {@link Mirostat} or {@link MirostatV2}); a chain without one can still filter a logits array
  * ({@link Sampler#apply(float[])}). Immutable and thread-safe: each {@link Sampler} builds its own native chain.
+ * {@link SamplingParams#toChain()} builds the usual chain (temperature, top-k, top-p, min-p, penalties, logit bias,
+ * seed, grammar) from llama.cpp's defaults in llama.cpp's order; compose stages by hand for anything else.
  *
  * @param stages the stages in the order they apply; at least one
  */
@@ -388,20 +390,20 @@ public record SamplerChain(List<Stage> stages) {
     }
 
     /**
-     * The usual sampling recipe: top-k, top-p, min-p, temperature, then a seeded draw; temperature 0 is greedy.
+     * The usual sampling recipe, {@link SamplingParams} with these values and llama.cpp's defaults for the rest: top-k,
+     * top-p, min-p, temperature, then a seeded draw; temperature 0 is {@link #greedy()}.
      *
      * @param temperature the {@link Temperature}; 0 returns {@link #greedy()}
-     * @param topK        the {@link TopK} count
-     * @param topP        the {@link TopP} mass
-     * @param minP        the {@link MinP} ratio
+     * @param topK        the {@link TopK} count (0 = off)
+     * @param topP        the {@link TopP} mass (1 = off)
+     * @param minP        the {@link MinP} ratio (0 = off)
      * @param seed        the seed of the final {@link Dist} draw
      * @return the chain
+     * @throws IllegalArgumentException if a value is out of its range ({@link SamplingParams})
      */
     public static SamplerChain sampling(float temperature, int topK, float topP, float minP, int seed) {
-        if (temperature == 0) {
-            return greedy();
-        }
-        return of(new TopK(topK), new TopP(topP, 1), new MinP(minP, 1), new Temperature(temperature), new Dist(seed));
+        return SamplingParams.defaults().withTemperature(temperature).withTopK(topK).withTopP(topP).withMinP(minP)
+                .withSeed(seed).toChain();
     }
 
     /** {@return whether the last stage picks a token (required for generation)} */

@@ -15,9 +15,9 @@ import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.SamplerChain;
+import io.llamaffm.SamplingParams;
 import io.llamaffm.chat.ChatFormat;
 
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -28,23 +28,13 @@ import java.util.function.Consumer;
  * prompt (rendered by the chat format), a sampler chain and generation parameters, and runs on a pooled context.
  */
 final class ChatEngine implements AutoCloseable {
-    /** Sampling defaults for parameters neither the request nor the builder set (llama.cpp's own defaults). */
-    static final double TEMPERATURE = 0.8;
-    static final int TOP_K = 40;
-    static final double TOP_P = 0.95;
-    static final double MIN_P = 0.05;
-    /** llama.cpp's LLAMA_DEFAULT_SEED: a different random draw each call. */
-    static final int RANDOM_SEED = -1;
-    /** How many recent tokens frequency and presence penalties look at. */
-    static final int PENALTY_WINDOW = 64;
-
-    private final ContextPool pool;
+    private final ModelContexts pool;
     private final ChatFormat format;
     private final LlamaFfmChatRequestParameters defaults;
     private final List<ChatModelListener> listeners;
     private final String modelName;
 
-    ChatEngine(ContextPool pool, ChatFormat format, LlamaFfmChatRequestParameters defaults, List<ChatModelListener> listeners) {
+    ChatEngine(ModelContexts pool, ChatFormat format, LlamaFfmChatRequestParameters defaults, List<ChatModelListener> listeners) {
         this.pool = pool;
         this.format = format != null ? format : ChatFormat.forModel(pool.model());
         this.defaults = defaults.modelName() != null ? defaults
@@ -109,34 +99,22 @@ final class ChatEngine implements AutoCloseable {
     }
 
     /**
-     * The sampler chain for the parameters, in llama.cpp's order: the JSON grammar (when the response format asks
-     * for JSON), frequency/presence penalties (when set), then top-k, top-p, min-p, temperature and a seeded draw;
-     * temperature 0 picks the most probable token instead (greedy). Every value is checked, even those greedy ignores.
+     * The sampler chain for the parameters: {@link SamplingParams}, the library's one recipe, with llama.cpp's defaults
+     * for what neither the request nor the builder set and llama.cpp's order (the JSON grammar when the response format
+     * asks for JSON, frequency/presence penalties over the last 64 tokens, then top-k, top-p, min-p, temperature and a
+     * seeded draw; temperature 0 picks the most probable token instead). Every value is checked, even those greedy
+     * ignores.
      */
     static SamplerChain sampler(ChatRequestParameters p) {
-        List<SamplerChain.Stage> stages = new ArrayList<>();
-        SamplerChain.Grammar grammar = grammar(p.responseFormat());
-        if (grammar != null) {
-            stages.add(grammar);
-        }
-        float frequency = (float) value(p.frequencyPenalty(), 0);
-        float presence = (float) value(p.presencePenalty(), 0);
-        if (frequency != 0 || presence != 0) {
-            stages.add(new SamplerChain.Penalties(PENALTY_WINDOW, 1f, frequency, presence));
-        }
-        LlamaFfmChatRequestParameters l = p instanceof LlamaFfmChatRequestParameters x ? x : null;
-        float temperature = (float) value(p.temperature(), TEMPERATURE);
-        List<SamplerChain.Stage> draw = List.of(new SamplerChain.TopK(p.topK() != null ? p.topK() : TOP_K),
-                new SamplerChain.TopP((float) value(p.topP(), TOP_P), 1),
-                new SamplerChain.MinP((float) value(l != null ? l.minP() : null, MIN_P), 1),
-                new SamplerChain.Temperature(temperature),
-                new SamplerChain.Dist(l != null && l.seed() != null ? l.seed() : RANDOM_SEED));
-        if (temperature == 0) {
-            stages.add(new SamplerChain.Greedy());
-        } else {
-            stages.addAll(draw);
-        }
-        return new SamplerChain(stages);
+        SamplingParams s = SamplingParams.defaults().withGrammar(grammar(p.responseFormat()));
+        if (p.frequencyPenalty() != null) s = s.withFrequencyPenalty(p.frequencyPenalty().floatValue());
+        if (p.presencePenalty() != null) s = s.withPresencePenalty(p.presencePenalty().floatValue());
+        if (p.temperature() != null) s = s.withTemperature(p.temperature().floatValue());
+        if (p.topK() != null) s = s.withTopK(p.topK());
+        if (p.topP() != null) s = s.withTopP(p.topP().floatValue());
+        if (p instanceof LlamaFfmChatRequestParameters l && l.minP() != null) s = s.withMinP(l.minP().floatValue());
+        if (p instanceof LlamaFfmChatRequestParameters l && l.seed() != null) s = s.withSeed(l.seed());
+        return s.toChain();
     }
 
     /** A grammar for JSON output: valid against the schema when one is given, else any JSON object; null for text. */
@@ -146,10 +124,6 @@ final class ChatEngine implements AutoCloseable {
         }
         String schema = format.jsonSchema() == null ? "{\"type\":\"object\"}" : JsonSchemaText.of(format.jsonSchema().rootElement());
         return SamplerChain.Grammar.fromJsonSchema(schema);
-    }
-
-    private static double value(Double v, double otherwise) {
-        return v != null ? v : otherwise;
     }
 
     private static FinishReason finishReason(Completion.StopReason reason) {

@@ -51,7 +51,7 @@ abstract class ChatModelBuilder<B extends ChatModelBuilder<B>> extends ModelBuil
         return self();
     }
 
-    /** Keep only the k most probable tokens (1 = greedy). */
+    /** Keep only the k most probable tokens (0 = off, as in llama.cpp; 1 = greedy). */
     public B topK(Integer topK) {
         parameters.topK(topK);
         return self();
@@ -111,7 +111,7 @@ abstract class ChatModelBuilder<B extends ChatModelBuilder<B>> extends ModelBuil
         LlamaFfmChatRequestParameters defaults = defaultRequestParameters == null ? single
                 : LlamaFfmChatRequestParameters.builder().overrideWith(defaultRequestParameters).overrideWith(single).build();
         ChatEngine.sampler(defaults); // bad defaults fail at build time, not at the first request
-        ContextPool pool = pool(ContextParams.defaults(), UnaryOperator.identity());
+        ModelContexts pool = pool(ContextParams.defaults(), UnaryOperator.identity());
         try {
             return new ChatEngine(pool, chatFormat, defaults, listeners);
         } catch (RuntimeException | Error e) {

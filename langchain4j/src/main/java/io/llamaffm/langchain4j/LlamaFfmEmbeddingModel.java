@@ -35,11 +35,11 @@ import java.util.List;
  * owns one loaded with {@code modelPath(Path)}; concurrent calls take contexts from a pool of {@code maxContexts}.
  */
 public final class LlamaFfmEmbeddingModel implements EmbeddingModel, AutoCloseable {
-    private final ContextPool pool;
+    private final ModelContexts pool;
     private final EmbeddingParams params;
     private volatile Integer dimension;
 
-    private LlamaFfmEmbeddingModel(ContextPool pool, EmbeddingParams params) {
+    private LlamaFfmEmbeddingModel(ModelContexts pool, EmbeddingParams params) {
         this.pool = pool;
         this.params = params;
     }

@@ -38,11 +38,11 @@ public final class LlamaFfmScoringModel implements ScoringModel, AutoCloseable {
         COSINE
     }
 
-    private final ContextPool pool;
+    private final ModelContexts pool;
     private final Method method;
     private final EmbeddingParams params;
 
-    private LlamaFfmScoringModel(ContextPool pool, Method method, EmbeddingParams params) {
+    private LlamaFfmScoringModel(ModelContexts pool, Method method, EmbeddingParams params) {
         this.pool = pool;
         this.method = method;
         this.params = params;

@@ -68,7 +68,7 @@ abstract class ModelBuilder<B extends ModelBuilder<B>> {
     }
 
     /** The context pool: the builder's context parameters (or {@code defaults}) with {@code required} applied. */
-    ContextPool pool(ContextParams defaults, UnaryOperator<ContextParams> required) {
-        return new ContextPool(source(), required.apply(contextParams != null ? contextParams : defaults), maxContexts);
+    ModelContexts pool(ContextParams defaults, UnaryOperator<ContextParams> required) {
+        return new ModelContexts(source(), required.apply(contextParams != null ? contextParams : defaults), maxContexts);
     }
 }

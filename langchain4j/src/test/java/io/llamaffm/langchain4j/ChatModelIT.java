@@ -333,7 +333,7 @@ class ChatModelIT {
             assertEquals(reference(List.of(ChatMessage.user(QUESTION)), MAX).text().strip(), chat.chat(QUESTION),
                     "the model still works after refusals");
         }
-        assertThrows(IllegalArgumentException.class, () -> LlamaFfmChatModel.builder().model(model).topK(0).build());
+        assertThrows(IllegalArgumentException.class, () -> LlamaFfmChatModel.builder().model(model).topK(-1).build());
         assertThrows(IllegalArgumentException.class, () -> LlamaFfmChatModel.builder().build(), "no model");
     }
 

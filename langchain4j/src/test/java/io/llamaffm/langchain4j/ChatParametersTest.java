@@ -42,6 +42,9 @@ class ChatParametersTest {
                 new SamplerChain.Dist(42)), chain.stages());
         assertEquals(List.of(new SamplerChain.Greedy()),
                 ChatEngine.sampler(ChatRequestParameters.builder().temperature(0.0).topK(3).build()).stages());
+        assertEquals(List.of(new SamplerChain.MinP(0.05f, 1), new SamplerChain.Temperature(0.8f), new SamplerChain.Dist(-1)),
+                ChatEngine.sampler(ChatRequestParameters.builder().topK(0).topP(1.0).build()).stages(),
+                "top-k 0 and top-p 1 are off, as in llama.cpp");
         SamplerChain json = ChatEngine.sampler(ChatRequestParameters.builder().temperature(0.0)
                 .responseFormat(ResponseFormat.JSON).build());
         assertEquals(List.of(SamplerChain.Grammar.fromJsonSchema("{\"type\":\"object\"}"), new SamplerChain.Greedy()), json.stages());
@@ -51,7 +54,7 @@ class ChatParametersTest {
     @Test
     void badValuesAreRefusedEvenWhenGreedyWouldIgnoreThem() {
         for (ChatRequestParameters p : List.of(ChatRequestParameters.builder().temperature(-0.1).build(),
-                ChatRequestParameters.builder().temperature(0.0).topK(0).build(),
+                ChatRequestParameters.builder().temperature(0.0).topK(-1).build(),
                 ChatRequestParameters.builder().topP(1.5).build(),
                 LlamaFfmChatRequestParameters.builder().minP(-1.0).build())) {
             assertThrows(IllegalArgumentException.class, () -> ChatEngine.sampler(p), p.toString());

@@ -1,32 +1,32 @@
 package io.llamaffm.examples.cli;
 
 import io.llamaffm.SamplerChain;
-import io.llamaffm.SamplerChain.Stage;
+import io.llamaffm.SamplingParams;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Map;
 
 /** How the next token is chosen; shared by generate and chat. Temperature 0 is greedy decoding. */
 final class SamplingOptions {
-    /** Seed that asks llama.cpp for a random one (LLAMA_DEFAULT_SEED, 0xFFFFFFFF). */
-    static final int RANDOM_SEED = -1;
+    /** The option of each {@link SamplingParams} component these options set. */
+    private static final Map<String, String> OPTIONS = Map.of("temperature", "--temperature", "topK", "--top-k",
+            "topP", "--top-p", "minP", "--min-p", "repeatPenalty", "--repeat-penalty");
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.8",
             description = "Sampling temperature; 0 = greedy, always the most probable token (default ${DEFAULT-VALUE}).")
     float temperature;
 
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "40",
-            description = "Keep the K most probable tokens (default ${DEFAULT-VALUE}).")
+            description = "Keep the K most probable tokens; 0 = off (default ${DEFAULT-VALUE}).")
     int topK;
 
     @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95",
-            description = "Keep the most probable tokens up to probability mass P (default ${DEFAULT-VALUE}).")
+            description = "Keep the most probable tokens up to probability mass P; 1 = off (default ${DEFAULT-VALUE}).")
     float topP;
 
     @Option(names = "--min-p", paramLabel = "P", defaultValue = "0.05",
-            description = "Drop tokens less than P times as probable as the best one (default ${DEFAULT-VALUE}).")
+            description = "Drop tokens less than P times as probable as the best one; 0 = off (default ${DEFAULT-VALUE}).")
     float minP;
 
     @Option(names = "--repeat-penalty", paramLabel = "X", defaultValue = "1.0",
@@ -45,29 +45,24 @@ final class SamplingOptions {
             description = "Constrain the output to JSON matching the JSON Schema in FILE.")
     Path jsonSchema;
 
-    /** The sampler chain for these options; reads the grammar or schema file (fails fast, before a model loads). */
+    /**
+     * The sampler chain for these options ({@link SamplingParams}: llama.cpp's order, the penalty over the last 64
+     * tokens); reads the grammar or schema file (fails fast, before a model loads).
+     */
     SamplerChain chain() {
         if (grammar != null && jsonSchema != null) {
             throw new CliException("--grammar and --json-schema cannot be used together");
         }
-        List<Stage> stages = new ArrayList<>();
-        if (grammar != null) {
-            stages.add(SamplerChain.Grammar.of(Grammars.readGbnf(grammar)));
-        } else if (jsonSchema != null) {
-            stages.add(SamplerChain.Grammar.of(Grammars.fromJsonSchema(jsonSchema)));
+        SamplerChain.Grammar g = grammar != null ? SamplerChain.Grammar.of(Grammars.readGbnf(grammar))
+                : jsonSchema != null ? SamplerChain.Grammar.of(Grammars.fromJsonSchema(jsonSchema)) : null;
+        try {
+            return SamplingParams.defaults().withGrammar(g).withRepeatPenalty(repeatPenalty).withTemperature(temperature)
+                    .withTopK(topK).withTopP(topP).withMinP(minP).withSeed(seed).toChain();
+        } catch (IllegalArgumentException e) { // "topK must be ...": named after the option instead
+            String message = e.getMessage();
+            int space = message.indexOf(' ');
+            String name = message.substring(0, space);
+            throw new CliException(OPTIONS.getOrDefault(name, name) + message.substring(space), e);
         }
-        if (repeatPenalty != 1.0f) {
-            stages.add(new SamplerChain.Penalties(64, repeatPenalty, 0, 0));
-        }
-        if (temperature == 0) {
-            stages.add(new SamplerChain.Greedy());
-        } else {
-            stages.add(new SamplerChain.TopK(topK));
-            stages.add(new SamplerChain.TopP(topP, 1));
-            stages.add(new SamplerChain.MinP(minP, 1));
-            stages.add(new SamplerChain.Temperature(temperature));
-            stages.add(new SamplerChain.Dist(seed));
-        }
-        return new SamplerChain(stages);
     }
 }

@@ -1,6 +1,7 @@
 package io.llamaffm.examples.server;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.llamaffm.ContextPool;
 import io.llamaffm.Embedding;
 import io.llamaffm.EmbeddingParams;
 

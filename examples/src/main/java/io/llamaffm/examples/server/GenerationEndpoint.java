@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
+import io.llamaffm.ContextPool;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
@@ -37,6 +38,7 @@ final class GenerationEndpoint {
     private final Model model;
     private final ModelIds ids;
     private final ContextPool pool;
+    private final int contextLength;
     private final ChatFormat chatFormat;
     private final Duration queueTimeout;
 
@@ -44,6 +46,7 @@ final class GenerationEndpoint {
         this.model = model;
         this.ids = ids;
         this.pool = pool;
+        this.contextLength = pool.contextLength().orElseThrow(); // the server's pools are eager
         this.chatFormat = ChatFormat.forModel(model);
         this.queueTimeout = queueTimeout;
     }
@@ -80,7 +83,7 @@ final class GenerationEndpoint {
         List<int[]> prompts = chat ? List.of(chatPrompt(r.messages())) : completionPrompts(r.prompt());
         List<String> stops = stopStrings(r.stop(), chat);
         int maxTokens = maxTokens(r, chat);
-        SamplerChain chain = RequestSampling.chain(r, model.tokenizer().vocabularySize(), pool.contextLength());
+        SamplerChain chain = RequestSampling.chain(r, model.tokenizer().vocabularySize(), contextLength);
         boolean stream = Boolean.TRUE.equals(r.stream());
         if (r.streamOptions() != null && !stream) {
             throw ApiException.invalidValue("stream_options", "allowed only when 'stream' is true.");
@@ -186,8 +189,8 @@ final class GenerationEndpoint {
 
     /** The prompt, if it leaves room for at least one generated token. */
     private int[] fit(int[] prompt, String param) {
-        if (prompt.length >= pool.contextLength()) {
-            throw ApiException.invalid("This model's context holds " + pool.contextLength() + " tokens, but the prompt has "
+        if (prompt.length >= contextLength) {
+            throw ApiException.invalid("This model's context holds " + contextLength + " tokens, but the prompt has "
                     + prompt.length + " (at least one must be left for the reply). Shorten the prompt or start the "
                     + "server with a larger --ctx.", param, "context_length_exceeded");
         }
@@ -217,7 +220,7 @@ final class GenerationEndpoint {
         String param = r.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         Integer n = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
         if (n == null) { // the context bounds a reply anyway: generation stops when it is full
-            return chat ? pool.contextLength() : COMPLETION_DEFAULT_MAX_TOKENS;
+            return chat ? contextLength : COMPLETION_DEFAULT_MAX_TOKENS;
         }
         if (n < 1) {
             throw ApiException.invalidValue(param, "must be at least 1, got " + n + ".");

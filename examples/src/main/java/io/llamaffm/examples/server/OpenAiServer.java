@@ -3,6 +3,8 @@ package io.llamaffm.examples.server;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.llamaffm.ContextParams;
+import io.llamaffm.ContextPool;
+import io.llamaffm.ContextPoolTimeoutException;
 import io.llamaffm.Model;
 
 import java.io.IOException;
@@ -70,10 +72,10 @@ public final class OpenAiServer implements AutoCloseable {
     private OpenAiServer(Model model, Model embeddingModel, ServerConfig config) throws IOException {
         this.maxRequestBytes = config.maxRequestBytes();
         this.ids = new ModelIds(ModelIds.idOf(model), embeddingModel == null ? null : ModelIds.idOf(embeddingModel));
-        this.generationPool = new ContextPool(model, config.context(), config.parallel());
+        this.generationPool = ContextPool.eager(model, config.context(), config.parallel());
         ContextPool embeddings = null;
         try {
-            embeddings = embeddingModel == null ? null : new ContextPool(embeddingModel, embeddingContext(config), config.parallel());
+            embeddings = embeddingModel == null ? null : ContextPool.eager(embeddingModel, embeddingContext(config), config.parallel());
             GenerationEndpoint generation = new GenerationEndpoint(model, ids, generationPool, config.queueTimeout());
             EmbeddingsEndpoint embed = new EmbeddingsEndpoint(ids, embeddings,
                     embeddingModel == null ? 0 : embeddingModel.config().embeddingLength(), config.queueTimeout());
@@ -124,7 +126,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** Tokens each generation context holds (prompt and reply), as llama.cpp sized it. */
     public int contextLength() {
-        return generationPool.contextLength();
+        return generationPool.contextLength().orElseThrow(); // an eager pool knows it
     }
 
     /** The pool of generation contexts (tests hold one to fill the server). */
@@ -146,14 +148,24 @@ public final class OpenAiServer implements AutoCloseable {
         executor.shutdownNow();
         try {
             if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
-                LOG.log(System.Logger.Level.WARNING, "requests still running after 10 s; closing the contexts anyway");
+                LOG.log(System.Logger.Level.WARNING, "requests still running after 10 s; closing the idle contexts");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        generationPool.close();
-        if (embeddingPool != null) {
-            embeddingPool.close();
+        closeUnlessLeased(generationPool);
+        closeUnlessLeased(embeddingPool);
+    }
+
+    /** Closes {@code pool}; a request still holding a context keeps it open (warned), as closing it would fail the request. */
+    private static void closeUnlessLeased(ContextPool pool) {
+        if (pool == null) {
+            return;
+        }
+        try {
+            pool.close();
+        } catch (IllegalStateException stillLeased) {
+            LOG.log(System.Logger.Level.WARNING, "contexts left open: " + stillLeased.getMessage());
         }
     }
 
@@ -247,6 +259,9 @@ public final class OpenAiServer implements AutoCloseable {
     static ApiException errorFor(Throwable e) {
         return switch (e) {
             case ApiException api -> api;
+            case ContextPoolTimeoutException busy -> new ApiException(503, "server_error", "All " + busy.poolSize()
+                    + " context(s) of this server are busy; retry later (or start the server with a larger --parallel).",
+                    null, "server_busy");
             // what the library refuses up front is the request's fault
             case IllegalArgumentException iae -> ApiException.invalid(iae.getMessage(), null, "invalid_value");
             default -> new ApiException(500, "server_error", "The server had an error while processing your request: "

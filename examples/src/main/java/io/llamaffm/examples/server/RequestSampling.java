@@ -1,19 +1,19 @@
 package io.llamaffm.examples.server;
 
 import io.llamaffm.SamplerChain;
-import io.llamaffm.SamplerChain.Stage;
+import io.llamaffm.SamplingParams;
 
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * The sampler chain a generation request asks for, with OpenAI's meaning of each field: {@code response_format}
- * (a grammar, first), {@code frequency_penalty} / {@code presence_penalty} over the whole context,
- * {@code logit_bias}, then greedy for {@code temperature} 0 or else {@code top_k} (an extension, off unless given),
- * {@code top_p}, {@code min_p} (an extension), {@code temperature} (default 1) and a draw seeded by {@code seed}
- * (random when absent or -1).
+ * The sampler chain a generation request asks for: {@link SamplingParams}, the library's one recipe (llama.cpp's order:
+ * grammar, logit bias, penalties, then greedy or the filters, temperature and a seeded draw), with OpenAI's meaning of
+ * each field and OpenAI's defaults where the request is silent: {@code response_format} (a grammar),
+ * {@code logit_bias}, {@code frequency_penalty} / {@code presence_penalty} over the whole context, greedy for
+ * {@code temperature} 0, {@code top_k} (an extension, off unless given), {@code top_p} (default 1, off),
+ * {@code min_p} (an extension, default 0, off), {@code temperature} (default 1) and {@code seed} (random when absent
+ * or -1). Values outside OpenAI's ranges get 400 before the recipe sees them.
  */
 final class RequestSampling {
     private static final long MAX_SEED = 0xFFFF_FFFEL; // 0xFFFFFFFF is llama.cpp's "pick a random seed"
@@ -23,19 +23,10 @@ final class RequestSampling {
 
     /** The chain for {@code r}; {@code vocabularySize} bounds {@code logit_bias} ids. */
     static SamplerChain chain(Requests.Generation r, int vocabularySize, int contextLength) {
-        List<Stage> stages = new ArrayList<>();
         SamplerChain.Grammar grammar = grammar(r.responseFormat());
-        if (grammar != null) {
-            stages.add(grammar);
-        }
         float frequency = range(r.frequencyPenalty(), 0, -2, 2, "frequency_penalty");
         float presence = range(r.presencePenalty(), 0, -2, 2, "presence_penalty");
-        if (frequency != 0 || presence != 0) {
-            stages.add(new SamplerChain.Penalties(contextLength, 1.0f, frequency, presence));
-        }
-        if (r.logitBias() != null && !r.logitBias().isEmpty()) {
-            stages.add(new SamplerChain.LogitBias(logitBias(r.logitBias(), vocabularySize)));
-        }
+        Map<Integer, Float> bias = r.logitBias() == null ? Map.of() : logitBias(r.logitBias(), vocabularySize);
         float temperature = range(r.temperature(), 1, 0, 2, "temperature");
         float topP = range(r.topP(), 1, 0, 1, "top_p");
         float minP = range(r.minP(), 0, 0, 1, "min_p");
@@ -43,23 +34,9 @@ final class RequestSampling {
         if (topK < 0) {
             throw ApiException.invalidValue("top_k", "must be >= 0 (0 = off), got " + topK + ".");
         }
-        int seed = seed(r.seed());
-        if (temperature == 0) {
-            stages.add(new SamplerChain.Greedy());
-            return new SamplerChain(stages);
-        }
-        if (topK > 0) {
-            stages.add(new SamplerChain.TopK(topK));
-        }
-        if (topP < 1) {
-            stages.add(new SamplerChain.TopP(topP, 1));
-        }
-        if (minP > 0) {
-            stages.add(new SamplerChain.MinP(minP, 1));
-        }
-        stages.add(new SamplerChain.Temperature(temperature));
-        stages.add(new SamplerChain.Dist(seed));
-        return new SamplerChain(stages);
+        return SamplingParams.defaults().withGrammar(grammar).withLogitBias(bias).withPenaltyLastN(contextLength)
+                .withFrequencyPenalty(frequency).withPresencePenalty(presence).withTemperature(temperature).withTopK(topK)
+                .withTopP(topP).withMinP(minP).withSeed(seed(r.seed())).toChain();
     }
 
     /** The grammar of a {@code response_format}, or null for {@code text} (and none given). */
@@ -113,7 +90,7 @@ final class RequestSampling {
 
     private static int seed(Long seed) {
         if (seed == null || seed == -1) {
-            return -1; // LLAMA_DEFAULT_SEED: a random seed
+            return SamplingParams.RANDOM_SEED;
         }
         if (seed < 0 || seed > MAX_SEED) {
             throw ApiException.invalidValue("seed", "must be in 0.." + MAX_SEED + " (or -1 for a random one), got " + seed + ".");

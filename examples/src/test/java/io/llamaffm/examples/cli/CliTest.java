@@ -100,6 +100,12 @@ class CliTest {
         assertEquals("error: --grammar and --json-schema cannot be used together\n", both.err());
         Run tokens = run("", "generate", "/no/such/model.gguf", "-p", "x", "--max-tokens", "0");
         assertEquals("error: --max-tokens must be >= 1, got 0\n", tokens.err());
+        Run topK = run("", "generate", "/no/such/model.gguf", "-p", "x", "--top-k", "-1");
+        assertEquals("error: --top-k must be >= 0 (0 = off), got -1\n", topK.err());
+        Run topP = run("", "chat", "/no/such/model.gguf", "--top-p", "1.5");
+        assertEquals("error: --top-p must be in [0, 1] (1 = off), got 1.5\n", topP.err());
+        Run repeat = run("", "generate", "/no/such/model.gguf", "-p", "x", "--repeat-penalty", "0");
+        assertEquals("error: --repeat-penalty must be a number > 0 (1 = off), got 0.0\n", repeat.err());
         Run port = run("", "serve", "--model", "/no/such/model.gguf", "--port", "70000");
         assertEquals("error: --port must be in 0..65535, got 70000\n", port.err());
         Run parallel = run("", "serve", "--model", "/no/such/model.gguf", "--parallel", "0");

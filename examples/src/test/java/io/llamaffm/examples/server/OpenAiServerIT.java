@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
+import io.llamaffm.ContextPool;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;

@@ -81,7 +81,7 @@ class ServerRequestsTest {
         assertEquals(SamplerChain.greedy(), RequestSampling.chain(generation("{\"temperature\":0}"), 512, 4096));
         assertEquals(SamplerChain.of(new SamplerChain.Temperature(1), new SamplerChain.Dist(-1)),
                 RequestSampling.chain(generation("{}"), 512, 4096), "OpenAI's defaults: temperature 1, top_p 1, random seed");
-        assertEquals(SamplerChain.of(new SamplerChain.Penalties(4096, 1, 0.5f, 0), new SamplerChain.LogitBias(Map.of(13, -100f)),
+        assertEquals(SamplerChain.of(new SamplerChain.LogitBias(Map.of(13, -100f)), new SamplerChain.Penalties(4096, 1, 0.5f, 0),
                         new SamplerChain.TopK(40), new SamplerChain.TopP(0.9f, 1), new SamplerChain.MinP(0.05f, 1),
                         new SamplerChain.Temperature(0.7f), new SamplerChain.Dist(7)),
                 RequestSampling.chain(generation("{\"temperature\":0.7,\"top_p\":0.9,\"top_k\":40,\"min_p\":0.05,\"seed\":7,"
