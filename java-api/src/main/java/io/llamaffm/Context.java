@@ -341,7 +341,7 @@ public final class Context implements AutoCloseable {
             }
             tokens[i] = t;
         }
-        return whenIdle(() -> Embedder.pooled(engine, model.handle(), tokens, truncated, params.normalize(), ranking));
+        return whenIdle(() -> Embedder.pooled(engine, tokens, truncated, params.normalize(), ranking));
     }
 
     /**
@@ -357,7 +357,7 @@ public final class Context implements AutoCloseable {
         if (t.length == 0 || t.length > engine.microBatchSize()) {
             throw new IllegalArgumentException("text has " + t.length + " tokens; token embeddings need 1.." + engine.microBatchSize());
         }
-        return whenIdle(() -> Embedder.perToken(engine, model.handle(), t));
+        return whenIdle(() -> Embedder.perToken(engine, t));
     }
 
     private void requireEmbeddings() {

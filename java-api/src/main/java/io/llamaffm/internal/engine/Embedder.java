@@ -18,7 +18,7 @@ public final class Embedder {
      * Pooled embeddings (or rank scores) of tokenized texts, several texts per decode as separate sequences. Each text
      * fits one micro-batch (the caller truncated or refused longer ones). Clears the KV cache before and after.
      */
-    public static List<Embedding> pooled(Engine engine, MemorySegment model, int[][] tokens, boolean[] truncated,
+    public static List<Embedding> pooled(Engine engine, int[][] tokens, boolean[] truncated,
                                          boolean normalize, boolean ranking) {
         MemorySegment ctx = engine.handle();
         int pooling = LlamaH.llama_pooling_type(ctx);
@@ -29,7 +29,7 @@ public final class Embedder {
             throw new IllegalStateException(ranking ? "ranking needs a context with rank pooling (ContextParams.withPooling(RANK))"
                     : "this context ranks (rank pooling): use rank(query, documents, params)");
         }
-        int dim = ranking ? LlamaH.llama_model_n_cls_out(model) : LlamaH.llama_model_n_embd_out(model);
+        int dim = engine.outputDimension(ranking);
         List<Embedding> out = new ArrayList<>(tokens.length);
         Batch batch = engine.batch();
         int limit = Math.min(engine.microBatchSize(), batch.capacity());
@@ -63,7 +63,7 @@ public final class Embedder {
     }
 
     /** One vector per token of {@code tokens} (a context with pooling NONE); the tokens fit one micro-batch. */
-    public static float[][] perToken(Engine engine, MemorySegment model, int[] tokens) {
+    public static float[][] perToken(Engine engine, int[] tokens) {
         MemorySegment ctx = engine.handle();
         if (LlamaH.llama_pooling_type(ctx) != LlamaH.LLAMA_POOLING_TYPE_NONE()) {
             throw new IllegalStateException("token vectors need a context with ContextParams.withPooling(Pooling.NONE)");
@@ -74,7 +74,7 @@ public final class Embedder {
             batch.clear();
             batch.addAll(tokens, 0, tokens.length, 0, 0, true, true);
             engine.decode(batch);
-            int dim = LlamaH.llama_model_n_embd_out(model);
+            int dim = engine.outputDimension(false);
             float[][] rows = new float[tokens.length][];
             for (int i = 0; i < tokens.length; i++) {
                 rows[i] = LlamaH.llama_get_embeddings_ith(ctx, i).reinterpret((long) dim * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);

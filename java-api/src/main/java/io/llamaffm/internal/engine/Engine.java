@@ -28,6 +28,7 @@ public final class Engine implements AutoCloseable {
     private final NativeOwner owner;
     private final MemorySegment handle;      // llama_context*
     private final MemorySegment memory;      // llama_memory_t
+    private final MemorySegment model;       // llama_model*: the model outlives its contexts
     private final MemorySegment vocab;       // llama_vocab*
     private final int vocabularySize;
     private final int contextLength;
@@ -78,6 +79,7 @@ public final class Engine implements AutoCloseable {
                 return cancelRequested || (w != null && w.isInterrupted());
             }, a);
             this.memory = LlamaH.llama_get_memory(handle);
+            this.model = model;
             this.vocab = LlamaH.llama_model_get_vocab(model);
             this.vocabularySize = LlamaH.llama_vocab_n_tokens(vocab);
             this.contextLength = LlamaH.llama_n_ctx(handle);
@@ -161,6 +163,11 @@ public final class Engine implements AutoCloseable {
 
     public int vocabularySize() {
         return vocabularySize;
+    }
+
+    /** {@return the size of an output vector: the classification head's outputs when {@code ranking}, else the embedding size} */
+    public int outputDimension(boolean ranking) {
+        return ranking ? LlamaH.llama_model_n_cls_out(model) : LlamaH.llama_model_n_embd_out(model);
     }
 
     /** {@return the context's one batch, to fill and pass to {@link #decode}} */
