@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds everything (llama.cpp from the pinned source, bindings, API, natives jars for every platform), runs all
-# tests: JUnit (Surefire) and the integration tests (Failsafe), and installs the artifacts into the local Maven
-# repository; then builds packaging/consumer, a separate project that uses them by their coordinates and generates
-# text with them on the class path and on the module path. Extra arguments go to the main build's Maven.
+# Builds everything (llama.cpp from the pinned source, bindings, API, natives jars for every platform, and the
+# benchmarks module, which only -Pbenchmarks adds), runs all tests: JUnit (Surefire) and the integration tests
+# (Failsafe), and installs the artifacts into the local Maven repository; then builds packaging/consumer, a separate
+# project that uses them by their coordinates and generates text with them on the class path and on the module
+# path. Extra arguments go to the main build's Maven.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/java-home.sh
-mvn -B -ntp -Pall-platforms install "$@"
+mvn -B -ntp -Pall-platforms,benchmarks install "$@"
 version="$(sed -n 's|^  <version>\(.*\)</version>$|\1|p' pom.xml | head -n1)"   # the parent's own version
 exec mvn -B -ntp -f packaging/consumer/pom.xml verify -Dllamaffm.version="$version" -Dllamaffm.natives=all

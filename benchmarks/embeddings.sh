@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
-mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
+mvn -B -ntp -q -Pbenchmarks -DskipTests package -pl benchmarks -am >&2
 exec java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
     io.llamaffm.benchmarks.EmbeddingBench "${1:-2}" "${2:-5}" benchmarks/target/embeddings.md

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
-mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
+mvn -B -ntp -q -Pbenchmarks -DskipTests package -pl benchmarks -am >&2
 jar=benchmarks/target/llama-ffm-jmh.jar
 if [ "${1:-}" = "--overhead" ]; then
     shift

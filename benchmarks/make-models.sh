@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
-mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
+mvn -B -ntp -q -Pbenchmarks -DskipTests package -pl benchmarks -am >&2
 exec java -Xmx3g --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
     io.llamaffm.benchmarks.SyntheticModel "${1:-$HOME/.cache/llama-ffm-bench}" "${@:2}"

@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-mvn -B -ntp -q -DskipTests package -pl benchmarks -am >&2
+mvn -B -ntp -q -Pbenchmarks -DskipTests package -pl benchmarks -am >&2
 bin="$(sed -n 's/^bin.dir=//p' native/target/natives/*/native-build.properties | head -n1)"
 [ -x "$bin/llama-bench" ] || die "llama-bench not built (natives from the prebuilt origin?)"
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Shared helpers for the native scripts: the pin, the cache folder, verified npm downloads.
+# Shared helpers for the native scripts: the pin, the platform list, the cache folder, verified npm downloads.
 # Sourced, never run. Everything fetched lands in the cache, outside the repository.
 set -euo pipefail
 
 NATIVE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$NATIVE_DIR/.." && pwd)"
 PIN_FILE="$NATIVE_DIR/pin.properties"
+PLATFORMS_FILE="$NATIVE_DIR/platforms.list"
 CACHE_ROOT="${LLAMAFFM_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llama-ffm-build}"
 
 log() { printf '[llama-ffm] %s\n' "$*" >&2; }
@@ -17,6 +18,15 @@ pin() {
   v="$(grep -E "^$1=" "$PIN_FILE" | head -n1 | cut -d= -f2-)" || true
   [ -n "$v" ] || die "pin.properties has no key '$1'"
   printf '%s' "$v"
+}
+
+# platform_ids -> every natives id of platforms.list, one a line, in its order
+platform_ids() { awk '!/^#/ && NF { print $1 }' "$PLATFORMS_FILE"; }
+
+# platform ID -> "VARIANT PACKAGE" from platforms.list (fails if ID is not listed)
+platform() {
+  awk -v id="$1" '!/^#/ && $1 == id { print $2, $3; found = 1 } END { exit !found }' "$PLATFORMS_FILE" \
+    || die "unknown platform '$1' (native/platforms.list has: $(platform_ids | paste -sd ' ' -))"
 }
 
 sha256_of() {

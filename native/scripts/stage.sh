@@ -3,8 +3,7 @@
 # reads (natives.list: release, platform, variant, origin, load order, then sha256 + size + name per file),
 # and OUT/MANIFEST.MF, the natives jar's manifest.
 #   usage: stage.sh PLATFORM ORIGIN OUT
-#     PLATFORM  linux-x64 | linux-x64-cuda | linux-x64-vulkan | linux-arm64 | macos-arm64 | macos-x64 |
-#               windows-x64 | windows-x64-cuda
+#     PLATFORM  a natives id of native/platforms.list (linux-x64, linux-x64-cuda, macos-arm64, ...)
 #     ORIGIN    cmake (build the host's libraries from the pinned source) | prebuilt (node-llama-cpp's package)
 # Only what llama.h needs goes in: libllama, ggml core, the ggml backend plugins (not node's addon, not
 # llama-common).
@@ -12,17 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 [ $# -eq 3 ] || die "usage: stage.sh PLATFORM ORIGIN OUT"
 platform="$1" origin="$2" out="$3"
 
-case "$platform" in
-  linux-x64) npm=linux-x64 variant=cpu ;;
-  linux-x64-cuda) npm=linux-x64-cuda variant=cuda ;;
-  linux-x64-vulkan) npm=linux-x64-vulkan variant=vulkan ;;
-  linux-arm64) npm=linux-arm64 variant=cpu ;;
-  macos-arm64) npm=mac-arm64-metal variant=metal ;;
-  macos-x64) npm=mac-x64 variant=cpu ;;
-  windows-x64) npm=win-x64 variant=cpu ;;
-  windows-x64-cuda) npm=win-x64-cuda variant=cuda ;;
-  *) die "unknown platform '$platform'" ;;
-esac
+entry="$(platform "$platform")"
+read -r variant npm <<< "$entry"
 
 dest="$out/io/llamaffm/natives/$platform"
 rm -rf "$dest"; mkdir -p "$dest"

@@ -10,6 +10,9 @@ import io.llamaffm.internal.NativeLog;
 import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.GgufFormatException;
 import io.llamaffm.internal.StreamBytes;
+import io.llamaffm.internal.load.MemoryModelLoader;
+import io.llamaffm.internal.load.ModelConfigReader;
+import io.llamaffm.internal.load.ModelFileCheck;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -146,7 +146,7 @@ class SamplerIT {
                 Completion c = ctx.generate("Once upon a time", 64,
                         SamplerChain.of(SamplerChain.Grammar.fromJsonSchema(schema), picker), null);
                 assertEquals(Completion.StopReason.END_OF_GENERATION, c.stopReason(), c.text());
-                Object parsed = io.llamaffm.internal.Json.parse(c.text());
+                Object parsed = io.llamaffm.internal.JsonParser.parse(c.text());
                 assertTrue(parsed instanceof Map<?, ?> m && m.get("name") instanceof String name && name.length() <= 8
                         && m.get("age") instanceof java.math.BigDecimal age && age.intValue() >= 1 && age.intValue() <= 99,
                         c.text());

@@ -1,6 +1,6 @@
 package io.llamaffm.convert;
 
-import io.llamaffm.internal.Json;
+import io.llamaffm.internal.JsonParser;
 
 import java.math.BigDecimal;
 import java.util.HashMap;
@@ -28,8 +28,8 @@ record WordPieceVocab(List<String> tokens, int[] tokenTypes, int cls, int sep, i
     static WordPieceVocab parse(String json, int minSize, String source) {
         Object root;
         try {
-            root = Json.parse(json);
-        } catch (Json.ParseException e) {
+            root = JsonParser.parse(json);
+        } catch (JsonParser.ParseException e) {
             throw new OnnxFormatException(source + ": " + e.getMessage());
         }
         Map<String, Object> top = object(root, "the top level", source);

@@ -1,6 +1,6 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.Json;
+import io.llamaffm.internal.JsonParser;
 
 import java.util.List;
 
@@ -137,7 +137,7 @@ public final class JsonSchemaToGrammar {
      * @throws IllegalArgumentException as {@link #convert(String)}
      */
     public static Result convertWithWarnings(String schemaJson, Options options) {
-        Object schema = Json.parse(schemaJson);
+        Object schema = JsonParser.parse(schemaJson);
         return new SchemaConverter(schema, options).convert();
     }
 }

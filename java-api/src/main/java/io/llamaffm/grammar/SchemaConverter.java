@@ -177,7 +177,7 @@ final class SchemaConverter {
     }
 
     private static String constant(Object value) {
-        return Gbnf.literal(CompactJson.dump(value));
+        return Gbnf.literal(NlohmannJson.dump(value));
     }
 
     private static String enumRule(List<?> values) {
@@ -343,7 +343,7 @@ final class SchemaConverter {
     private String notStrings(List<String> strings) {
         Trie trie = new Trie();
         for (String s : strings) {
-            String json = CompactJson.dump(s);
+            String json = NlohmannJson.dump(s);
             trie.insert(json.substring(1, json.length() - 1)); // the key as it appears between the quotes
         }
         String charRule = rules.addPrimitive("char");
@@ -460,7 +460,7 @@ final class SchemaConverter {
             max = integerBound(schema, "exclusiveMaximum", RoundingMode.CEILING, -1);
         }
         if (min != IntegerRange.NO_MIN && max != IntegerRange.NO_MAX && min > max) {
-            throw new IllegalArgumentException("no integer satisfies the bounds of " + CompactJson.dump(schema)
+            throw new IllegalArgumentException("no integer satisfies the bounds of " + NlohmannJson.dump(schema)
                     + " (lowest " + min + ", highest " + max + ")");
         }
         return IntegerRange.rule(min, max);
@@ -607,7 +607,7 @@ final class SchemaConverter {
     private static String abbreviated(Object value) {
         String text;
         try {
-            text = CompactJson.dump(value);
+            text = NlohmannJson.dump(value);
         } catch (IllegalArgumentException e) { // a number beyond the double range: show it as parsed
             text = String.valueOf(value);
         }

@@ -7,10 +7,12 @@ import io.llamaffm.bindings.LlamaH;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.net.URL;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,9 +38,11 @@ import java.util.stream.Stream;
  * On failure one {@link NativeLibraryException} names everything tried.
  */
 public final class NativeLibraryLoader {
-    /** Every natives id the project packages, in the order {@code auto} prefers them per platform. */
-    static final List<String> KNOWN_IDS = List.of("linux-x64-cuda", "linux-x64-vulkan", "linux-x64", "linux-arm64",
-            "macos-arm64", "macos-x64", "windows-x64-cuda", "windows-x64");
+    /**
+     * Every natives id the project packages, in the order {@code auto} prefers them per platform: the first column
+     * of {@code native/platforms.list}, which the build copies beside this class.
+     */
+    static final List<String> KNOWN_IDS = knownIds();
     static final String RESOURCE_ROOT = "io/llamaffm/natives/";
 
     // core library names when a directory carries no natives.list (e.g. a CMake build folder)
@@ -52,6 +56,19 @@ public final class NativeLibraryLoader {
     private static volatile Loaded loaded;
 
     private NativeLibraryLoader() {}
+
+    private static List<String> knownIds() {
+        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream("platforms.list")) {
+            if (in == null) {
+                throw new IllegalStateException("platforms.list is missing beside " + NativeLibraryLoader.class.getName()
+                        + ": llama-ffm's jar is incomplete");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).map(l -> l.split("\\s+")[0]).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /** Loads the natives once per JVM; later calls return what the first one loaded. */
     public static Loaded ensureLoaded() {

@@ -10,7 +10,7 @@ import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
 import io.llamaffm.embeddings.Similarity;
 import io.llamaffm.gguf.GgmlType;
-import io.llamaffm.internal.Json;
+import io.llamaffm.internal.JsonParser;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -298,7 +298,7 @@ class EmbeddingFidelityIT {
 
     @SuppressWarnings("unchecked")
     private static Map<String, Integer> vocab(Path tokenizer) throws IOException {
-        Map<String, Object> root = (Map<String, Object>) Json.parse(Files.readString(tokenizer));
+        Map<String, Object> root = (Map<String, Object>) JsonParser.parse(Files.readString(tokenizer));
         Map<String, Object> v = (Map<String, Object>) ((Map<String, Object>) root.get("model")).get("vocab");
         Map<String, Integer> out = new java.util.HashMap<>();
         v.forEach((k, id) -> out.put(k, ((java.math.BigDecimal) id).intValueExact()));

@@ -1,7 +1,7 @@
 package io.llamaffm.grammar;
 
 import io.llamaffm.TestEnv;
-import io.llamaffm.internal.Json;
+import io.llamaffm.internal.JsonParser;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -164,7 +164,7 @@ class JsonSchemaToGrammarTest {
 
     @Test
     void invalidJsonIsRejectedWithItsPosition() {
-        Json.ParseException e = assertThrows(Json.ParseException.class,
+        JsonParser.ParseException e = assertThrows(JsonParser.ParseException.class,
                 () -> JsonSchemaToGrammar.convert("{\"type\":\n  \"string\",}"));
         assertEquals("invalid JSON at line 2, column 12 (offset 20): unexpected '}', expected a string key", e.getMessage());
     }

@@ -134,7 +134,7 @@ final class Builtins {
                 return new Py.Markup(Py.str(v));
             }
             case "tojson" -> {
-                return Json.dumps(v, a, kw);
+                return PyJson.dumps(v, a, kw);
             }
             case "pprint" -> {
                 return Py.repr(v);

@@ -1,5 +1,7 @@
-package io.llamaffm;
+package io.llamaffm.internal.load;
 
+import io.llamaffm.ModelLoadException;
+import io.llamaffm.ModelParams;
 import io.llamaffm.bindings.LlamaH;
 import io.llamaffm.bindings.ggml_init_params;
 import io.llamaffm.bindings.ggml_tensor;
@@ -26,7 +28,7 @@ import java.util.Map;
  * tensor-data callback copies each of our zero-copy tensor views into the tensor llama.cpp allocated
  * ({@code ggml_backend_tensor_set}). llama.cpp owns the weights afterwards; the caller's memory is no longer needed.
  */
-final class MemoryModelLoader {
+public final class MemoryModelLoader {
     /** ggml's {@code GGML_MAX_NAME}: a tensor name takes fewer bytes than this (with its NUL). */
     private static final int GGML_MAX_NAME = 64;
     /** ggml's {@code GGML_MAX_DIMS}. */
@@ -44,8 +46,8 @@ final class MemoryModelLoader {
      * @param guessedFileType the {@code llama_ftype} llama.cpp would guess (with its GUESSED flag), or -1 when the
      *                        metadata (or an override) states the file type
      */
-    record Stats(long parameterCount, long sizeBytes, int guessedFileType) {
-        static Stats of(GgufFile file, ModelParams params) {
+    public record Stats(long parameterCount, long sizeBytes, int guessedFileType) {
+        public static Stats of(GgufFile file, ModelParams params) {
             long bytes = 0;
             for (TensorInfo t : file.tensors()) {
                 bytes = Math.addExact(bytes, t.byteSize());
@@ -93,7 +95,7 @@ final class MemoryModelLoader {
      * @return the {@code llama_model*}, never NULL
      * @throws ModelLoadException if llama.cpp refuses the model or a tensor cannot be filled
      */
-    static MemorySegment load(GgufFile file, MemorySegment modelParams, Path name) {
+    public static MemorySegment load(GgufFile file, MemorySegment modelParams, Path name) {
         validate(file, name);
         MemorySegment gguf = MemorySegment.NULL;
         MemorySegment ggml = MemorySegment.NULL;

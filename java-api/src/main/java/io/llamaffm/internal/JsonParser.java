@@ -21,7 +21,7 @@ import java.util.Map;
  * Nesting deeper than {@value #MAX_DEPTH} levels is refused rather than overflowing the stack. Every error is a
  * {@link ParseException} that says what was expected and where (line, column, offset). Thread-safe (stateless).
  */
-public final class Json {
+public final class JsonParser {
     /** The deepest nesting of arrays and objects accepted. */
     public static final int MAX_DEPTH = 512;
 
@@ -29,7 +29,7 @@ public final class Json {
     private int pos;
     private int depth;
 
-    private Json(String text) {
+    private JsonParser(String text) {
         this.text = text;
     }
 
@@ -39,7 +39,7 @@ public final class Json {
      * @throws ParseException if the text is not valid JSON
      */
     public static Object parse(String text) {
-        Json parser = new Json(text);
+        JsonParser parser = new JsonParser(text);
         parser.skipWhitespace();
         Object value = parser.value();
         parser.skipWhitespace();

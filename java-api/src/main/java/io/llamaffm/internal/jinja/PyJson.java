@@ -10,14 +10,14 @@ import java.util.Map;
  * Python's {@code json.dumps(value, ensure_ascii, indent, separators, sort_keys)}, the {@code tojson} filter of
  * Hugging Face's chat templates (defaults: {@code ensure_ascii=False}, no indent, {@code ", "} and {@code ": "}).
  */
-final class Json {
+final class PyJson {
     private final boolean ensureAscii;
     private final String indent; // null: single line
     private final String itemSeparator;
     private final String keySeparator;
     private final boolean sortKeys;
 
-    private Json(boolean ensureAscii, String indent, String itemSeparator, String keySeparator, boolean sortKeys) {
+    private PyJson(boolean ensureAscii, String indent, String itemSeparator, String keySeparator, boolean sortKeys) {
         this.ensureAscii = ensureAscii;
         this.indent = indent;
         this.itemSeparator = itemSeparator;
@@ -39,7 +39,7 @@ final class Json {
             key = Py.str(l.get(1));
         }
         StringBuilder sb = new StringBuilder();
-        new Json(ascii, indent, item, key, sort).write(value, sb, 0);
+        new PyJson(ascii, indent, item, key, sort).write(value, sb, 0);
         return sb.toString();
     }
 

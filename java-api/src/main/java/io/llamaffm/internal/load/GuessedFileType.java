@@ -1,4 +1,4 @@
-package io.llamaffm;
+package io.llamaffm.internal.load;
 
 import io.llamaffm.bindings.LlamaH;
 import io.llamaffm.gguf.GgmlType;
@@ -17,14 +17,14 @@ import java.util.Map;
  * (by layer number, then by name), marked GUESSED. llama.cpp makes this guess only while reading a file's tensor
  * infos, so a model built from memory gets it from here.
  */
-final class GuessedFileType {
+public final class GuessedFileType {
     private GuessedFileType() {}
 
     /** llama.cpp's order of tensor names: layer ({@code blk.N.}, -1 for none) first, then the names' bytes. */
     private static final Comparator<byte[]> WEIGHT_ORDER = Comparator.<byte[]>comparingInt(GuessedFileType::layer)
             .thenComparing(Arrays::compareUnsigned);
 
-    static int of(List<TensorInfo> tensors) {
+    public static int of(List<TensorInfo> tensors) {
         record Named(byte[] name, GgmlType type) {}
         List<Named> ordered = tensors.stream()
                 .map(t -> new Named(t.name().getBytes(StandardCharsets.UTF_8), t.type()))

@@ -12,11 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The strict JSON parser: every kind of value, exact numbers, key order, escapes, and each error with its position. */
-class JsonTest {
+class JsonParserTest {
 
     @Test
     void parsesEveryKindOfValue() {
-        Object value = Json.parse(" {\"s\": \"x\", \"n\": -12.50, \"t\": true, \"f\": false, \"z\": null,"
+        Object value = JsonParser.parse(" {\"s\": \"x\", \"n\": -12.50, \"t\": true, \"f\": false, \"z\": null,"
                 + " \"a\": [1, [], {}], \"o\": {\"k\": \"v\"}}\n");
         Map<?, ?> map = (Map<?, ?>) value;
         assertEquals(List.of("s", "n", "t", "f", "z", "a", "o"), List.copyOf(map.keySet()));
@@ -32,37 +32,37 @@ class JsonTest {
 
     @Test
     void topLevelScalarsAndEmptyContainers() {
-        assertEquals("", Json.parse("\"\""));
-        assertEquals(new BigDecimal("0"), Json.parse("0"));
-        assertNull(Json.parse(" null "));
-        assertEquals(List.of(), Json.parse("[ ]"));
-        assertEquals(Map.of(), Json.parse("{\t\r\n}"));
+        assertEquals("", JsonParser.parse("\"\""));
+        assertEquals(new BigDecimal("0"), JsonParser.parse("0"));
+        assertNull(JsonParser.parse(" null "));
+        assertEquals(List.of(), JsonParser.parse("[ ]"));
+        assertEquals(Map.of(), JsonParser.parse("{\t\r\n}"));
     }
 
     @Test
     void numbersKeepTheirExactValueAndScale() {
-        assertEquals(0, ((BigDecimal) Json.parse("2")).scale());
-        assertEquals(1, ((BigDecimal) Json.parse("2.0")).scale());
-        assertEquals(new BigDecimal("1E+2"), Json.parse("1e2"));
-        assertEquals(new BigDecimal("-1.5E-7"), Json.parse("-1.5E-7"));
-        assertEquals(new BigDecimal("1E+2"), Json.parse("1E+2"));
+        assertEquals(0, ((BigDecimal) JsonParser.parse("2")).scale());
+        assertEquals(1, ((BigDecimal) JsonParser.parse("2.0")).scale());
+        assertEquals(new BigDecimal("1E+2"), JsonParser.parse("1e2"));
+        assertEquals(new BigDecimal("-1.5E-7"), JsonParser.parse("-1.5E-7"));
+        assertEquals(new BigDecimal("1E+2"), JsonParser.parse("1E+2"));
         assertEquals(new BigDecimal("123456789012345678901234567890.000000000000000000001"),
-                Json.parse("123456789012345678901234567890.000000000000000000001"));
-        assertEquals(BigDecimal.ZERO, Json.parse("-0"));
+                JsonParser.parse("123456789012345678901234567890.000000000000000000001"));
+        assertEquals(BigDecimal.ZERO, JsonParser.parse("-0"));
     }
 
     @Test
     void stringEscapes() {
-        assertEquals("\"\\/\b\f\n\r\t", Json.parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""));
-        assertEquals("é€", Json.parse("\"\\u00e9\\u20AC\""));
-        assertEquals("😀", Json.parse("\"\\ud83d\\ude00\""));
-        assertEquals("raw 😀 ü", Json.parse("\"raw 😀 ü\""));
-        assertEquals("\u007f", Json.parse("\"\u007f\""));
+        assertEquals("\"\\/\b\f\n\r\t", JsonParser.parse("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""));
+        assertEquals("é€", JsonParser.parse("\"\\u00e9\\u20AC\""));
+        assertEquals("😀", JsonParser.parse("\"\\ud83d\\ude00\""));
+        assertEquals("raw 😀 ü", JsonParser.parse("\"raw 😀 ü\""));
+        assertEquals("\u007f", JsonParser.parse("\"\u007f\""));
     }
 
     @Test
     void containersAreUnmodifiable() {
-        Map<?, ?> map = (Map<?, ?>) Json.parse("{\"a\": [1]}");
+        Map<?, ?> map = (Map<?, ?>) JsonParser.parse("{\"a\": [1]}");
         assertThrows(UnsupportedOperationException.class, map::clear);
         assertThrows(UnsupportedOperationException.class, () -> ((List<?>) map.get("a")).clear());
     }
@@ -101,18 +101,18 @@ class JsonTest {
 
     @Test
     void nestingIsBounded() {
-        String deep = "[".repeat(Json.MAX_DEPTH) + "]".repeat(Json.MAX_DEPTH);
-        Object value = Json.parse(deep);
-        for (int level = 1; level < Json.MAX_DEPTH; level++) {
+        String deep = "[".repeat(JsonParser.MAX_DEPTH) + "]".repeat(JsonParser.MAX_DEPTH);
+        Object value = JsonParser.parse(deep);
+        for (int level = 1; level < JsonParser.MAX_DEPTH; level++) {
             value = ((List<?>) value).getFirst();
         }
         assertEquals(List.of(), value);
-        assertError("[".repeat(Json.MAX_DEPTH + 1), 1, Json.MAX_DEPTH + 1, Json.MAX_DEPTH,
-                "nesting deeper than " + Json.MAX_DEPTH + " levels");
+        assertError("[".repeat(JsonParser.MAX_DEPTH + 1), 1, JsonParser.MAX_DEPTH + 1, JsonParser.MAX_DEPTH,
+                "nesting deeper than " + JsonParser.MAX_DEPTH + " levels");
     }
 
     private static void assertError(String text, int line, int column, int offset, String problem) {
-        Json.ParseException e = assertThrows(Json.ParseException.class, () -> Json.parse(text), text);
+        JsonParser.ParseException e = assertThrows(JsonParser.ParseException.class, () -> JsonParser.parse(text), text);
         assertEquals("invalid JSON at line " + line + ", column " + column + " (offset " + offset + "): " + problem,
                 e.getMessage(), text);
         assertEquals(line, e.line());

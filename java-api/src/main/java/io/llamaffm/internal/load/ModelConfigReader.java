@@ -1,5 +1,6 @@
-package io.llamaffm;
+package io.llamaffm.internal.load;
 
+import io.llamaffm.ModelConfig;
 import io.llamaffm.bindings.LlamaH;
 
 import java.lang.foreign.Arena;
@@ -10,7 +11,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /** Reads a loaded model's {@link ModelConfig} from llama.cpp's accessors and the GGUF metadata. */
-final class ModelConfigReader {
+public final class ModelConfigReader {
     private ModelConfigReader() {}
 
     /** A native call that writes a NUL-terminated string into (buf, size) and returns its length or -1. */
@@ -25,8 +26,8 @@ final class ModelConfigReader {
      * @param fromMemory for a model built from memory, what llama.cpp only learns from reading a file (parameter count,
      *                   size, guessed file type); null for a model loaded from a file
      */
-    static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly,
-                            MemoryModelLoader.Stats fromMemory) {
+    public static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly,
+                                   MemoryModelLoader.Stats fromMemory) {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, String> meta = new LinkedHashMap<>();
             int n = LlamaH.llama_model_meta_count(model);
@@ -99,7 +100,7 @@ final class ModelConfigReader {
     }
 
     /** The model's chat template of that name (NULL: the default one), if it has one. */
-    static Optional<String> chatTemplate(MemorySegment model, MemorySegment name) {
+    public static Optional<String> chatTemplate(MemorySegment model, MemorySegment name) {
         MemorySegment text = LlamaH.llama_model_chat_template(model, name);
         return text.equals(MemorySegment.NULL) ? Optional.empty() : Optional.of(text.reinterpret(Long.MAX_VALUE).getString(0));
     }

@@ -10,16 +10,16 @@ import java.util.Map;
  * {@code dump()}): no spaces, keys in their original order, non-ASCII characters as they are, control characters
  * escaped, integers as written and other numbers as the shortest text that reads back as the same double.
  */
-final class CompactJson {
+final class NlohmannJson {
     private static final BigInteger INT64_MIN = BigInteger.valueOf(Long.MIN_VALUE);
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
     /** nlohmann writes a double without an exponent while its decimal point lies within these bounds. */
     private static final int MIN_EXP = -4;
     private static final int MAX_EXP = 15;
 
-    private CompactJson() {}
+    private NlohmannJson() {}
 
-    /** The compact JSON text of a value from {@link io.llamaffm.internal.Json#parse}. */
+    /** The compact JSON text of a value from {@link io.llamaffm.internal.JsonParser#parse}. */
     static String dump(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value);

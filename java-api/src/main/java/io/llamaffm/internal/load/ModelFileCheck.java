@@ -1,0 +1,437 @@
+package io.llamaffm.internal.load;
+
+import io.llamaffm.ModelLoadException;
+import io.llamaffm.ModelParams;
+import io.llamaffm.gguf.GgmlType;
+import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.gguf.GgufValue;
+import io.llamaffm.gguf.TensorInfo;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Checks in Java what llama.cpp asserts instead of reporting (a failed {@code GGML_ASSERT} aborts the process), for a
+ * GGUF file our reader has already accepted: each rule below mirrors one assertion or unchecked access of the pinned
+ * llama.cpp that a malformed or hostile file reaches. Found by the GGUF fuzz campaign ({@code RELIABILITY.md}); the
+ * file's other mistakes are left to llama.cpp, which reports them as errors.
+ *
+ * <ul>
+ *   <li>tensors of a type ggml has no CPU kernel for ({@code Q8_1}, {@code Q8_K}, integer and {@code F64} types):
+ *       the first matrix product with one jumps to a null function; vectors (norm weights, biases) of another type
+ *       than F32: ggml's element-wise operations abort on them;</li>
+ *   <li>tensor data not at a multiple of 32 bytes in the file ({@code general.alignment} below 32): ggml's CPU
+ *       buffer asserts its alignment;</li>
+ *   <li>two vocabulary entries with the same text, as llama.cpp reads them (up to a NUL; an empty one becomes
+ *       {@code [EMPTY_i]}): {@code id_to_token.size() == token_to_id.size()}; byte tokens (type 6) in a WordPiece
+ *       vocabulary, or with a text shorter than {@code <0x}: their pieces abort the load;</li>
+ *   <li>the generic hyperparameters: block count 1 to 512, the expert counts' relations, the RoPE scaling type, the
+ *       multi-token-prediction and WavTokenizer layer counts, norm epsilons (ggml asserts {@code eps >= 0});</li>
+ *   <li>attention, feed-forward and expert sizes that make the shape of a tensor present in the file zero or
+ *       negative (a zero head count, a head size of {@code embedding / heads} that rounds to 0, a product that wraps
+ *       around 32 bits, experts without a feed-forward length): {@code t_meta.ne[dim] >= 1}, or a division by
+ *       zero;</li>
+ *   <li>keys read without a type check: {@code split.no} (UINT16), and in a LoRA adapter {@code general.type},
+ *       {@code general.architecture}, {@code adapter.type} (STRING) and {@code adapter.lora.alpha} (FLOAT32).</li>
+ * </ul>
+ *
+ * Values are taken as llama.cpp takes them: a metadata override of the right kind wins, a key of another type than
+ * llama.cpp reads is skipped (llama.cpp refuses it with an error), per-layer arrays count only with one element per
+ * block.
+ */
+public final class ModelFileCheck {
+    /** {@code LLAMA_MAX_LAYERS}. */
+    static final int MAX_LAYERS = 512;
+    /** {@code LLAMA_MAX_EXPERTS}. */
+    static final int MAX_EXPERTS = 1024;
+    /** Tensor types ggml's CPU backend cannot compute with (no dot product): only intermediate or index types. */
+    static final Set<GgmlType> NOT_COMPUTABLE = EnumSet.of(GgmlType.Q8_1, GgmlType.Q8_K, GgmlType.I8, GgmlType.I16,
+            GgmlType.I32, GgmlType.I64, GgmlType.F64);
+    /** {@code LLAMA_TOKEN_TYPE_BYTE} in {@code tokenizer.ggml.token_type}. */
+    private static final int BYTE_TOKEN = 6;
+    /** ggml's {@code TENSOR_ALIGNMENT}: the CPU backend maps tensor data only at this alignment. */
+    private static final int TENSOR_ALIGNMENT = 32;
+    private static final List<String> ROPE_SCALING_TYPES = List.of("none", "linear", "yarn", "longrope");
+    private static final long U32 = 0xFFFF_FFFFL;
+
+    private final GgufFile file;
+    private final Map<String, Object> overrides;
+    private final String arch;
+
+    private ModelFileCheck(GgufFile file, Map<String, Object> overrides) {
+        this.file = file;
+        this.overrides = overrides;
+        this.arch = file.find("general.architecture").map(v -> v instanceof GgufValue.Str(String s) ? s : null).orElse(null);
+    }
+
+    /**
+     * Checks the first (or only) file of a model.
+     *
+     * @throws ModelLoadException naming the problem; llama.cpp is not called
+     */
+    public static void model(GgufFile file, Path label, ModelParams params) {
+        ModelFileCheck c = new ModelFileCheck(file, params.metadataOverrides());
+        c.run(label, () -> {
+            c.splitNumber();
+            c.vocabulary();
+            if (!params.vocabOnly()) { // a vocabulary-only load reads neither weights nor hyperparameters
+                c.tensorTypes();
+                if (c.arch != null && !c.arch.equals("clip")) {
+                    c.hyperparameters();
+                }
+            }
+        });
+    }
+
+    /** Checks a later part of a split model: its tensors and its part number. */
+    public static void part(GgufFile file, Path label) {
+        ModelFileCheck c = new ModelFileCheck(file, Map.of());
+        c.run(label, () -> {
+            c.tensorTypes();
+            c.splitNumber();
+        });
+    }
+
+    /**
+     * Checks the keys of a LoRA adapter file that llama.cpp reads unchecked (its tensors are checked by
+     * {@link io.llamaffm.LoraAdapter}, which knows which ones llama.cpp computes with).
+     */
+    public static void adapter(GgufFile file, Path label) {
+        ModelFileCheck c = new ModelFileCheck(file, Map.of());
+        c.run(label, () -> {
+            for (String key : List.of("general.type", "general.architecture", "adapter.type")) {
+                c.requireType(key, GgufValue.Type.STRING);
+            }
+            c.requireType("adapter.lora.alpha", GgufValue.Type.FLOAT32);
+        });
+    }
+
+    private void run(Path label, Runnable checks) {
+        try {
+            checks.run();
+        } catch (Refused r) {
+            throw new ModelLoadException(label, "refused before llama.cpp saw it (llama.cpp would abort the process): "
+                    + r.getMessage(), List.of());
+        }
+    }
+
+    /** A rule failed; turned into a {@link ModelLoadException} by {@link #run}. */
+    private static final class Refused extends RuntimeException {
+        Refused(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    // ---- rules ---------------------------------------------------------------------------------------------------
+
+    private void tensorTypes() {
+        for (TensorInfo t : file.tensors()) {
+            if (NOT_COMPUTABLE.contains(t.type())) {
+                throw new Refused("tensor '" + t.name() + "' is " + t.type() + ", a type ggml has no kernel to compute with");
+            }
+            long at = file.dataOffset() + t.offset();
+            if (at % TENSOR_ALIGNMENT != 0) {
+                throw new Refused("tensor '" + t.name() + "' starts at byte " + at + " of the file, not a multiple of "
+                        + TENSOR_ALIGNMENT + " (general.alignment is " + file.alignment() + "); ggml maps tensor data at "
+                        + TENSOR_ALIGNMENT + "-byte alignment only");
+            }
+            if (t.type() != GgmlType.F32 && isVector(t)) {
+                throw new Refused("tensor '" + t.name() + "' is a vector of " + t.type() + "; vectors (norms, biases) "
+                        + "enter element-wise operations, which ggml computes in F32 only");
+            }
+        }
+    }
+
+    /** One row: ggml's {@code n_dims} is 1. */
+    private static boolean isVector(TensorInfo t) {
+        long[] dims = t.dims();
+        for (int i = 1; i < dims.length; i++) {
+            if (dims[i] != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void splitNumber() {
+        requireType("split.no", GgufValue.Type.UINT16);
+    }
+
+    private void requireType(String key, GgufValue.Type type) {
+        Optional<GgufValue> v = file.find(key);
+        if (v.isPresent() && v.get().type() != type) {
+            throw new Refused("'" + key + "' is " + v.get().type() + ", llama.cpp reads it as " + type + " unchecked");
+        }
+    }
+
+    /** Distinct token texts, as llama.cpp builds its text-to-id map. */
+    private void vocabulary() {
+        if (!(file.find("tokenizer.ggml.tokens").orElse(null) instanceof GgufValue.Array a)
+                || a.elementType() != GgufValue.Type.STRING) {
+            return; // absent or of another type: llama.cpp reports it
+        }
+        List<String> tokens = a.strings();
+        long[] types = file.find("tokenizer.ggml.token_type").orElse(null) instanceof GgufValue.Array t
+                && t.elementType() == GgufValue.Type.INT32 && t.size() >= tokens.size() ? t.longs() : null;
+        String model = file.find("tokenizer.ggml.model").orElse(null) instanceof GgufValue.Str(String m) ? m : "";
+        Map<String, Integer> seen = new HashMap<>(tokens.size() * 2);
+        for (int i = 0; i < tokens.size(); i++) {
+            String text = tokens.get(i);
+            int nul = text.indexOf('\0');
+            if (nul >= 0) {
+                text = text.substring(0, nul); // llama.cpp copies the token as a C string
+            }
+            if (text.isEmpty()) {
+                text = "[EMPTY_" + i + "]";
+            }
+            Integer first = seen.putIfAbsent(text, i);
+            if (first != null) {
+                throw new Refused("tokens " + first + " and " + i + " of tokenizer.ggml.tokens have the same text '"
+                        + printable(text) + "'");
+            }
+            if (types != null && types[i] == BYTE_TOKEN) {
+                byteToken(model, i, text);
+            }
+        }
+    }
+
+    /**
+     * A byte token's piece is the byte its text names ({@code <0xXX>}): llama.cpp reads it from the fourth character
+     * on (an exception out of the C API, so an abort, for a shorter text), and aborts for a WordPiece vocabulary,
+     * which has no byte tokens. The pieces of all tokens are computed when the model loads.
+     */
+    private static void byteToken(String model, int i, String text) {
+        if (model.equals("bert")) {
+            throw new Refused("token " + i + " of a WordPiece (bert) vocabulary is marked as a byte token (type 6)");
+        }
+        boolean readsText = model.equals("llama") || model.equals("t5") || model.equals("gpt2") || model.equals("gemma4")
+                || model.equals("hybriddna") || model.equals("whitespace");
+        if (readsText && text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 3) {
+            throw new Refused("byte token " + i + " has the text '" + printable(text) + "'; a byte token is <0xXX>");
+        }
+    }
+
+    private void hyperparameters() {
+        String p = arch + ".";
+        OptionalLong blocks = u32(p + "block_count");
+        if (blocks.isEmpty()) {
+            return; // absent (llama.cpp reports it) or of another type (llama.cpp refuses it)
+        }
+        long n = blocks.getAsLong();
+        if (n < 1 || n > MAX_LAYERS) {
+            throw new Refused(p + "block_count is " + n + "; llama.cpp takes 1 to " + MAX_LAYERS);
+        }
+        int layers = (int) n;
+        atMost(p + "nextn_predict_layers", n);
+        if (arch.equals("wavtokenizer-dec")) {
+            atMost(p + "posnet.block_count", n);
+            atMost(p + "convnext.block_count", n);
+        }
+        experts(p, layers);
+        Optional<String> rope = string(p + "rope.scaling.type");
+        if (rope.isPresent() && !ROPE_SCALING_TYPES.contains(rope.get())) {
+            throw new Refused(p + "rope.scaling.type is '" + printable(rope.get()) + "'; llama.cpp knows " + ROPE_SCALING_TYPES);
+        }
+        epsilons(p);
+        shapes(p, layers);
+    }
+
+    /** ggml's norms assert {@code eps >= 0} when the graph runs (NaN fails it too). */
+    private void epsilons(String p) {
+        for (String key : file.metadata().keySet()) {
+            if (key.startsWith(p) && key.endsWith("epsilon")) {
+                OptionalDouble eps = f32(key);
+                if (eps.isPresent() && !(eps.getAsDouble() >= 0)) {
+                    throw new Refused(key + " is " + eps.getAsDouble() + "; a norm's epsilon must be >= 0");
+                }
+            }
+        }
+    }
+
+    private void experts(String p, int layers) {
+        long experts = u32(p + "expert_count").orElse(0);
+        if (arch.equals("hunyuan-vl") || arch.equals("hunyuan-dense")) {
+            if (experts <= 1) {
+                return; // llama.cpp turns the experts off for these
+            }
+        }
+        long used = Arrays.stream(perLayer(p + "expert_used_count", layers, new long[layers])).max().orElse(0);
+        long groups = u32(p + "expert_group_count").orElse(0);
+        long groupsUsed = u32(p + "expert_group_used_count").orElse(0);
+        if (experts > MAX_EXPERTS) {
+            throw new Refused(p + "expert_count is " + experts + "; llama.cpp takes at most " + MAX_EXPERTS);
+        }
+        if (used > experts) {
+            throw new Refused(p + "expert_used_count is " + used + " but " + p + "expert_count is " + experts);
+        }
+        if (experts > 0) {
+            if (used == 0) {
+                throw new Refused(p + "expert_count is " + experts + " but no expert is used (" + p + "expert_used_count)");
+            }
+            if (groups >= experts) {
+                throw new Refused(p + "expert_group_count is " + groups + ", not below the " + experts + " experts");
+            }
+            if (groups > 1 && (experts % groups != 0 || groupsUsed == 0 || groupsUsed >= groups)) {
+                throw new Refused(experts + " experts in " + groups + " groups with " + groupsUsed
+                        + " used: the groups must divide the experts and 1 to groups-1 of them be used");
+            }
+        } else if (used != 0 || groups != 0) {
+            throw new Refused("no experts (" + p + "expert_count) but " + used + " used and " + groups + " groups");
+        }
+    }
+
+    /**
+     * Sizes that give a tensor present in the file a dimension of 0 or less: llama.cpp computes the shapes it expects
+     * in 32-bit arithmetic and asserts that they are positive before it compares them with the file.
+     */
+    private void shapes(String p, int layers) {
+        long embedding = u32(p + "embedding_length").orElse(-1);
+        if (embedding == 0) {
+            throw new Refused(p + "embedding_length is 0");
+        }
+        // the token embedding has one row per token: the vocabulary size, or the number of tokens
+        long tokens = u32(p + "vocab_size").orElse(file.find("tokenizer.ggml.tokens").orElse(null) instanceof GgufValue.Array a
+                ? a.size() : -1);
+        if (tokens == 0 && hasTensor("", "token_embd", "output")) {
+            throw new Refused("the vocabulary has no tokens, but the file has a token embedding (token_embd.weight)");
+        }
+        long[] heads = perLayer(p + "attention.head_count", layers, new long[layers]);
+        long[] kvHeads = perLayer(p + "attention.head_count_kv", layers, heads.clone());
+        long[] ff = perLayer(p + "feed_forward_length", layers, new long[layers]);
+        long experts = u32(p + "expert_count").orElse(0);
+        long[] used = perLayer(p + "expert_used_count", layers, new long[layers]);
+        long[] expertFf = file.find(p + "expert_feed_forward_length").isPresent()
+                ? perLayer(p + "expert_feed_forward_length", layers, new long[layers]) : null;
+        long headK = -1;
+        long headV = -1;
+        if (heads[0] > 0 && embedding > 0) {
+            headK = u32(p + "attention.key_length").orElse(embedding / heads[0]);
+            headV = u32(p + "attention.value_length").orElse(embedding / heads[0]);
+        }
+        for (int il = 0; il < layers; il++) {
+            String blk = "blk." + il + ".";
+            if (hasTensor(blk, "attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output")) {
+                positive(blk + "attention: heads", heads[il]);
+                positive(blk + "attention: key/value heads", kvHeads[il]);
+                if (headK >= 0) {
+                    positive("key head size", headK);
+                    positive("value head size", headV);
+                    for (long[] pair : new long[][] {{headK, heads[il]}, {headK, kvHeads[il]}, {headV, heads[il]}, {headV, kvHeads[il]}}) {
+                        if (pair[0] * pair[1] > U32) {
+                            throw new Refused("block " + il + ": head size " + pair[0] + " times " + pair[1]
+                                    + " heads overflows 32 bits");
+                        }
+                    }
+                }
+            }
+            if (hasTensor(blk, "ffn_up", "ffn_gate", "ffn_down")) {
+                positive(blk + "feed-forward length", ff[il]);
+            }
+            if (hasTensor(blk, "ffn_up_exps", "ffn_gate_exps", "ffn_down_exps")) {
+                // experts are sized by the feed-forward length (llama: n_ff; others: the expert length, or n_ff / used)
+                positive(blk + "experts: " + p + "expert_count", experts);
+                positive(blk + "experts: " + p + "expert_used_count", used[il]);
+                positive(blk + "experts: feed-forward length", ff[il]);
+                if (expertFf != null) {
+                    positive(blk + "experts: " + p + "expert_feed_forward_length", expertFf[il]);
+                }
+            }
+        }
+    }
+
+    private void positive(String what, long v) {
+        if (v <= 0) {
+            throw new Refused(what + " is " + v + ", but the file has tensors of that size");
+        }
+    }
+
+    private boolean hasTensor(String prefix, String... names) {
+        for (String n : names) {
+            if (file.tensor(prefix + n + ".weight").isPresent()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void atMost(String key, long max) {
+        OptionalLong v = u32(key);
+        if (v.isPresent() && v.getAsLong() > max) {
+            throw new Refused(key + " is " + v.getAsLong() + ", more than the " + max + " blocks");
+        }
+    }
+
+    // ---- values as llama.cpp reads them ----------------------------------------------------------------------------
+
+    /** A UINT32 key as {@code get_key<uint32_t>} reads it: an integer override wins; empty if absent or another type. */
+    private OptionalLong u32(String key) {
+        Object o = overrides.get(key);
+        if (o instanceof Long || o instanceof Integer) {
+            return OptionalLong.of(((Number) o).longValue() & U32);
+        }
+        return file.find(key).orElse(null) instanceof GgufValue.UInt32(long v) ? OptionalLong.of(v) : OptionalLong.empty();
+    }
+
+    /** A FLOAT32 key as {@code get_key<float>} reads it: a floating-point override wins. */
+    private OptionalDouble f32(String key) {
+        if (overrides.get(key) instanceof Double || overrides.get(key) instanceof Float) {
+            return OptionalDouble.of(((Number) overrides.get(key)).floatValue());
+        }
+        return file.find(key).orElse(null) instanceof GgufValue.Float32(float v) ? OptionalDouble.of(v) : OptionalDouble.empty();
+    }
+
+    private Optional<String> string(String key) {
+        if (overrides.get(key) instanceof String s) {
+            return Optional.of(s);
+        }
+        return file.find(key).orElse(null) instanceof GgufValue.Str(String s) ? Optional.of(s) : Optional.empty();
+    }
+
+    /**
+     * A per-layer value as {@code get_key_or_arr} reads it: an array of one INT32, UINT32 or BOOL per layer, or one
+     * UINT32 for every layer; {@code defaults} when absent or unreadable (llama.cpp then refuses or keeps its default).
+     */
+    private long[] perLayer(String key, int layers, long[] defaults) {
+        Optional<GgufValue> v = file.find(key);
+        if (v.isEmpty()) {
+            return defaults;
+        }
+        if (v.get() instanceof GgufValue.Array a) {
+            if (a.size() != layers || !EnumSet.of(GgufValue.Type.INT32, GgufValue.Type.UINT32, GgufValue.Type.BOOL)
+                    .contains(a.elementType())) {
+                return defaults;
+            }
+            long[] out = new long[layers];
+            for (int i = 0; i < layers; i++) {
+                out[i] = switch (a.elements().get(i)) {
+                    case GgufValue.Int32 x -> x.value() & U32;
+                    case GgufValue.UInt32 x -> x.value();
+                    case GgufValue.Bool x -> x.value() ? 1 : 0;
+                    default -> 0;
+                };
+            }
+            return out;
+        }
+        OptionalLong one = u32(key);
+        if (one.isEmpty()) {
+            return defaults;
+        }
+        long[] out = new long[layers];
+        Arrays.fill(out, one.getAsLong());
+        return out;
+    }
+
+    private static String printable(String s) {
+        StringBuilder sb = new StringBuilder();
+        s.codePoints().limit(60).forEach(c -> sb.append(c >= 32 && c != 127 ? Character.toString(c) : String.format("\\u%04x", c)));
+        return sb.toString();
+    }
+}
