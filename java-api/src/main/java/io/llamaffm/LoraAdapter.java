@@ -6,6 +6,7 @@ import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.TensorInfo;
 import io.llamaffm.internal.NativeLog;
 import io.llamaffm.internal.engine.NativeOwner;
+import io.llamaffm.internal.load.ModelFileCheck;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
