@@ -162,9 +162,15 @@ public final class Context implements AutoCloseable {
      * @throws DecodeException          if llama.cpp fails to decode
      */
     public Completion generate(int[] prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
-        try (Generation g = start(prompt, params, sampler, true, onText)) {
-            while (g.nextToken() >= 0) {
-                // the emitter collects tokens and text and passes the text on
+        try (Generation g = start(prompt, params, sampler, true)) {
+            // the text goes to onText between steps, with no thread inside the context: the callback may block, and
+            // another thread may cancel or even close the context meanwhile
+            for (boolean more = true; more; ) {
+                more = g.nextToken() >= 0;
+                CharSequence delta = g.text(); // after the last step: the text held back until the end
+                if (onText != null && !delta.isEmpty()) {
+                    onText.accept(delta.toString());
+                }
             }
             return g.completion();
         }
@@ -194,10 +200,10 @@ public final class Context implements AutoCloseable {
      * @return the open generation, to close when done
      */
     public Generation start(int[] prompt, GenerationParams params, SamplerChain sampler) {
-        return start(prompt, params, sampler, false, null);
+        return start(prompt, params, sampler, false);
     }
 
-    private Generation start(int[] prompt, GenerationParams params, SamplerChain sampler, boolean collect, Consumer<String> onText) {
+    private Generation start(int[] prompt, GenerationParams params, SamplerChain sampler, boolean collect) {
         requirePicker(sampler);
         tokenizer.checkTokens(prompt);
         engine.enterIdle();
@@ -206,7 +212,7 @@ public final class Context implements AutoCloseable {
             engine.resetCancel();
             Sampler s = Sampler.create(model, sampler);
             try {
-                return new Generation(engine, s, params, prompt, collect, onText);
+                return new Generation(engine, s, params, prompt, collect);
             } catch (RuntimeException | Error e) {
                 s.close();
                 throw e;

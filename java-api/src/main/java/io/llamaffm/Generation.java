@@ -42,11 +42,10 @@ public final class Generation implements Iterator<Generation.GeneratedToken>, Au
     private boolean released;
 
     /** Starts on an engine the caller has entered and that no generation holds; decodes the prompt. */
-    Generation(Engine engine, Sampler sampler, GenerationParams params, int[] prompt, boolean collect,
-               java.util.function.Consumer<String> onText) {
+    Generation(Engine engine, Sampler sampler, GenerationParams params, int[] prompt, boolean collect) {
         this.engine = engine;
         this.sampler = sampler;
-        this.out = new Emitter(engine, params, collect, onText);
+        this.out = new Emitter(engine, params, collect, null);
         this.loop = new DecodeLoop(engine);
         this.slot = loop.add(0, prompt, sampler, out);
         engine.hold(this);

@@ -6,6 +6,7 @@ import io.llamaffm.bindings.llama_model_params;
 import io.llamaffm.bindings.llama_progress_callback;
 import io.llamaffm.internal.NativeLibraryLoader;
 import io.llamaffm.internal.NativeLog;
+import io.llamaffm.internal.engine.NativeOwner;
 
 import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.GgufFormatException;
@@ -58,20 +59,20 @@ public final class Model implements AutoCloseable {
 
     private final Path path;
     private final ModelParams params;
-    private final Arena arena;
-    private final MemorySegment handle; // llama_model*, freed by llama_model_free when the arena closes
+    private final NativeOwner owner;    // the llama_model*, freed by llama_model_free when it closes
+    private final MemorySegment handle;
     private final Tokenizer tokenizer;
     private final ModelConfig config;
     private final AtomicInteger openContexts = new AtomicInteger();
     private final Set<LoraAdapter> adapters = new LinkedHashSet<>(); // open adapters; guarded by this
     private volatile boolean closed;
 
-    private Model(Path path, ModelParams params, Arena arena, MemorySegment handle, MemoryModelLoader.Stats fromMemory) {
+    private Model(Path path, ModelParams params, NativeOwner owner, MemoryModelLoader.Stats fromMemory) {
         this.path = path;
         this.params = params;
-        this.arena = arena;
-        this.handle = handle;
-        MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(arena, null);
+        this.owner = owner;
+        this.handle = owner.handle();
+        MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(owner.arena(), null);
         this.tokenizer = new Tokenizer(this, vocab);
         this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly(), fromMemory);
     }
@@ -153,11 +154,11 @@ public final class Model implements AutoCloseable {
             validateGguf(f, params, false);
         }
         NativeLibraryLoader.ensureLoaded();
-        Arena arena = Arena.ofShared();
-        try {
+        Throwable[] listenerFailure = new Throwable[1];
+        boolean[] cancelled = new boolean[1];
+        List<List<String>> log = new java.util.ArrayList<>(1);
+        NativeOwner owner = NativeOwner.open(arena -> {
             MemorySegment mp = nativeParams(arena, params);
-            Throwable[] listenerFailure = new Throwable[1];
-            boolean[] cancelled = new boolean[1];
             if (progress != null) {
                 llama_model_params.progress_callback(mp, llama_progress_callback.allocate((fraction, data) -> {
                     // upcall: nothing may escape into native code
@@ -171,32 +172,31 @@ public final class Model implements AutoCloseable {
                     }
                 }, arena));
             }
-            MemorySegment raw;
-            List<String> log;
             NativeLog.beginCapture();
             try {
                 if (paths.size() == 1) {
-                    raw = LlamaH.llama_model_load_from_file(arena.allocateFrom(p.toString()), mp);
-                } else {
-                    MemorySegment array = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS, paths.size());
-                    for (int i = 0; i < paths.size(); i++) {
-                        array.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, i, arena.allocateFrom(paths.get(i).toString()));
-                    }
-                    raw = LlamaH.llama_model_load_from_splits(array, paths.size(), mp);
+                    return LlamaH.llama_model_load_from_file(arena.allocateFrom(p.toString()), mp);
                 }
+                MemorySegment array = arena.allocate(java.lang.foreign.ValueLayout.ADDRESS, paths.size());
+                for (int i = 0; i < paths.size(); i++) {
+                    array.setAtIndex(java.lang.foreign.ValueLayout.ADDRESS, i, arena.allocateFrom(paths.get(i).toString()));
+                }
+                return LlamaH.llama_model_load_from_splits(array, paths.size(), mp);
             } finally {
-                log = NativeLog.endCapture();
+                log.add(NativeLog.endCapture());
             }
-            if (raw.equals(MemorySegment.NULL)) {
-                if (listenerFailure[0] != null) {
-                    throw new ModelLoadException(p, "the progress listener failed: " + listenerFailure[0], log, listenerFailure[0]);
-                }
-                throw new ModelLoadException(p, cancelled[0] ? "the load was cancelled" : "llama.cpp could not load it", log);
-            }
-            MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
-            return new Model(p, params, arena, handle, null);
+        }, LlamaH::llama_model_free, () -> listenerFailure[0] != null
+                ? new ModelLoadException(p, "the progress listener failed: " + listenerFailure[0], log.getFirst(), listenerFailure[0])
+                : new ModelLoadException(p, cancelled[0] ? "the load was cancelled" : "llama.cpp could not load it", log.getFirst()));
+        return own(owner, p, params, null);
+    }
+
+    /** Makes the model around its native owner; the owner closes if that fails. */
+    private static Model own(NativeOwner owner, Path path, ModelParams params, MemoryModelLoader.Stats fromMemory) {
+        try {
+            return new Model(path, params, owner, fromMemory);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            owner.close();
             throw e;
         }
     }
@@ -399,14 +399,10 @@ public final class Model implements AutoCloseable {
             throw e;
         }
         NativeLibraryLoader.ensureLoaded();
-        Arena arena = Arena.ofShared();
         try {
-            MemorySegment raw = MemoryModelLoader.load(gguf, nativeParams(arena, params), label);
-            MemorySegment handle = raw.reinterpret(arena, LlamaH::llama_model_free);
-            return new Model(label, params, arena, handle, MemoryModelLoader.Stats.of(gguf, params));
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
+            NativeOwner owner = NativeOwner.open(arena -> MemoryModelLoader.load(gguf, nativeParams(arena, params), label),
+                    LlamaH::llama_model_free, () -> new ModelLoadException(label, "llama.cpp could not load it", List.of()));
+            return own(owner, label, params, MemoryModelLoader.Stats.of(gguf, params));
         } finally {
             gguf.close();
         }
@@ -441,8 +437,7 @@ public final class Model implements AutoCloseable {
         for (Map.Entry<String, Object> e : values.entrySet()) {
             MemorySegment o = all.asSlice(i++ * size, size);
             byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
-            MemorySegment.copy(key, 0, o, ValueLayout.JAVA_BYTE, 4, key.length);
-            // the value union follows tag (4 bytes) and key (128 bytes), aligned to 8
+            MemorySegment.copy(key, 0, o, ValueLayout.JAVA_BYTE, llama_model_kv_override.key$offset(), key.length);
             switch (e.getValue()) {
                 case Long l -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_INT()); o.set(ValueLayout.JAVA_LONG, KV_VALUE, l); }
                 case Integer n -> { llama_model_kv_override.tag(o, LlamaH.LLAMA_KV_OVERRIDE_TYPE_INT()); o.set(ValueLayout.JAVA_LONG, KV_VALUE, n); }
@@ -460,7 +455,12 @@ public final class Model implements AutoCloseable {
         return all;
     }
 
-    private static final long KV_VALUE = 136;
+    /**
+     * Where the value union starts: right after the key, aligned to 8 (jextract emits the anonymous union as padding,
+     * so it has no accessor of its own).
+     */
+    private static final long KV_VALUE = Math.ceilDiv(llama_model_kv_override.key$offset()
+            + llama_model_kv_override.key$layout().byteSize(), 8) * 8;
 
     /**
      * {@return the file this model was loaded from; for a model loaded from memory, {@link #IN_MEMORY}, and for one
@@ -571,7 +571,7 @@ public final class Model implements AutoCloseable {
         for (LoraAdapter a : List.copyOf(adapters)) {
             a.close(); // no context is open, so none holds it; llama_adapter_lora_free needs the model alive
         }
-        arena.close(); // throws IllegalStateException if a native call is using the model right now
+        owner.close(); // throws IllegalStateException if a native call is using the model right now
         closed = true;
     }
 
