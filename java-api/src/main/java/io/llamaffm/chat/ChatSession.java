@@ -22,6 +22,8 @@ public final class ChatSession {
     private final ChatFormat format;
     private final ChatMessage system; // may be null
     private final List<ChatMessage> history = new ArrayList<>();
+    private final Set<String> pendingCalls = new LinkedHashSet<>(); // ids of the last reply's tool calls
+    private int callCounter;
 
     /**
      * A conversation on {@code context} in {@code format}, with an optional system message.
@@ -50,11 +52,7 @@ public final class ChatSession {
         history.add(ChatMessage.user(userText));
         Completion c;
         try {
-            int[] prompt = fit(params.maxTokens());
-            Set<String> stops = new LinkedHashSet<>(params.stopStrings());
-            stops.addAll(format.stopStrings());
-            c = context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos(), params.logprobs()),
-                    sampler, onText);
+            c = generate(null, params, sampler, onText);
         } catch (RuntimeException e) {
             history.removeLast();
             throw e;
@@ -63,9 +61,125 @@ public final class ChatSession {
         return c;
     }
 
+    /**
+     * Sends a user message with tools on offer. With {@link Tools#active() active} tools the model sees them and its
+     * reply is held by a grammar to calls of those tools (arguments valid for each tool's schema) or, with
+     * {@link ToolChoice#AUTO}, a text answer; run the calls and send their results with {@link #sendToolResults}.
+     * The format is the one every model can follow (tools in the system message, a JSON reply): see the package's
+     * tool notes. With tools active the reply's text goes to {@code onText} once, when it is complete.
+     *
+     * @param userText the user's message
+     * @param tools    the tools, the choice and whether several calls are allowed
+     * @param params   token budget, stop strings
+     * @param sampler  the decoding strategy, without a grammar of its own when tools are active
+     * @param onText   receives the reply's text; may be null
+     * @return the reply: text or tool calls, and why it ended
+     * @throws IllegalArgumentException if the sampler has a grammar while tools are active, or a tool's schema cannot
+     *                                  be turned into a grammar
+     */
+    public ChatResult send(String userText, Tools tools, GenerationParams params, SamplerChain sampler,
+                           Consumer<String> onText) {
+        history.add(ChatMessage.user(userText));
+        try {
+            return reply(tools, params, sampler, onText);
+        } catch (RuntimeException e) {
+            history.removeLast();
+            throw e;
+        }
+    }
+
+    /**
+     * Sends the results of the tool calls of the last reply and generates the next reply.
+     *
+     * @param results {@link ChatMessage#toolResult} messages, each answering a call of the last reply
+     * @param tools   the tools, the choice and whether several calls are allowed
+     * @param params  token budget, stop strings
+     * @param sampler the decoding strategy, without a grammar of its own when tools are active
+     * @param onText  receives the reply's text; may be null
+     * @return the reply
+     * @throws IllegalArgumentException if a message is not a tool result or answers no pending call
+     */
+    public ChatResult sendToolResults(List<ChatMessage> results, Tools tools, GenerationParams params, SamplerChain sampler,
+                                      Consumer<String> onText) {
+        Set<String> open = new LinkedHashSet<>(pendingCalls);
+        for (ChatMessage m : results) {
+            if (m.toolCallId() == null) {
+                throw new IllegalArgumentException("not a tool result (ChatMessage.toolResult): " + m.role() + " message");
+            }
+            if (!open.remove(m.toolCallId())) {
+                throw new IllegalArgumentException("no pending tool call has the id " + m.toolCallId() + " (pending: "
+                        + pendingCalls + ")");
+            }
+        }
+        int before = history.size();
+        history.addAll(results);
+        try {
+            return reply(tools, params, sampler, onText);
+        } catch (RuntimeException e) {
+            history.subList(before, history.size()).clear();
+            throw e;
+        }
+    }
+
+    private ChatResult reply(Tools tools, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+        if (!tools.active()) {
+            Completion c = generate(tools, params, sampler, onText);
+            history.add(ChatMessage.assistant(c.text().strip()));
+            pendingCalls.clear();
+            return new ChatResult(c.text().strip(), List.of(), finishReason(c, true), c);
+        }
+        for (SamplerChain.Stage stage : sampler.stages()) {
+            if (stage instanceof SamplerChain.Grammar) {
+                throw new IllegalArgumentException("the sampler has a grammar of its own: with tools, the tools' grammar holds the reply");
+            }
+        }
+        SamplerChain.Grammar grammar;
+        try {
+            grammar = SamplerChain.Grammar.fromJsonSchema(JsonToolFormat.schema(tools));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the tools' schemas cannot be turned into a grammar: " + e.getMessage(), e);
+        }
+        List<SamplerChain.Stage> stages = new ArrayList<>();
+        stages.add(grammar);
+        stages.addAll(sampler.stages());
+        Completion c = generate(tools, params, new SamplerChain(stages), null);
+        JsonToolFormat.Parsed parsed = JsonToolFormat.parse(c.text(), tools, () -> "call_" + (++callCounter));
+        pendingCalls.clear();
+        if (!parsed.calls().isEmpty()) { // a cut list of calls keeps the complete ones, and says LENGTH
+            history.add(ChatMessage.assistant("", parsed.calls()));
+            parsed.calls().forEach(call -> pendingCalls.add(call.id()));
+            return new ChatResult("", parsed.calls(),
+                    parsed.complete() ? ChatResult.FinishReason.TOOL_CALLS : ChatResult.FinishReason.LENGTH, c);
+        }
+        String text = parsed.content().strip();
+        history.add(ChatMessage.assistant(text));
+        if (onText != null && !text.isEmpty()) {
+            onText.accept(text);
+        }
+        return new ChatResult(text, List.of(), finishReason(c, parsed.complete()), c);
+    }
+
+    private static ChatResult.FinishReason finishReason(Completion c, boolean complete) {
+        return switch (c.stopReason()) {
+            case CANCELLED -> ChatResult.FinishReason.CANCELLED;
+            case MAX_TOKENS, CONTEXT_FULL -> ChatResult.FinishReason.LENGTH;
+            default -> complete ? ChatResult.FinishReason.STOP : ChatResult.FinishReason.LENGTH;
+        };
+    }
+
+    /** Renders the conversation (with the tools' instructions when they are active) and generates the reply. */
+    private Completion generate(Tools tools, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
+        int[] prompt = fit(params.maxTokens(), tools);
+        Set<String> stops = new LinkedHashSet<>(params.stopStrings());
+        stops.addAll(format.stopStrings());
+        return context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos(),
+                params.logprobs()), sampler, onText);
+    }
+
     /** Forgets the conversation (the system message stays). */
     public void reset() {
         history.clear();
+        pendingCalls.clear();
     }
 
     /** {@return the conversation so far, system message first} */
@@ -79,10 +193,13 @@ public final class ChatSession {
     }
 
     /** The prompt tokens of the conversation, dropping the oldest exchanges until a reply fits. */
-    private int[] fit(int maxTokens) {
+    private int[] fit(int maxTokens, Tools tools) {
         int room = Math.min(maxTokens, context.contextLength() / 2); // what a reply may need
         while (true) {
-            String rendered = format.render(messages());
+            boolean withTools = (tools != null && tools.active())
+                    || history.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
+            String rendered = format.render(withTools ? JsonToolFormat.prepare(messages(), tools == null ? Tools.of() : tools)
+                    : messages());
             int[] tokens = context.model().tokenizer().encode(rendered, format.addSpecial(context.model(), rendered),
                     format.parseSpecial());
             if (tokens.length + room <= context.contextLength()) {

@@ -185,6 +185,17 @@ public final class ChatTemplate {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) { // as the OpenAI API and the templates write them
+                List<Map<String, Object>> calls = new ArrayList<>();
+                for (ToolCall c : m.toolCalls()) {
+                    calls.add(Map.of("id", c.id(), "type", "function",
+                            "function", Map.of("name", c.name(), "arguments", c.arguments())));
+                }
+                map.put("tool_calls", calls);
+            }
+            if (m.toolCallId() != null) {
+                map.put("tool_call_id", m.toolCallId());
+            }
             list.add(map);
         }
         Map<String, Object> variables = new HashMap<>();

@@ -1,5 +1,6 @@
 package io.llamaffm.grammar;
 
+import io.llamaffm.internal.NlohmannJson;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.llamaffm.grammar;
+package io.llamaffm.internal;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -10,7 +10,7 @@ import java.util.Map;
  * {@code dump()}): no spaces, keys in their original order, non-ASCII characters as they are, control characters
  * escaped, integers as written and other numbers as the shortest text that reads back as the same double.
  */
-final class NlohmannJson {
+public final class NlohmannJson {
     private static final BigInteger INT64_MIN = BigInteger.valueOf(Long.MIN_VALUE);
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
     /** nlohmann writes a double without an exponent while its decimal point lies within these bounds. */
@@ -20,7 +20,7 @@ final class NlohmannJson {
     private NlohmannJson() {}
 
     /** The compact JSON text of a value from {@link io.llamaffm.internal.JsonParser#parse}. */
-    static String dump(Object value) {
+    public static String dump(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value);
         return sb.toString();
@@ -92,7 +92,7 @@ final class NlohmannJson {
      * An integer literal (scale 0) that fits 64 bits stays as written; any other number is read as a double, as
      * the reference does, and written in its shortest form.
      */
-    static String number(BigDecimal n) {
+    public static String number(BigDecimal n) {
         if (n.scale() == 0) {
             BigInteger i = n.toBigIntegerExact();
             if (i.compareTo(INT64_MIN) >= 0 && i.compareTo(UINT64_MAX) <= 0) {

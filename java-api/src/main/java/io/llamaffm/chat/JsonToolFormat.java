@@ -1,0 +1,174 @@
+package io.llamaffm.chat;
+
+import io.llamaffm.internal.JsonParser;
+import io.llamaffm.internal.NlohmannJson;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Tool calling for every model, whatever its template: the tools are described in the system message and the reply
+ * is constrained by a grammar to a JSON envelope, {@code {"tool_calls": [{"name": ..., "arguments": {...}}]}} or
+ * {@code {"response": "..."}}, with each call's arguments held to its tool's JSON Schema. Earlier calls and tool
+ * results are written back into the conversation in the same JSON, as assistant and user messages, so a template
+ * that knows nothing of tools renders them. A model cannot invent a tool name or produce arguments its schema
+ * rejects; with {@link ToolChoice#REQUIRED} it cannot answer without a call.
+ */
+final class JsonToolFormat {
+    private JsonToolFormat() {}
+
+    /** The conversation as the base format renders it: tool instructions in the system message, calls and results as JSON text. */
+    static List<ChatMessage> prepare(List<ChatMessage> conversation, Tools tools) {
+        List<ChatMessage> out = new ArrayList<>(conversation.size() + 1);
+        boolean system = !conversation.isEmpty() && conversation.getFirst().role().equals("system");
+        if (tools.active()) {
+            String instructions = instructions(tools);
+            out.add(ChatMessage.system(system ? conversation.getFirst().content() + "\n\n" + instructions : instructions));
+        } else if (system) {
+            out.add(conversation.getFirst());
+        }
+        Map<String, String> names = new LinkedHashMap<>();
+        for (ChatMessage m : conversation.subList(system ? 1 : 0, conversation.size())) {
+            if (!m.toolCalls().isEmpty()) {
+                List<Object> calls = new ArrayList<>();
+                for (ToolCall c : m.toolCalls()) {
+                    names.put(c.id(), c.name());
+                    Map<String, Object> call = new LinkedHashMap<>();
+                    call.put("name", c.name());
+                    call.put("arguments", JsonParser.parse(c.arguments()));
+                    calls.add(call);
+                }
+                out.add(ChatMessage.assistant(NlohmannJson.dump(Map.of("tool_calls", calls))));
+            } else if (m.toolCallId() != null) {
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("name", names.getOrDefault(m.toolCallId(), ""));
+                result.put("content", m.content());
+                out.add(ChatMessage.user(NlohmannJson.dump(Map.of("tool_result", result))));
+            } else {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    private static String instructions(Tools tools) {
+        StringBuilder sb = new StringBuilder("You can call these tools:\n");
+        for (Tool t : tools.tools()) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("name", t.name());
+            d.put("description", t.description());
+            d.put("parameters", JsonParser.parse(t.parameters()));
+            sb.append(NlohmannJson.dump(d)).append('\n');
+        }
+        String calls = tools.parallelCalls() ? "{\"tool_calls\": [{\"name\": ..., \"arguments\": {...}}, ...]}"
+                : "{\"tool_calls\": [{\"name\": ..., \"arguments\": {...}}]}";
+        sb.append(switch (tools.choice().mode()) {
+            case AUTO -> "Reply with one JSON object: " + calls + " to call tools, or {\"response\": \"...\"} to answer.";
+            case REQUIRED -> "Reply with one JSON object that calls tools: " + calls + ".";
+            case NAMED -> "Reply with one JSON object that calls the tool " + tools.choice().name() + ": " + calls + ".";
+            case NONE -> throw new IllegalStateException("no tool instructions for NONE");
+        });
+        sb.append(" Tool results come back as {\"tool_result\": {\"name\": ..., \"content\": ...}}.");
+        return sb.toString();
+    }
+
+    /** The JSON Schema of the reply: the calls the choice allows (each tool's arguments by its schema), or a response. */
+    static String schema(Tools tools) {
+        List<Object> callSchemas = new ArrayList<>();
+        for (Tool t : tools.tools()) {
+            if (tools.choice().mode() == ToolChoice.Mode.NAMED && !t.name().equals(tools.choice().name())) {
+                continue;
+            }
+            Map<String, Object> props = new LinkedHashMap<>();
+            props.put("name", Map.of("const", t.name()));
+            props.put("arguments", t.schema());
+            callSchemas.add(object(props));
+        }
+        Map<String, Object> array = new LinkedHashMap<>();
+        array.put("type", "array");
+        array.put("items", callSchemas.size() == 1 ? callSchemas.getFirst() : Map.of("oneOf", callSchemas));
+        array.put("minItems", java.math.BigDecimal.ONE);
+        if (!tools.parallelCalls()) {
+            array.put("maxItems", java.math.BigDecimal.ONE);
+        }
+        Map<String, Object> callsProps = new LinkedHashMap<>();
+        callsProps.put("tool_calls", array);
+        Map<String, Object> calls = object(callsProps);
+        if (tools.choice().mode() != ToolChoice.Mode.AUTO) {
+            return NlohmannJson.dump(calls);
+        }
+        Map<String, Object> responseProps = new LinkedHashMap<>();
+        responseProps.put("response", Map.of("type", "string"));
+        return NlohmannJson.dump(Map.of("oneOf", List.of(calls, object(responseProps))));
+    }
+
+    private static Map<String, Object> object(Map<String, Object> properties) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("type", "object");
+        o.put("properties", properties);
+        o.put("required", List.copyOf(properties.keySet()));
+        o.put("additionalProperties", false);
+        return o;
+    }
+
+    /**
+     * Reads a reply: the calls (with fresh ids from {@code ids}) or the response text. A reply that is not a complete
+     * envelope (the budget ran out inside it) has no calls; its raw text is the content.
+     */
+    static Parsed parse(String reply, Tools tools, Supplier<String> ids) {
+        Object value;
+        try {
+            value = JsonParser.parse(reply);
+        } catch (IllegalArgumentException e) {
+            return salvage(reply, tools, ids);
+        }
+        return parseValue(value, reply, tools, ids);
+    }
+
+    private static Parsed parseValue(Object value, String reply, Tools tools, Supplier<String> ids) {
+        if (value instanceof Map<?, ?> m && m.get("tool_calls") instanceof List<?> list && !list.isEmpty()) {
+            List<ToolCall> calls = new ArrayList<>();
+            for (Object o : list) {
+                if (!(o instanceof Map<?, ?> call) || !(call.get("name") instanceof String name)
+                        || tools.find(name).isEmpty() || !(call.get("arguments") instanceof Map<?, ?> args)) {
+                    return new Parsed(reply, List.of(), false);
+                }
+                calls.add(new ToolCall(ids.get(), name, NlohmannJson.dump(args)));
+            }
+            return new Parsed("", calls, true);
+        }
+        if (value instanceof Map<?, ?> m && m.size() == 1 && m.get("response") instanceof String text) {
+            return new Parsed(text, List.of(), true);
+        }
+        return new Parsed(reply, List.of(), false);
+    }
+
+    /**
+     * A reply cut inside its list of calls (the budget ran out while a weak model went on adding calls): the calls
+     * complete before the cut, if any; otherwise the raw text.
+     */
+    private static Parsed salvage(String reply, Tools tools, Supplier<String> ids) {
+        if (reply.stripLeading().startsWith("{") && reply.contains("\"tool_calls\"")) {
+            for (int end = reply.lastIndexOf('}'); end > 0; end = reply.lastIndexOf('}', end - 1)) {
+                Object value;
+                try {
+                    value = JsonParser.parse(reply.substring(0, end + 1) + "]}");
+                } catch (IllegalArgumentException e) {
+                    continue;
+                }
+                Parsed p = parseValue(value, reply, tools, ids);
+                if (!p.calls().isEmpty()) {
+                    return new Parsed("", p.calls(), false);
+                }
+                break;
+            }
+        }
+        return new Parsed(reply, List.of(), false);
+    }
+
+    /** A read reply: its text, its calls, and whether it was a complete envelope. */
+    record Parsed(String content, List<ToolCall> calls, boolean complete) {}
+}
