@@ -128,21 +128,7 @@ public final class ChatSession {
             pendingCalls.clear();
             return new ChatResult(c.text().strip(), List.of(), finishReason(c, true), c);
         }
-        for (SamplerChain.Stage stage : sampler.stages()) {
-            if (stage instanceof SamplerChain.Grammar) {
-                throw new IllegalArgumentException("the sampler has a grammar of its own: with tools, the tools' grammar holds the reply");
-            }
-        }
-        SamplerChain.Grammar grammar;
-        try {
-            grammar = SamplerChain.Grammar.fromJsonSchema(JsonToolFormat.schema(tools));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("the tools' schemas cannot be turned into a grammar: " + e.getMessage(), e);
-        }
-        List<SamplerChain.Stage> stages = new ArrayList<>();
-        stages.add(grammar);
-        stages.addAll(sampler.stages());
-        Completion c = generate(tools, params, new SamplerChain(stages), null);
+        Completion c = generate(tools, params, JsonToolFormat.constrain(sampler, tools), null);
         JsonToolFormat.Parsed parsed = JsonToolFormat.parse(c.text(), tools, () -> "call_" + (++callCounter));
         pendingCalls.clear();
         if (!parsed.calls().isEmpty()) { // a cut list of calls keeps the complete ones, and says LENGTH

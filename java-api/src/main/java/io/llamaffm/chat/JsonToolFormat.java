@@ -1,5 +1,6 @@
 package io.llamaffm.chat;
 
+import io.llamaffm.SamplerChain;
 import io.llamaffm.internal.JsonParser;
 import io.llamaffm.internal.NlohmannJson;
 
@@ -17,11 +18,19 @@ import java.util.function.Supplier;
  * that knows nothing of tools renders them. A model cannot invent a tool name or produce arguments its schema
  * rejects; with {@link ToolChoice#REQUIRED} it cannot answer without a call.
  */
-final class JsonToolFormat {
+public final class JsonToolFormat {
     private JsonToolFormat() {}
 
-    /** The conversation as the base format renders it: tool instructions in the system message, calls and results as JSON text. */
-    static List<ChatMessage> prepare(List<ChatMessage> conversation, Tools tools) {
+    /**
+     * The conversation as a base format (any {@link ChatFormat}) renders it: the tools' instructions in the system
+     * message when the tools are active, earlier calls as assistant messages and tool results as user messages, both in
+     * JSON text.
+     *
+     * @param conversation the conversation, with tool calls and tool results
+     * @param tools        the tools on offer
+     * @return the messages to render
+     */
+    public static List<ChatMessage> prepare(List<ChatMessage> conversation, Tools tools) {
         List<ChatMessage> out = new ArrayList<>(conversation.size() + 1);
         boolean system = !conversation.isEmpty() && conversation.getFirst().role().equals("system");
         if (tools.active()) {
@@ -75,6 +84,33 @@ final class JsonToolFormat {
         return sb.toString();
     }
 
+    /**
+     * The sampler chain for a reply with the tools active: {@code chain} with the grammar of the reply's JSON Schema
+     * first.
+     *
+     * @param chain the decoding strategy, without a grammar of its own
+     * @param tools the active tools
+     * @return the chain that holds the reply to the envelope
+     * @throws IllegalArgumentException if the chain has a grammar, or the tools' schemas cannot become a grammar
+     */
+    public static SamplerChain constrain(SamplerChain chain, Tools tools) {
+        for (SamplerChain.Stage stage : chain.stages()) {
+            if (stage instanceof SamplerChain.Grammar) {
+                throw new IllegalArgumentException("the sampler has a grammar of its own: with tools, the tools' grammar holds the reply");
+            }
+        }
+        SamplerChain.Grammar grammar;
+        try {
+            grammar = SamplerChain.Grammar.fromJsonSchema(schema(tools));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the tools' schemas cannot be turned into a grammar: " + e.getMessage(), e);
+        }
+        List<SamplerChain.Stage> stages = new ArrayList<>();
+        stages.add(grammar);
+        stages.addAll(chain.stages());
+        return new SamplerChain(stages);
+    }
+
     /** The JSON Schema of the reply: the calls the choice allows (each tool's arguments by its schema), or a response. */
     static String schema(Tools tools) {
         List<Object> callSchemas = new ArrayList<>();
@@ -115,10 +151,16 @@ final class JsonToolFormat {
     }
 
     /**
-     * Reads a reply: the calls (with fresh ids from {@code ids}) or the response text. A reply that is not a complete
-     * envelope (the budget ran out inside it) has no calls; its raw text is the content.
+     * Reads a reply: the calls (with fresh ids from {@code ids}) or the response text. A reply cut inside its list of
+     * calls keeps the calls complete before the cut; any other reply that is not a complete envelope has no calls and
+     * its raw text is the content.
+     *
+     * @param reply the generated text
+     * @param tools the tools on offer (a call of another name is not a call)
+     * @param ids   makes an id for each call
+     * @return what the reply says
      */
-    static Parsed parse(String reply, Tools tools, Supplier<String> ids) {
+    public static Parsed parse(String reply, Tools tools, Supplier<String> ids) {
         Object value;
         try {
             value = JsonParser.parse(reply);
@@ -169,6 +211,12 @@ final class JsonToolFormat {
         return new Parsed(reply, List.of(), false);
     }
 
-    /** A read reply: its text, its calls, and whether it was a complete envelope. */
-    record Parsed(String content, List<ToolCall> calls, boolean complete) {}
+    /**
+     * A read reply.
+     *
+     * @param content  the response text, or the raw reply when it was no envelope
+     * @param calls    the tool calls
+     * @param complete whether the reply was a complete envelope
+     */
+    public record Parsed(String content, List<ToolCall> calls, boolean complete) {}
 }

@@ -9,6 +9,8 @@ import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.chat.ChatFormat;
+import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.examples.LeadingSpaceTrimmer;
 
@@ -32,7 +34,7 @@ final class GenerationEndpoint {
     private static final int MAX_STOP_STRINGS = 4;
     /** Fields that would change the answer in ways this server does not implement: refused unless inert. */
     private static final List<String> UNSUPPORTED = List.of("logprobs", "top_logprobs", "echo", "suffix", "best_of",
-            "tools", "tool_choice", "functions", "function_call", "audio", "prediction");
+            "functions", "function_call", "audio", "prediction");
     private static final System.Logger LOG = System.getLogger("io.llamaffm.examples.server");
 
     private final Model model;
@@ -53,7 +55,12 @@ final class GenerationEndpoint {
 
     /** What a checked request asks for: one prompt per choice. */
     record Job(List<int[]> prompts, GenerationParams params, SamplerChain chain, boolean stream, boolean includeUsage,
-               boolean chat) {}
+               boolean chat, Tools tools) {
+        /** {@return whether the reply is held to tool calls or a response (the tools are active)} */
+        boolean toolReply() {
+            return tools != null && tools.active();
+        }
+    }
 
     /** The text and counts of one generated choice. */
     private record Choice(String text, Completion completion) {}
@@ -80,17 +87,29 @@ final class GenerationEndpoint {
         if (r.n() != null && r.n() != 1) {
             throw ApiException.invalidValue("n", "this server makes one choice per prompt (n = 1), got " + r.n() + ".");
         }
-        List<int[]> prompts = chat ? List.of(chatPrompt(r.messages())) : completionPrompts(r.prompt());
+        Tools tools = chat ? ToolRequests.tools(r) : ToolRequests.refuseOnCompletions(r);
+        List<int[]> prompts = chat ? List.of(chatPrompt(r.messages(), tools)) : completionPrompts(r.prompt());
         List<String> stops = stopStrings(r.stop(), chat);
         int maxTokens = maxTokens(r, chat);
         SamplerChain chain = RequestSampling.chain(r, model.tokenizer().vocabularySize(), contextLength);
+        if (tools != null && tools.active()) {
+            if (r.responseFormat() != null && !"text".equals(r.responseFormat().type())) {
+                throw ApiException.invalidValue("response_format", "cannot be combined with tools: the tools' grammar holds "
+                        + "the reply.");
+            }
+            try {
+                chain = JsonToolFormat.constrain(chain, tools);
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalidValue("tools", e.getMessage());
+            }
+        }
         boolean stream = Boolean.TRUE.equals(r.stream());
         if (r.streamOptions() != null && !stream) {
             throw ApiException.invalidValue("stream_options", "allowed only when 'stream' is true.");
         }
         boolean usage = r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         boolean ignoreEos = Boolean.TRUE.equals(r.ignoreEos());
-        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat);
+        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat, tools);
     }
 
     private static void refuseUnsupported(JsonNode tree) {
@@ -120,7 +139,7 @@ final class GenerationEndpoint {
         return tokens;
     }
 
-    private int[] chatPrompt(List<Requests.Message> messages) {
+    private int[] chatPrompt(List<Requests.Message> messages, Tools tools) {
         if (messages == null || messages.isEmpty()) {
             throw ApiException.invalid("Missing required parameter: 'messages' (a non-empty array).", "messages",
                     "missing_required_parameter");
@@ -129,9 +148,12 @@ final class GenerationEndpoint {
         for (int i = 0; i < messages.size(); i++) {
             chat.add(chatMessage(messages.get(i), "messages[" + i + "]"));
         }
+        ToolRequests.checkToolResults(chat);
+        boolean toolMessages = chat.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
         String rendered;
         try {
-            rendered = chatFormat.render(chat);
+            rendered = chatFormat.render(toolMessages || (tools != null && tools.active())
+                    ? JsonToolFormat.prepare(chat, tools == null ? Tools.of() : tools) : chat);
         } catch (RuntimeException e) { // the model's template refused the conversation (roles out of order, ...)
             throw ApiException.invalid("The model's chat template cannot render these messages: " + e.getMessage(),
                     "messages", "invalid_messages");
@@ -151,7 +173,21 @@ final class GenerationEndpoint {
             default -> throw ApiException.invalidValue(param + ".role", "'" + m.role()
                     + "' is not one of system, developer, user, assistant, tool.");
         };
-        return new ChatMessage(role, content(m.content(), param + ".content"));
+        String text = content(m.content(), param + ".content");
+        if (m.toolCalls() != null && !m.toolCalls().isEmpty()) {
+            if (!role.equals("assistant")) {
+                throw ApiException.invalidValue(param + ".tool_calls", "only assistant messages have tool calls.");
+            }
+            return ChatMessage.assistant(text, ToolRequests.calls(m.toolCalls(), param + ".tool_calls"));
+        }
+        if (role.equals("tool")) {
+            if (m.toolCallId() == null || m.toolCallId().isBlank()) {
+                throw ApiException.invalid("Missing required parameter: '" + param + ".tool_call_id'.", param + ".tool_call_id",
+                        "missing_required_parameter");
+            }
+            return ChatMessage.toolResult(m.toolCallId(), text);
+        }
+        return new ChatMessage(role, text);
     }
 
     /** The text of a message: a string, null (an empty message), or an array of text parts joined. */
@@ -242,8 +278,16 @@ final class GenerationEndpoint {
         long created = Instant.now().getEpochSecond();
         if (job.chat()) {
             Choice c = choices.getFirst();
+            Responses.AssistantMessage message = new Responses.AssistantMessage("assistant", c.text(), List.of());
+            String finish = finishReason(c.completion());
+            if (job.toolReply()) {
+                JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.completion().text(), job.tools(), ToolRequests::newCallId);
+                message = new Responses.AssistantMessage("assistant", reply.calls().isEmpty() ? reply.content().strip() : null,
+                        ToolRequests.out(reply.calls()));
+                finish = ToolRequests.finishReason(reply, finish);
+            }
             return new Responses.ChatCompletion(id, "chat.completion", created, ids.generation(), List.of(new Responses.ChatChoice(0,
-                    new Responses.AssistantMessage("assistant", c.text()), null, finishReason(c.completion()))), usage);
+                    message, null, finish)), usage);
         }
         List<Responses.TextChoice> out = new ArrayList<>(choices.size());
         for (int i = 0; i < choices.size(); i++) {
@@ -267,13 +311,20 @@ final class GenerationEndpoint {
                     }
                     opened[0] = true;
                 };
-                Completion c = generate(ctx, job.prompts().get(i), job, piece -> {
+                Completion c = generate(ctx, job.prompts().get(i), job, job.toolReply() ? piece -> { } : piece -> {
                     open.run();
                     events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, piece), null)
                             : textChunk(id, created, index, piece, null));
                 });
                 open.run();
                 String finish = finishReason(c);
+                if (job.toolReply()) { // the reply is known once complete: its calls (or text) go out now, as OpenAI streams them
+                    JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.text(), job.tools(), ToolRequests::newCallId);
+                    for (Responses.Delta delta : ToolRequests.deltas(reply)) {
+                        events.send(chatChunk(id, created, index, delta, null));
+                    }
+                    finish = ToolRequests.finishReason(reply, finish);
+                }
                 events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, null), finish)
                         : textChunk(id, created, index, "", finish));
                 choices.add(new Choice("", c));

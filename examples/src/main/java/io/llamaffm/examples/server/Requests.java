@@ -37,10 +37,28 @@ final class Requests {
                       StreamOptions streamOptions,
                       Integer n,
                       ResponseFormat responseFormat,
-                      Boolean ignoreEos) {}
+                      Boolean ignoreEos,
+                      List<ToolSpec> tools,
+                      JsonNode toolChoice,
+                      Boolean parallelToolCalls) {}
 
-    /** One chat message; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts. */
-    record Message(String role, JsonNode content) {}
+    /**
+     * One chat message; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts; an
+     * assistant message may carry {@code tool_calls}, a {@code tool} message the {@code tool_call_id} it answers.
+     */
+    record Message(String role, JsonNode content, List<MessageToolCall> toolCalls, String toolCallId) {}
+
+    /** A tool of {@code tools}: {@code {"type":"function","function":{"name","description","parameters"}}}. */
+    record ToolSpec(String type, FunctionSpec function) {}
+
+    /** A function tool; {@code parameters} is its JSON Schema (an object). */
+    record FunctionSpec(String name, String description, JsonNode parameters, Boolean strict) {}
+
+    /** A tool call of an earlier assistant message; {@code arguments} is JSON text. */
+    record MessageToolCall(String id, String type, FunctionCall function) {}
+
+    /** The called function and its arguments (JSON text). */
+    record FunctionCall(String name, String arguments) {}
 
     /** {@code stream_options}: {@code include_usage} adds a last chunk with the token counts. */
     record StreamOptions(Boolean includeUsage) {}

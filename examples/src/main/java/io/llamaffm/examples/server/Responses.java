@@ -40,8 +40,20 @@ final class Responses {
     /** The reply of a chat completion. */
     record ChatChoice(int index, AssistantMessage message, Object logprobs, String finishReason) {}
 
-    /** The assistant's message. */
-    record AssistantMessage(String role, String content) {}
+    /** The assistant's message: its text (null when it calls tools) and its tool calls (absent when none). */
+    record AssistantMessage(String role, String content,
+                            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCallOut> toolCalls) {}
+
+    /** A tool call of a reply. */
+    record ToolCallOut(String id, String type, FunctionOut function) {}
+
+    /** The called function and its arguments as JSON text. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record FunctionOut(String name, String arguments) {}
+
+    /** A tool call in a stream: its first chunk has the id, type and name, the next ones argument text. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ToolCallDelta(int index, String id, String type, FunctionOut function) {}
 
     /** One chunk of a streamed chat completion. */
     record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices,
@@ -50,9 +62,13 @@ final class Responses {
     /** The change one chunk brings; {@code finishReason} is set on the last content chunk only. */
     record ChunkChoice(int index, Delta delta, Object logprobs, String finishReason) {}
 
-    /** The role (first chunk) or the next piece of content. */
+    /** The role (first chunk), the next piece of content, or tool-call fragments. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content) {}
+    record Delta(String role, String content, List<ToolCallDelta> toolCalls) {
+        Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
 
     /** {@code /v1/embeddings}. */
     record EmbeddingList(String object, List<EmbeddingItem> data, String model, EmbeddingUsage usage) {}
