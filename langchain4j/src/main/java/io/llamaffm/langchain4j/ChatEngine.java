@@ -1,13 +1,11 @@
 package io.llamaffm.langchain4j;
 
 import dev.langchain4j.data.message.AiMessage;
-import dev.langchain4j.exception.UnsupportedFeatureException;
 import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.request.ResponseFormat;
 import dev.langchain4j.model.chat.request.ResponseFormatType;
-import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
@@ -17,6 +15,8 @@ import io.llamaffm.GenerationParams;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.SamplingParams;
 import io.llamaffm.chat.ChatFormat;
+import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.Tools;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -60,11 +60,13 @@ final class ChatEngine implements AutoCloseable {
      */
     ChatResponse chat(ChatRequest request, Consumer<String> onText, Consumer<Context> onContext) {
         ChatRequestParameters p = request.parameters();
-        requireNoTools(p);
-        int[] prompt = Prompts.encode(pool.model(), format, request.messages());
-        SamplerChain sampler = sampler(p);
+        Tools tools = LangChainTools.tools(p, request.messages());
+        List<io.llamaffm.chat.ChatMessage> messages = Prompts.toLlamaFfm(request.messages());
+        int[] prompt = Prompts.encode(pool.model(), format, messages, tools);
+        boolean toolReply = tools != null && tools.active();
+        SamplerChain sampler = toolReply ? JsonToolFormat.constrain(sampler(p), tools) : sampler(p);
         List<String> stops = stopStrings(p);
-        Consumer<String> sink = onText == null ? null : new TrimmedText(onText);
+        Consumer<String> sink = onText == null || toolReply ? null : new TrimmedText(onText);
         Completion c = pool.use(ctx -> {
             int max = p.maxOutputTokens() != null ? p.maxOutputTokens() : Math.max(1, ctx.contextLength() - prompt.length);
             onContext.accept(ctx);
@@ -74,18 +76,28 @@ final class ChatEngine implements AutoCloseable {
                 onContext.accept(null); // the context goes back to the pool: no longer this call's to cancel
             }
         });
+        AiMessage message = AiMessage.from(c.text().strip());
+        FinishReason finish = finishReason(c.stopReason());
+        if (toolReply) { // the reply is held to tool calls or a response: read it
+            JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.text(), tools, LangChainTools::newCallId);
+            if (!reply.calls().isEmpty()) {
+                message = AiMessage.from(LangChainTools.requests(reply.calls()));
+                finish = reply.complete() ? FinishReason.TOOL_EXECUTION : FinishReason.LENGTH;
+            } else {
+                String text = reply.content().strip();
+                message = AiMessage.from(text);
+                finish = reply.complete() ? finish : FinishReason.LENGTH;
+                if (onText != null && !text.isEmpty()) {
+                    onText.accept(text);
+                }
+            }
+        }
         return ChatResponse.builder()
-                .aiMessage(AiMessage.from(c.text().strip()))
+                .aiMessage(message)
                 .modelName(modelName)
                 .tokenUsage(new TokenUsage(c.promptTokens(), c.tokens().length))
-                .finishReason(finishReason(c.stopReason()))
+                .finishReason(finish)
                 .build();
-    }
-
-    private static void requireNoTools(ChatRequestParameters p) {
-        if ((p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) || p.toolChoice() == ToolChoice.REQUIRED) {
-            throw new UnsupportedFeatureException("llama-ffm chat models do not support tools (tool specifications were given)");
-        }
     }
 
     /** The request's stop sequences and the chat format's own (the text that starts the next turn). */

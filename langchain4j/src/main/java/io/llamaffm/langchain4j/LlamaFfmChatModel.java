@@ -17,8 +17,15 @@ import dev.langchain4j.model.chat.response.ChatResponse;
  *
  * <p><b>Prompt.</b> Messages are rendered with the model's own chat template, or, for a model without one, with
  * llama-ffm's plain {@code User:}/{@code Assistant:} format (see {@link io.llamaffm.chat.ChatFormat#forModel}); the
- * reply is returned without leading and trailing whitespace. Text messages only: images, tools and tool results
- * are refused with {@link dev.langchain4j.exception.UnsupportedFeatureException}.
+ * reply is returned without leading and trailing whitespace. Text messages only: images are refused with
+ * {@link dev.langchain4j.exception.UnsupportedFeatureException}.
+ *
+ * <p><b>Tools.</b> Tool specifications (with {@code AUTO}, {@code REQUIRED} or {@code NONE}) work with every model
+ * through llama-ffm's JSON tool format ({@link io.llamaffm.chat.JsonToolFormat}): the tools go into the system message
+ * and a grammar holds the reply to calls of those tools with arguments valid for their schemas, or (AUTO) a text
+ * answer. A reply with calls is an {@code AiMessage} with tool execution requests (ids {@code call_...}) and finish
+ * reason {@code TOOL_EXECUTION}; tool results come back as {@code ToolExecutionResultMessage}s. The streaming model
+ * reports each call through {@code onCompleteToolCall} once the reply is complete.
  *
  * <p><b>Parameters.</b> temperature, top-p, top-k, max output tokens, stop sequences, frequency and presence
  * penalties, and the response format are honoured; {@link LlamaFfmChatRequestParameters} adds the seed and min-p.

@@ -2,13 +2,16 @@ package io.llamaffm.langchain4j;
 
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.CompleteToolCall;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
 import io.llamaffm.Context;
 
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -81,6 +84,14 @@ public final class LlamaFfmStreamingChatModel extends ChatModelSupport implement
         }
         if (handle.isCancelled()) {
             return;
+        }
+        List<ToolExecutionRequest> calls = response.aiMessage().toolExecutionRequests();
+        for (int i = 0; calls != null && i < calls.size(); i++) { // the calls are known once the reply is complete
+            try {
+                handler.onCompleteToolCall(new CompleteToolCall(i, calls.get(i)));
+            } catch (Exception e) {
+                report(handler, e);
+            }
         }
         try {
             handler.onCompleteResponse(response);

@@ -1,12 +1,15 @@
 package io.llamaffm.langchain4j;
 
 import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.exception.UnsupportedFeatureException;
 import io.llamaffm.Model;
 import io.llamaffm.chat.ChatFormat;
+import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.Tools;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,14 +24,24 @@ final class Prompts {
 
     /** The prompt tokens of {@code messages}, ending where the assistant's reply begins. */
     static int[] encode(Model model, ChatFormat format, List<ChatMessage> messages) {
-        String rendered = format.render(toLlamaFfm(messages));
+        return encode(model, format, toLlamaFfm(messages), null);
+    }
+
+    /**
+     * The prompt tokens of converted messages; with active tools, or tool calls and results in the conversation, in
+     * the JSON tool format (the tools' instructions in the system message, calls and results as JSON).
+     */
+    static int[] encode(Model model, ChatFormat format, List<io.llamaffm.chat.ChatMessage> messages, Tools tools) {
+        boolean toolMessages = messages.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
+        String rendered = format.render(toolMessages || (tools != null && tools.active())
+                ? JsonToolFormat.prepare(messages, tools == null ? Tools.of() : tools) : messages);
         return model.tokenizer().encode(rendered, format.addSpecial(model, rendered), format.parseSpecial());
     }
 
     /**
      * System, user and AI messages as llama-ffm chat messages.
      *
-     * @throws UnsupportedFeatureException for images or other non-text content, tool calls and tool results
+     * @throws UnsupportedFeatureException for images or other non-text content
      */
     static List<io.llamaffm.chat.ChatMessage> toLlamaFfm(List<ChatMessage> messages) {
         if (messages == null || messages.isEmpty()) {
@@ -52,14 +65,12 @@ final class Prompts {
                 }
                 yield io.llamaffm.chat.ChatMessage.user(u.singleText());
             }
-            case AiMessage a -> {
-                if (a.hasToolExecutionRequests()) {
-                    throw new UnsupportedFeatureException("llama-ffm chat models do not call tools: an AI message holds tool requests");
-                }
-                yield io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text());
-            }
-            default -> throw new UnsupportedFeatureException("llama-ffm chat models take system, user and AI messages, not "
-                    + m.type() + " (tools are not supported)");
+            case AiMessage a -> a.hasToolExecutionRequests()
+                    ? io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text(), LangChainTools.calls(a.toolExecutionRequests()))
+                    : io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text());
+            case ToolExecutionResultMessage t -> io.llamaffm.chat.ChatMessage.toolResult(t.id(), t.text() == null ? "" : t.text());
+            default -> throw new UnsupportedFeatureException("llama-ffm chat models take system, user, AI and tool result "
+                    + "messages, not " + m.type());
         };
     }
 }

@@ -318,9 +318,8 @@ class ChatModelIT {
     @Test
     void unsupportedInputsAndBadParametersAreRefused() {
         try (LlamaFfmChatModel chat = greedy().build()) {
-            ToolSpecification tool = ToolSpecification.builder().name("weather").build();
-            assertThrows(UnsupportedFeatureException.class,
-                    () -> chat.chat(ask(QUESTION, LlamaFfmChatRequestParameters.builder().toolSpecifications(tool).build())));
+            assertThrows(IllegalArgumentException.class, () -> chat.chat(ask(QUESTION, LlamaFfmChatRequestParameters.builder()
+                    .toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build())), "REQUIRED without tools");
             UserMessage withImage = UserMessage.from(TextContent.from("What is this?"), ImageContent.from("aGk=", "image/png"));
             assertThrows(UnsupportedFeatureException.class, () -> chat.chat(withImage));
             assertThrows(IllegalArgumentException.class,

@@ -205,13 +205,11 @@ class StreamingChatModelIT {
             assertEquals(List.of("error:IllegalArgumentException"), tooLong.events);
             assertTrue(tooLong.error.getMessage().contains("context"), tooLong.error.getMessage());
 
-            Recorder tools = new Recorder(null);
-            streaming.chat(ChatRequest.builder().messages(UserMessage.from("Hi"))
-                    .parameters(LlamaFfmChatRequestParameters.builder()
-                            .toolSpecifications(dev.langchain4j.agent.tool.ToolSpecification.builder().name("t").build()).build())
-                    .build(), tools);
-            assertEquals(1, tools.events.size());
-            assertInstanceOf(UnsupportedFeatureException.class, tools.error);
+            Recorder image = new Recorder(null);
+            streaming.chat(ChatRequest.builder().messages(UserMessage.from(dev.langchain4j.data.message.TextContent.from("Hi"),
+                    dev.langchain4j.data.message.ImageContent.from("aGk=", "image/png"))).build(), image);
+            assertEquals(1, image.events.size());
+            assertInstanceOf(UnsupportedFeatureException.class, image.error);
 
             // an exception thrown by the handler goes to onError (LangChain4j's convention), and streaming goes on
             Recorder throwing = new Recorder(null) {
