@@ -36,11 +36,16 @@ final class ChatEngine implements AutoCloseable {
 
     ChatEngine(ModelContexts pool, ChatFormat format, LlamaFfmChatRequestParameters defaults, List<ChatModelListener> listeners) {
         this.pool = pool;
+        String loaded = pool.model().config().name();
+        if (defaults.modelName() != null && !defaults.modelName().equals(loaded)) {
+            throw new dev.langchain4j.exception.UnsupportedFeatureException("modelName '" + defaults.modelName()
+                    + "' is not supported: this chat model runs the loaded model " + loaded);
+        }
         this.format = format != null ? format : ChatFormat.forModel(pool.model());
         this.defaults = defaults.modelName() != null ? defaults
                 : LlamaFfmChatRequestParameters.builder().overrideWith(defaults).modelName(pool.model().config().name()).build();
         this.listeners = List.copyOf(listeners);
-        this.modelName = this.defaults.modelName();
+        this.modelName = pool.model().config().name(); // the loaded model: a request naming another is refused
     }
 
     LlamaFfmChatRequestParameters defaults() {
@@ -60,6 +65,10 @@ final class ChatEngine implements AutoCloseable {
      */
     ChatResponse chat(ChatRequest request, Consumer<String> onText, Consumer<Context> onContext) {
         ChatRequestParameters p = request.parameters();
+        if (p.modelName() != null && !p.modelName().equals(modelName)) {
+            throw new dev.langchain4j.exception.UnsupportedFeatureException("modelName '" + p.modelName()
+                    + "' is not supported: this chat model runs the loaded model " + modelName);
+        }
         Tools tools = LangChainTools.tools(p, request.messages());
         List<io.llamaffm.chat.ChatMessage> messages = Prompts.toLlamaFfm(request.messages());
         int[] prompt = Prompts.encode(pool.model(), format, messages, tools);

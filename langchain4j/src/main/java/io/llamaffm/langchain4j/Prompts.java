@@ -60,8 +60,9 @@ final class Prompts {
             case SystemMessage s -> io.llamaffm.chat.ChatMessage.system(s.text());
             case UserMessage u -> {
                 if (!u.hasSingleText()) {
-                    throw new UnsupportedFeatureException("llama-ffm chat models take text only: a user message with "
-                            + u.contents().size() + " content part(s) of types " + u.contents().stream().map(c -> c.type().name()).toList());
+                    throw new UnsupportedFeatureException("llama-ffm chat models do not support image or other non-text "
+                            + "content: a user message with " + u.contents().size() + " content part(s) of types "
+                            + u.contents().stream().map(c -> c.type().name().toLowerCase(java.util.Locale.ROOT)).toList());
                 }
                 yield io.llamaffm.chat.ChatMessage.user(u.singleText());
             }
