@@ -16,6 +16,7 @@ import io.llamaffm.SamplerChain;
 import io.llamaffm.SamplingParams;
 import io.llamaffm.chat.ChatFormat;
 import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.JsonToolStream;
 import io.llamaffm.chat.Tools;
 
 import java.util.LinkedHashSet;
@@ -64,6 +65,16 @@ final class ChatEngine implements AutoCloseable {
      *                  ends (for cancelling)
      */
     ChatResponse chat(ChatRequest request, Consumer<String> onText, Consumer<Context> onContext) {
+        return chat(request, onText, null, onContext);
+    }
+
+    /**
+     * As {@link #chat(ChatRequest, Consumer, Consumer)}; with tools active and {@code onToolCall} given, the reply is
+     * read as it is generated: its text goes to {@code onText} as it comes and each call's argument fragments to
+     * {@code onToolCall} (index, id, name and the fragment).
+     */
+    ChatResponse chat(ChatRequest request, Consumer<String> onText, Consumer<dev.langchain4j.model.chat.response.PartialToolCall> onToolCall,
+                      Consumer<Context> onContext) {
         ChatRequestParameters p = request.parameters();
         if (p.modelName() != null && !p.modelName().equals(modelName)) {
             throw new dev.langchain4j.exception.UnsupportedFeatureException("modelName '" + p.modelName()
@@ -75,7 +86,9 @@ final class ChatEngine implements AutoCloseable {
         boolean toolReply = tools != null && tools.active();
         SamplerChain sampler = toolReply ? JsonToolFormat.constrain(sampler(p), tools) : sampler(p);
         List<String> stops = stopStrings(p);
-        Consumer<String> sink = onText == null || toolReply ? null : new TrimmedText(onText);
+        JsonToolStream toolStream = toolReply && onToolCall != null
+                ? new JsonToolStream(tools, LangChainTools::newCallId, LangChainTools.partials(onText, onToolCall)) : null;
+        Consumer<String> sink = toolStream != null ? toolStream::push : onText == null || toolReply ? null : new TrimmedText(onText);
         Completion c = pool.use(ctx -> {
             int max = p.maxOutputTokens() != null ? p.maxOutputTokens() : Math.max(1, ctx.contextLength() - prompt.length);
             onContext.accept(ctx);
@@ -88,7 +101,8 @@ final class ChatEngine implements AutoCloseable {
         AiMessage message = AiMessage.from(c.text().strip());
         FinishReason finish = finishReason(c.stopReason());
         if (toolReply) { // the reply is held to tool calls or a response: read it
-            JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.text(), tools, LangChainTools::newCallId);
+            JsonToolFormat.Parsed reply = toolStream != null ? toolStream.finish()
+                    : JsonToolFormat.parse(c.text(), tools, LangChainTools::newCallId);
             if (!reply.calls().isEmpty()) {
                 message = AiMessage.from(LangChainTools.requests(reply.calls()));
                 finish = reply.complete() ? FinishReason.TOOL_EXECUTION : FinishReason.LENGTH;
@@ -96,8 +110,8 @@ final class ChatEngine implements AutoCloseable {
                 String text = reply.content().strip();
                 message = AiMessage.from(text);
                 finish = reply.complete() ? finish : FinishReason.LENGTH;
-                if (onText != null && !text.isEmpty()) {
-                    onText.accept(text);
+                if (onText != null && toolStream == null && !text.isEmpty()) {
+                    onText.accept(text); // streamed already when read as it came
                 }
             }
         }

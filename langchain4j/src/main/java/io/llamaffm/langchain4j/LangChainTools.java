@@ -4,6 +4,8 @@ import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.PartialToolCall;
+import io.llamaffm.chat.JsonToolStream;
 import io.llamaffm.chat.Tool;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.ToolChoice;
@@ -64,5 +66,31 @@ final class LangChainTools {
 
     static String newCallId() {
         return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+
+    /** A reader's listener that passes the text on and each call's argument fragments as LangChain4j partial tool calls. */
+    static JsonToolStream.Listener partials(java.util.function.Consumer<String> onText,
+                                            java.util.function.Consumer<PartialToolCall> onToolCall) {
+        return new JsonToolStream.Listener() {
+            private final java.util.Map<Integer, String[]> calls = new java.util.HashMap<>();
+
+            @Override
+            public void content(String text) {
+                if (onText != null) {
+                    onText.accept(text);
+                }
+            }
+
+            @Override
+            public void callStarted(int index, String id, String name) {
+                calls.put(index, new String[] {id, name});
+            }
+
+            @Override
+            public void arguments(int index, String fragment) {
+                String[] call = calls.get(index);
+                onToolCall.accept(PartialToolCall.builder().index(index).id(call[0]).name(call[1]).partialArguments(fragment).build());
+            }
+        };
     }
 }

@@ -5,6 +5,7 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.CompleteToolCall;
+import dev.langchain4j.model.chat.response.PartialToolCallContext;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
@@ -74,6 +75,16 @@ public final class LlamaFfmStreamingChatModel extends ChatModelSupport implement
                 }
                 try {
                     handler.onPartialResponse(new PartialResponse(piece), new PartialResponseContext(handle));
+                } catch (Exception e) {
+                    report(handler, e);
+                }
+            }, call -> {
+                if (handle.isCancelled()) {
+                    handle.cancelContext();
+                    return;
+                }
+                try {
+                    handler.onPartialToolCall(call, new PartialToolCallContext(handle));
                 } catch (Exception e) {
                     report(handler, e);
                 }

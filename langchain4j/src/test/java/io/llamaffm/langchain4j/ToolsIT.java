@@ -130,8 +130,14 @@ class ToolsIT {
     void theStreamingModelReportsEachCompleteCall() throws Exception {
         try (LlamaFfmStreamingChatModel streaming = LlamaFfmStreamingChatModel.builder().model(ChatModelIT.model).maxContexts(1).build()) {
             List<CompleteToolCall> calls = new ArrayList<>();
+            List<dev.langchain4j.model.chat.response.PartialToolCall> partials = new ArrayList<>();
             CompletableFuture<ChatResponse> done = new CompletableFuture<>();
             streaming.chat(request(ToolChoice.REQUIRED, UserMessage.from("Weather in Paris?")), new StreamingChatResponseHandler() {
+                @Override
+                public void onPartialToolCall(dev.langchain4j.model.chat.response.PartialToolCall call) {
+                    partials.add(call);
+                }
+
                 @Override
                 public void onCompleteToolCall(CompleteToolCall call) {
                     calls.add(call);
@@ -154,6 +160,19 @@ class ToolsIT {
                 assertEquals(r.aiMessage().toolExecutionRequests().get(i), calls.get(i).toolExecutionRequest());
             }
             assertFalse(calls.isEmpty());
+            // the arguments came in fragments as they were generated, and make up each complete call's arguments
+            for (CompleteToolCall call : calls) {
+                StringBuilder args = new StringBuilder();
+                for (var p : partials) {
+                    if (p.index() == call.index()) {
+                        assertEquals(call.toolExecutionRequest().id(), p.id());
+                        assertEquals(call.toolExecutionRequest().name(), p.name());
+                        args.append(p.partialArguments());
+                    }
+                }
+                assertEquals(JSON.readTree(call.toolExecutionRequest().arguments()), JSON.readTree(args.toString()));
+            }
+            assertTrue(partials.size() > calls.size(), "several fragments: " + partials.size());
         }
     }
 }

@@ -10,6 +10,7 @@ import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.chat.ChatFormat;
 import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.JsonToolStream;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.examples.LeadingSpaceTrimmer;
@@ -311,19 +312,21 @@ final class GenerationEndpoint {
                     }
                     opened[0] = true;
                 };
-                Completion c = generate(ctx, job.prompts().get(i), job, job.toolReply() ? piece -> { } : piece -> {
+                // a tool reply is read as it comes: its text, or each call (index, id, name) then its argument fragments
+                JsonToolStream toolStream = !job.toolReply() ? null : new JsonToolStream(job.tools(), ToolRequests::newCallId,
+                        ToolRequests.deltas(delta -> {
+                            open.run();
+                            events.send(chatChunk(id, created, index, delta, null));
+                        }));
+                Completion c = generate(ctx, job.prompts().get(i), job, toolStream != null ? toolStream::push : piece -> {
                     open.run();
                     events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, piece), null)
                             : textChunk(id, created, index, piece, null));
                 });
                 open.run();
                 String finish = finishReason(c);
-                if (job.toolReply()) { // the reply is known once complete: its calls (or text) go out now, as OpenAI streams them
-                    JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.text(), job.tools(), ToolRequests::newCallId);
-                    for (Responses.Delta delta : ToolRequests.deltas(reply)) {
-                        events.send(chatChunk(id, created, index, delta, null));
-                    }
-                    finish = ToolRequests.finishReason(reply, finish);
+                if (toolStream != null) {
+                    finish = ToolRequests.finishReason(toolStream.finish(), finish);
                 }
                 events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, null), finish)
                         : textChunk(id, created, index, "", finish));

@@ -3,6 +3,7 @@ package io.llamaffm.examples.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.chat.JsonToolFormat;
+import io.llamaffm.chat.JsonToolStream;
 import io.llamaffm.chat.Tool;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.ToolChoice;
@@ -134,23 +135,28 @@ final class ToolRequests {
         return out;
     }
 
-    /** A reply as stream deltas: per call, a first chunk (index, id, type, name) then its arguments; or the text. */
-    static List<Responses.Delta> deltas(JsonToolFormat.Parsed reply) {
-        List<Responses.Delta> out = new ArrayList<>();
-        if (reply.calls().isEmpty()) {
-            String text = reply.content().strip();
-            if (!text.isEmpty()) {
-                out.add(new Responses.Delta(null, text));
+    /**
+     * A listener that turns a tool reply, as it is read, into stream deltas as OpenAI sends them: the text, or per call a
+     * first chunk (index, id, type, name, empty arguments) and then its argument fragments.
+     */
+    static JsonToolStream.Listener deltas(java.util.function.Consumer<Responses.Delta> out) {
+        return new JsonToolStream.Listener() {
+            @Override
+            public void content(String text) {
+                out.accept(new Responses.Delta(null, text));
             }
-            return out;
-        }
-        for (int i = 0; i < reply.calls().size(); i++) {
-            ToolCall c = reply.calls().get(i);
-            out.add(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(i, c.id(), "function",
-                    new Responses.FunctionOut(c.name(), "")))));
-            out.add(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(i, null, null,
-                    new Responses.FunctionOut(null, c.arguments())))));
-        }
-        return out;
+
+            @Override
+            public void callStarted(int index, String id, String name) {
+                out.accept(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(index, id, "function",
+                        new Responses.FunctionOut(name, "")))));
+            }
+
+            @Override
+            public void arguments(int index, String fragment) {
+                out.accept(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(index, null, null,
+                        new Responses.FunctionOut(null, fragment)))));
+            }
+        };
     }
 }
