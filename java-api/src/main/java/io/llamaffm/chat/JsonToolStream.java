@@ -66,6 +66,8 @@ public final class JsonToolStream {
     private int responseDecoded;         // chars of the response string's raw text already decoded and emitted
 
     /**
+     * A reader for one reply.
+     *
      * @param tools    the tools on offer
      * @param ids      makes an id for each call, as for {@link JsonToolFormat#parse}
      * @param listener receives what the reply says
