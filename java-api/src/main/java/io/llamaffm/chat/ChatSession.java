@@ -23,7 +23,6 @@ public final class ChatSession {
     private final ChatMessage system; // may be null
     private final List<ChatMessage> history = new ArrayList<>();
     private final Set<String> pendingCalls = new LinkedHashSet<>(); // ids of the last reply's tool calls
-    private int callCounter;
 
     /**
      * A conversation on {@code context} in {@code format}, with an optional system message.
@@ -129,7 +128,7 @@ public final class ChatSession {
             return new ChatResult(c.text().strip(), List.of(), finishReason(c, true), c);
         }
         Completion c = generate(tools, params, JsonToolFormat.constrain(sampler, tools), null);
-        JsonToolFormat.Parsed parsed = JsonToolFormat.parse(c.text(), tools, () -> "call_" + (++callCounter));
+        JsonToolFormat.Parsed parsed = JsonToolFormat.parse(c.text(), tools, ToolCall::newId);
         pendingCalls.clear();
         if (!parsed.calls().isEmpty()) { // a cut list of calls keeps the complete ones, and says LENGTH
             history.add(ChatMessage.assistant("", parsed.calls()));
@@ -182,10 +181,7 @@ public final class ChatSession {
     private int[] fit(int maxTokens, Tools tools) {
         int room = Math.min(maxTokens, context.contextLength() / 2); // what a reply may need
         while (true) {
-            boolean withTools = (tools != null && tools.active())
-                    || history.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
-            String rendered = format.render(withTools ? JsonToolFormat.prepare(messages(), tools == null ? Tools.of() : tools)
-                    : messages());
+            String rendered = format.render(JsonToolFormat.forRendering(messages(), tools));
             int[] tokens = context.model().tokenizer().encode(rendered, format.addSpecial(context.model(), rendered),
                     format.parseSpecial());
             if (tokens.length + room <= context.contextLength()) {

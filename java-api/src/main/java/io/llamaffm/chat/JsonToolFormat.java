@@ -22,6 +22,20 @@ public final class JsonToolFormat {
     private JsonToolFormat() {}
 
     /**
+     * What a format renders for a conversation: the conversation itself when it has no tool calls or results and no
+     * tools are active, else {@link #prepare} of it.
+     *
+     * @param conversation the conversation
+     * @param tools        the tools on offer, or null for none
+     * @return the messages to render
+     */
+    public static List<ChatMessage> forRendering(List<ChatMessage> conversation, Tools tools) {
+        boolean toolMessages = conversation.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
+        return toolMessages || (tools != null && tools.active())
+                ? prepare(conversation, tools == null ? Tools.of() : tools) : conversation;
+    }
+
+    /**
      * The conversation as a base format (any {@link ChatFormat}) renders it: the tools' instructions in the system
      * message when the tools are active, earlier calls as assistant messages and tool results as user messages, both in
      * JSON text.

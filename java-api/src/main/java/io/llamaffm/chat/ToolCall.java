@@ -32,4 +32,9 @@ public record ToolCall(String id, String name, String arguments) {
         }
         arguments = NlohmannJson.dump(args);
     }
+
+    /** {@return a fresh call id: {@code call_} and 24 random hex digits} */
+    public static String newId() {
+        return "call_" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
 }

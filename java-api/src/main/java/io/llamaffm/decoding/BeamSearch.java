@@ -136,7 +136,8 @@ public final class BeamSearch {
                     continue;
                 }
                 Beam child = c.parent().child(c.token(), c.logprob(), -1, null);
-                if (replay(engine, params, child, null).reason() == StopReason.STOP_STRING) {
+                // only a stop string can end a beam in its text: without any, there is nothing to replay
+                if (!params.stopStrings().isEmpty() && replay(engine, params, child, null).reason() == StopReason.STOP_STRING) {
                     finished.add(new Beam(child.tokens(), child.logprobs(), child.score(), -1, -1, StopReason.STOP_STRING));
                     continue;
                 }

@@ -17,6 +17,7 @@ import io.llamaffm.SamplingParams;
 import io.llamaffm.chat.ChatFormat;
 import io.llamaffm.chat.JsonToolFormat;
 import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 
 import java.util.LinkedHashSet;
@@ -87,7 +88,7 @@ final class ChatEngine implements AutoCloseable {
         SamplerChain sampler = toolReply ? JsonToolFormat.constrain(sampler(p), tools) : sampler(p);
         List<String> stops = stopStrings(p);
         JsonToolStream toolStream = toolReply && onToolCall != null
-                ? new JsonToolStream(tools, LangChainTools::newCallId, LangChainTools.partials(onText, onToolCall)) : null;
+                ? new JsonToolStream(tools, ToolCall::newId, LangChainTools.partials(onText, onToolCall)) : null;
         Consumer<String> sink = toolStream != null ? toolStream::push : onText == null || toolReply ? null : new TrimmedText(onText);
         Completion c = pool.use(ctx -> {
             int max = p.maxOutputTokens() != null ? p.maxOutputTokens() : Math.max(1, ctx.contextLength() - prompt.length);
@@ -102,7 +103,7 @@ final class ChatEngine implements AutoCloseable {
         FinishReason finish = finishReason(c.stopReason());
         if (toolReply) { // the reply is held to tool calls or a response: read it
             JsonToolFormat.Parsed reply = toolStream != null ? toolStream.finish()
-                    : JsonToolFormat.parse(c.text(), tools, LangChainTools::newCallId);
+                    : JsonToolFormat.parse(c.text(), tools, ToolCall::newId);
             if (!reply.calls().isEmpty()) {
                 message = AiMessage.from(LangChainTools.requests(reply.calls()));
                 finish = reply.complete() ? FinishReason.TOOL_EXECUTION : FinishReason.LENGTH;

@@ -13,7 +13,6 @@ import io.llamaffm.chat.Tools;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 
 /** LangChain4j's tool types and llama-ffm's: specifications, choice, execution requests. */
 final class LangChainTools {
@@ -58,15 +57,12 @@ final class LangChainTools {
     static List<ToolCall> calls(List<ToolExecutionRequest> requests) {
         List<ToolCall> out = new ArrayList<>(requests.size());
         for (ToolExecutionRequest r : requests) {
-            out.add(new ToolCall(r.id() == null || r.id().isBlank() ? newCallId() : r.id(), r.name(),
+            out.add(new ToolCall(r.id() == null || r.id().isBlank() ? ToolCall.newId() : r.id(), r.name(),
                     r.arguments() == null || r.arguments().isBlank() ? "{}" : r.arguments()));
         }
         return out;
     }
 
-    static String newCallId() {
-        return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
-    }
 
     /** A reader's listener that passes the text on and each call's argument fragments as LangChain4j partial tool calls. */
     static JsonToolStream.Listener partials(java.util.function.Consumer<String> onText,

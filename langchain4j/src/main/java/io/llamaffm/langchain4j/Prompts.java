@@ -32,9 +32,7 @@ final class Prompts {
      * the JSON tool format (the tools' instructions in the system message, calls and results as JSON).
      */
     static int[] encode(Model model, ChatFormat format, List<io.llamaffm.chat.ChatMessage> messages, Tools tools) {
-        boolean toolMessages = messages.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
-        String rendered = format.render(toolMessages || (tools != null && tools.active())
-                ? JsonToolFormat.prepare(messages, tools == null ? Tools.of() : tools) : messages);
+        String rendered = format.render(JsonToolFormat.forRendering(messages, tools));
         return model.tokenizer().encode(rendered, format.addSpecial(model, rendered), format.parseSpecial());
     }
 

@@ -11,6 +11,7 @@ import io.llamaffm.SamplerChain;
 import io.llamaffm.chat.ChatFormat;
 import io.llamaffm.chat.JsonToolFormat;
 import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
 import io.llamaffm.examples.LeadingSpaceTrimmer;
@@ -150,11 +151,9 @@ final class GenerationEndpoint {
             chat.add(chatMessage(messages.get(i), "messages[" + i + "]"));
         }
         ToolRequests.checkToolResults(chat);
-        boolean toolMessages = chat.stream().anyMatch(m -> !m.toolCalls().isEmpty() || m.toolCallId() != null);
         String rendered;
         try {
-            rendered = chatFormat.render(toolMessages || (tools != null && tools.active())
-                    ? JsonToolFormat.prepare(chat, tools == null ? Tools.of() : tools) : chat);
+            rendered = chatFormat.render(JsonToolFormat.forRendering(chat, tools));
         } catch (RuntimeException e) { // the model's template refused the conversation (roles out of order, ...)
             throw ApiException.invalid("The model's chat template cannot render these messages: " + e.getMessage(),
                     "messages", "invalid_messages");
@@ -282,7 +281,7 @@ final class GenerationEndpoint {
             Responses.AssistantMessage message = new Responses.AssistantMessage("assistant", c.text(), List.of());
             String finish = finishReason(c.completion());
             if (job.toolReply()) {
-                JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.completion().text(), job.tools(), ToolRequests::newCallId);
+                JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.completion().text(), job.tools(), ToolCall::newId);
                 message = new Responses.AssistantMessage("assistant", reply.calls().isEmpty() ? reply.content().strip() : null,
                         ToolRequests.out(reply.calls()));
                 finish = ToolRequests.finishReason(reply, finish);
@@ -313,7 +312,7 @@ final class GenerationEndpoint {
                     opened[0] = true;
                 };
                 // a tool reply is read as it comes: its text, or each call (index, id, name) then its argument fragments
-                JsonToolStream toolStream = !job.toolReply() ? null : new JsonToolStream(job.tools(), ToolRequests::newCallId,
+                JsonToolStream toolStream = !job.toolReply() ? null : new JsonToolStream(job.tools(), ToolCall::newId,
                         ToolRequests.deltas(delta -> {
                             open.run();
                             events.send(chatChunk(id, created, index, delta, null));

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 
 /** The OpenAI tool-calling fields of a chat request ({@code tools}, {@code tool_choice}, ...) and of its reply. */
 final class ToolRequests {
@@ -113,10 +112,6 @@ final class ToolRequests {
                         + "' answers no tool call of an earlier assistant message.");
             }
         }
-    }
-
-    static String newCallId() {
-        return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
     }
 
     /** {@code tool_calls} when the reply called tools (complete), {@code length} when it was cut, else the text's reason. */

@@ -31,25 +31,12 @@ public final class Access {
         }
     }
 
-    /** {@return the engine behind {@code context}} */
+    /** {@return the engine behind {@code context}} (a context exists, so its class has installed the hooks) */
     public static Engine engine(Context context) {
-        return hooks().engine(context);
+        return hooks.engine(context);
     }
 
     static int sample(Sampler sampler, MemorySegment ctx, int index) {
         return hooks.sample(sampler, ctx, index);
-    }
-
-    private static Hooks hooks() {
-        Hooks h = hooks;
-        if (h == null) {
-            try {
-                Class.forName(Context.class.getName(), true, Context.class.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                throw new IllegalStateException(e);
-            }
-            h = hooks;
-        }
-        return h;
     }
 }

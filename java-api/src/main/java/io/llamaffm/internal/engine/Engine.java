@@ -47,6 +47,7 @@ public final class Engine implements AutoCloseable {
     private volatile boolean closed;
     private Object holder;                   // an open generation holds the context
     private final PieceBuffer pieces;        // one token's text
+    private int lastOutput;                  // batch index of the last prompt token's logits after prefill
     private MemorySegment logitsView;        // the last row of logits viewed
 
     /**
@@ -133,11 +134,6 @@ public final class Engine implements AutoCloseable {
     /** {@return the {@code llama_context*}} */
     public MemorySegment handle() {
         return handle;
-    }
-
-    /** {@return the arena that lives as long as the context} */
-    public Arena arena() {
-        return owner.arena();
     }
 
     public int contextLength() {
@@ -228,10 +224,6 @@ public final class Engine implements AutoCloseable {
         return holder;
     }
 
-    public boolean isClosed() {
-        return closed;
-    }
-
     public void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("context is closed");
@@ -275,11 +267,12 @@ public final class Engine implements AutoCloseable {
         }
         int rc = runDecode(b, n);
         if (rc != 0) {
+            boolean[] repaired = new boolean[sequences]; // the failure path only: each sequence of the batch once
             for (int i = 0; i < n; i++) {
                 int s = b.sequence(i);
-                if (!LlamaH.llama_memory_seq_rm(memory, s, knownCount[s], -1)) {
-                    LlamaH.llama_memory_seq_rm(memory, s, -1, -1);
-                    knownCount[s] = 0;
+                if (!repaired[s]) {
+                    repaired[s] = true;
+                    truncate(s, knownCount[s]);
                 }
             }
             throw new DecodeException(rc);
@@ -340,8 +333,6 @@ public final class Engine implements AutoCloseable {
         }
         return reused;
     }
-
-    private int lastOutput;
 
     /** {@return the batch index of the last prompt token after {@link #prefill}} */
     public int lastOutput() {

@@ -56,11 +56,6 @@ public final class NativeOwner implements AutoCloseable {
         return arena;
     }
 
-    /** {@return whether the object is still alive} */
-    public boolean isOpen() {
-        return arena.scope().isAlive();
-    }
-
     /** Frees the object (and everything allocated in its arena). Idempotent. */
     @Override
     public void close() {
