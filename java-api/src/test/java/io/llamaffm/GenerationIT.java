@@ -22,7 +22,7 @@ class GenerationIT {
     void greedyMatchesNativeLlamaCppTokenForToken() throws Exception {
         Path model = TestEnv.stories();
         int n = 64;
-        int[] nativeTokens = runNativeGreedy(model, n, 2, PROMPT);
+        int[] nativeTokens = TestEnv.nativeGreedy(model, n, 2, PROMPT);
         assertEquals(n, nativeTokens.length, "the native run generated its full budget");
         try (Model m = Model.load(model);
              Context ctx = m.newContext(ContextParams.defaults().withContextLength(256).withThreads(2))) {
@@ -259,16 +259,5 @@ class GenerationIT {
                 assertEquals(share, c.promptTokens() + c.tokens().length);
             }
         }
-    }
-
-    /** Runs native/harness/greedy.c (built from the same pinned source) and returns the token ids it generated. */
-    static int[] runNativeGreedy(Path model, int n, int threads, String prompt) throws IOException, InterruptedException {
-        Path exe = TestEnv.toolsDir().resolve("llamaffm-greedy");
-        Process p = new ProcessBuilder(exe.toString(), model.toString(), Integer.toString(n), Integer.toString(threads), prompt)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "llamaffm-greedy timed out");
-        assertEquals(0, p.exitValue(), "llamaffm-greedy failed");
-        return out.lines().filter(l -> !l.isBlank()).mapToInt(Integer::parseInt).toArray();
     }
 }

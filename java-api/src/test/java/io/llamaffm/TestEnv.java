@@ -1,12 +1,15 @@
 package io.llamaffm;
 
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 /** Where the tests find the shared models, the pinned llama.cpp source and the native tools built from it. */
 public final class TestEnv {
@@ -43,6 +46,21 @@ public final class TestEnv {
         String dir = nativeBuild().getProperty("bin.dir");
         Assumptions.assumeTrue(dir != null, "the natives were not built from source here (prebuilt origin): no native tools");
         return Path.of(dir);
+    }
+
+    /**
+     * Runs native/harness/greedy.c ({@code llamaffm-greedy}, built from the same pinned source) and returns the token ids
+     * it generated: greedy decoding with llama.h alone, the prompt encoded with special tokens added and parsed,
+     * stopping early at an end-of-generation token. Skips the test when the natives were not built here.
+     */
+    public static int[] nativeGreedy(Path model, int n, int threads, String prompt) throws IOException, InterruptedException {
+        Path exe = toolsDir().resolve("llamaffm-greedy");
+        Process p = new ProcessBuilder(exe.toString(), model.toString(), Integer.toString(n), Integer.toString(threads), prompt)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Assertions.assertTrue(p.waitFor(60, TimeUnit.SECONDS), "llamaffm-greedy timed out");
+        Assertions.assertEquals(0, p.exitValue(), "llamaffm-greedy failed");
+        return out.lines().filter(l -> !l.isBlank()).mapToInt(Integer::parseInt).toArray();
     }
 
     private static Properties nativeBuild() {
