@@ -214,6 +214,7 @@ public final class Sampler implements AutoCloseable {
             case SamplerChain.Dry d -> dry(vocab, d);
             case SamplerChain.LogitBias b -> logitBias(b.biases());
             case SamplerChain.Grammar g -> grammar(vocab, g);
+            case SamplerChain.LazyGrammar g -> lazyGrammar(vocab, g);
             case SamplerChain.Custom c -> custom(c);
         };
         if (s.equals(MemorySegment.NULL)) {
@@ -262,6 +263,32 @@ public final class Sampler implements AutoCloseable {
         }
         if (s.equals(MemorySegment.NULL)) {
             throw new IllegalArgumentException("invalid GBNF grammar (root '" + g.root() + "')"
+                    + (log.isEmpty() ? "" : ": " + String.join(" / ", log)));
+        }
+        return s;
+    }
+
+    private MemorySegment lazyGrammar(MemorySegment vocab, SamplerChain.LazyGrammar g) {
+        g.triggerTokens().forEach(model.tokenizer()::checkToken);
+        MemorySegment s;
+        List<String> log;
+        NativeLog.beginCapture();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment patterns = tmp.allocate(ValueLayout.ADDRESS, Math.max(1, g.triggerPatterns().size()));
+            for (int i = 0; i < g.triggerPatterns().size(); i++) {
+                patterns.setAtIndex(ValueLayout.ADDRESS, i, tmp.allocateFrom(g.triggerPatterns().get(i)));
+            }
+            MemorySegment tokens = tmp.allocate(ValueLayout.JAVA_INT, Math.max(1, g.triggerTokens().size()));
+            for (int i = 0; i < g.triggerTokens().size(); i++) {
+                tokens.setAtIndex(ValueLayout.JAVA_INT, i, g.triggerTokens().get(i));
+            }
+            s = LlamaH.llama_sampler_init_grammar_lazy_patterns(vocab, tmp.allocateFrom(g.gbnf()), tmp.allocateFrom(g.root()),
+                    patterns, g.triggerPatterns().size(), tokens, g.triggerTokens().size());
+        } finally {
+            log = NativeLog.endCapture();
+        }
+        if (s.equals(MemorySegment.NULL)) {
+            throw new IllegalArgumentException("invalid GBNF grammar or trigger pattern (root '" + g.root() + "')"
                     + (log.isEmpty() ? "" : ": " + String.join(" / ", log)));
         }
         return s;

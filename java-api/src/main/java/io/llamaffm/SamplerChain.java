@@ -18,7 +18,7 @@ public record SamplerChain(List<Stage> stages) {
 
     /** One stage of a chain. */
     public sealed interface Stage permits Greedy, Dist, Temperature, DynamicTemperature, TopK, TopP, MinP, Typical,
-            TopNSigma, Xtc, Dry, Mirostat, MirostatV2, Penalties, LogitBias, Grammar, Custom {}
+            TopNSigma, Xtc, Dry, Mirostat, MirostatV2, Penalties, LogitBias, Grammar, LazyGrammar, Custom {}
 
     /** Picks the most probable token. */
     public record Greedy() implements Stage {}
@@ -330,6 +330,37 @@ public record SamplerChain(List<Stage> stages) {
          */
         public static Grammar fromJsonSchema(String schemaJson) {
             return of(io.llamaffm.grammar.JsonSchemaToGrammar.convert(schemaJson));
+        }
+    }
+
+    /**
+     * A grammar that lies dormant until the output matches one of its triggers, then holds the rest of the output to
+     * rule {@code root} from the start of the match (or of the pattern's first capture group): free text until a tool
+     * call's marker, then only a well-formed call. Before the trigger the stage changes nothing.
+     *
+     * @param gbnf            the grammar in llama.cpp's GBNF
+     * @param root            the rule the output from the trigger on must match
+     * @param triggerPatterns regular expressions (ECMAScript, as llama.cpp's {@code std::regex}) matched against the whole
+     *                        output so far; a match switches the grammar on
+     * @param triggerTokens   token ids whose generation switches the grammar on
+     */
+    public record LazyGrammar(String gbnf, String root, List<String> triggerPatterns, List<Integer> triggerTokens)
+            implements Stage {
+        /**
+         * Checks the components as {@link Grammar} does, and that there is a trigger.
+         *
+         * @throws IllegalArgumentException if the grammar is refused, a pattern contains NUL or there is no trigger
+         */
+        public LazyGrammar {
+            new Grammar(gbnf, root); // the same checks
+            triggerPatterns = List.copyOf(triggerPatterns);
+            triggerTokens = List.copyOf(triggerTokens);
+            if (triggerPatterns.isEmpty() && triggerTokens.isEmpty()) {
+                throw new IllegalArgumentException("a lazy grammar needs a trigger pattern or token");
+            }
+            for (String p : triggerPatterns) {
+                if (p.isEmpty() || p.indexOf('\0') >= 0) throw new IllegalArgumentException("empty trigger pattern or NUL in it");
+            }
         }
     }
 

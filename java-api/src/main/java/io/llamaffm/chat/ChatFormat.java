@@ -29,7 +29,16 @@ public interface ChatFormat {
     /** {@return a short name for messages: {@code plain}, or the template's name} */
     String name();
 
-    /** The format for {@code model}. */
+    /**
+     * How this format's models are told about tools and how their replies are read: by default the
+     * {@link JsonToolFormat}, which any model can follow.
+     *
+     * @return the tool format
+     */
+    default ToolFormat toolFormat() {
+        return new JsonToolFormat(this);
+    }
+
     /**
      * Whether the tokenizer should add the model's special tokens (BOS) itself: not when the rendered text already
      * starts with them, as chat templates that write {@code bos_token} do.

@@ -9,11 +9,13 @@ import java.util.Objects;
  * A reply of the model in a conversation with tools: its text, the tools it called, and why it ended.
  *
  * @param content      the reply's text (empty when it only calls tools)
+ * @param reasoning    the reasoning the model wrote before it (a {@code <think>} block or its family's equivalent),
+ *                     empty when there is none
  * @param toolCalls    the tool calls, in order; empty when it answered in text
  * @param finishReason why the reply ended
  * @param completion   the generation behind the reply (raw text, tokens, timings)
  */
-public record ChatResult(String content, List<ToolCall> toolCalls, FinishReason finishReason, Completion completion) {
+public record ChatResult(String content, String reasoning, List<ToolCall> toolCalls, FinishReason finishReason, Completion completion) {
     /** Why a reply ended. */
     public enum FinishReason {
         /** The model finished its answer. */
@@ -32,6 +34,7 @@ public record ChatResult(String content, List<ToolCall> toolCalls, FinishReason 
     /** Copies the calls. */
     public ChatResult {
         Objects.requireNonNull(content, "content");
+        Objects.requireNonNull(reasoning, "reasoning");
         toolCalls = List.copyOf(toolCalls);
         Objects.requireNonNull(finishReason, "finishReason");
     }

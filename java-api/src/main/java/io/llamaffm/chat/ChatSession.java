@@ -51,7 +51,7 @@ public final class ChatSession {
         history.add(ChatMessage.user(userText));
         Completion c;
         try {
-            c = generate(null, params, sampler, onText);
+            c = generate(fit(params.maxTokens(), null, new String[1]), params, sampler, onText);
         } catch (RuntimeException e) {
             history.removeLast();
             throw e;
@@ -64,8 +64,9 @@ public final class ChatSession {
      * Sends a user message with tools on offer. With {@link Tools#active() active} tools the model sees them and its
      * reply is held by a grammar to calls of those tools (arguments valid for each tool's schema) or, with
      * {@link ToolChoice#AUTO}, a text answer; run the calls and send their results with {@link #sendToolResults}.
-     * The format is the one every model can follow (tools in the system message, a JSON reply): see the package's
-     * tool notes. With tools active the reply's text goes to {@code onText} once, when it is complete.
+     * The tools are written in the format's {@link ChatFormat#toolFormat() tool format}: the model family's own call
+     * syntax when its template has a known one, else a JSON reply any model can follow. The answer's text goes to
+     * {@code onText} as it is generated (never call syntax or reasoning); reasoning is in the result.
      *
      * @param userText the user's message
      * @param tools    the tools, the choice and whether several calls are allowed
@@ -121,27 +122,38 @@ public final class ChatSession {
     }
 
     private ChatResult reply(Tools tools, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
-        if (!tools.active()) {
-            Completion c = generate(tools, params, sampler, onText);
-            history.add(ChatMessage.assistant(c.text().strip()));
-            pendingCalls.clear();
-            return new ChatResult(c.text().strip(), List.of(), finishReason(c, true), c);
-        }
-        Completion c = generate(tools, params, JsonToolFormat.constrain(sampler, tools), null);
-        JsonToolFormat.Parsed parsed = JsonToolFormat.parse(c.text(), tools, ToolCall::newId);
+        ToolFormat toolFormat = format.toolFormat();
+        String[] prompt = new String[1];
+        int[] tokens = fit(params.maxTokens(), tools, prompt);
+        SamplerChain chain = toolFormat.constrain(sampler, tools, context.model().tokenizer(), prompt[0]);
+        ReplyReader reader = toolFormat.reader(prompt[0], tools, ToolCall::newId, onText == null ? null : contentTo(onText));
+        Completion c = generate(tokens, params, chain, reader::push);
+        ParsedReply parsed = reader.finish();
         pendingCalls.clear();
         if (!parsed.calls().isEmpty()) { // a cut list of calls keeps the complete ones, and says LENGTH
-            history.add(ChatMessage.assistant("", parsed.calls()));
+            history.add(ChatMessage.assistant(parsed.content(), parsed.calls()));
             parsed.calls().forEach(call -> pendingCalls.add(call.id()));
-            return new ChatResult("", parsed.calls(),
+            return new ChatResult(parsed.content(), parsed.reasoning(), parsed.calls(),
                     parsed.complete() ? ChatResult.FinishReason.TOOL_CALLS : ChatResult.FinishReason.LENGTH, c);
         }
-        String text = parsed.content().strip();
-        history.add(ChatMessage.assistant(text));
-        if (onText != null && !text.isEmpty()) {
-            onText.accept(text);
-        }
-        return new ChatResult(text, List.of(), finishReason(c, parsed.complete()), c);
+        history.add(ChatMessage.assistant(parsed.content()));
+        return new ChatResult(parsed.content(), parsed.reasoning(), List.of(), finishReason(c, parsed.complete()), c);
+    }
+
+    /** A listener that passes the answer's text on (reasoning and calls are in the result). */
+    private static ReplyReader.Listener contentTo(Consumer<String> onText) {
+        return new ReplyReader.Listener() {
+            @Override
+            public void content(String text) {
+                onText.accept(text);
+            }
+
+            @Override
+            public void callStarted(int index, String id, String name) {}
+
+            @Override
+            public void arguments(int index, String fragment) {}
+        };
     }
 
     private static ChatResult.FinishReason finishReason(Completion c, boolean complete) {
@@ -152,9 +164,8 @@ public final class ChatSession {
         };
     }
 
-    /** Renders the conversation (with the tools' instructions when they are active) and generates the reply. */
-    private Completion generate(Tools tools, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
-        int[] prompt = fit(params.maxTokens(), tools);
+    /** Generates from prompt tokens with the format's stop strings added. */
+    private Completion generate(int[] prompt, GenerationParams params, SamplerChain sampler, Consumer<String> onText) {
         Set<String> stops = new LinkedHashSet<>(params.stopStrings());
         stops.addAll(format.stopStrings());
         return context.generate(prompt, new GenerationParams(params.maxTokens(), List.copyOf(stops), params.ignoreEos(),
@@ -178,10 +189,12 @@ public final class ChatSession {
     }
 
     /** The prompt tokens of the conversation, dropping the oldest exchanges until a reply fits. */
-    private int[] fit(int maxTokens, Tools tools) {
+    private int[] fit(int maxTokens, Tools tools, String[] prompt) {
         int room = Math.min(maxTokens, context.contextLength() / 2); // what a reply may need
+        ToolFormat toolFormat = format.toolFormat();
         while (true) {
-            String rendered = format.render(JsonToolFormat.forRendering(messages(), tools));
+            String rendered = toolFormat.render(messages(), tools);
+            prompt[0] = rendered;
             int[] tokens = context.model().tokenizer().encode(rendered, format.addSpecial(context.model(), rendered),
                     format.parseSpecial());
             if (tokens.length + room <= context.contextLength()) {

@@ -36,6 +36,7 @@ public final class ChatTemplate {
     private final Clock clock;
     private final boolean systemRoleFallback;
     private volatile Boolean supportsSystemRole;
+    private volatile Boolean objectArguments;
 
     private ChatTemplate(String source, Template template, String bosToken, String eosToken, Clock clock,
                          boolean systemRoleFallback) {
@@ -179,17 +180,36 @@ public final class ChatTemplate {
      * @throws ChatTemplateException if the template fails or refuses the conversation ({@code raise_exception})
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        Map<String, Object> variables = new HashMap<>();
+        variables.put("messages", messageMaps(messages));
+        variables.put("add_generation_prompt", addGenerationPrompt);
+        return render(variables);
+    }
+
+    /**
+     * The conversation as the template's {@code messages} variable: maps with {@code role}, {@code content},
+     * {@code tool_calls} (as the OpenAI API writes them: {@code id}, {@code type}, {@code function} with {@code name}
+     * and {@code arguments}) and {@code tool_call_id}. A call's arguments are an object for templates that read them
+     * as one ({@code arguments | tojson}, {@code arguments.items()}) and JSON text for the others, as llama.cpp decides;
+     * a system message is merged into the first user message when the fallback is on and the template has no system role.
+     *
+     * @param messages the conversation
+     * @return the messages variable
+     */
+    public List<Map<String, Object>> messageMaps(List<ChatMessage> messages) {
         List<ChatMessage> conversation = systemRoleFallback && !supportsSystemRole() ? mergeSystem(messages) : messages;
+        boolean objects = conversation.stream().anyMatch(m -> !m.toolCalls().isEmpty()) && objectArguments();
         List<Map<String, Object>> list = new ArrayList<>(conversation.size());
         for (ChatMessage m : conversation) {
             Map<String, Object> map = new LinkedHashMap<>();
             map.put("role", m.role());
             map.put("content", m.content());
-            if (!m.toolCalls().isEmpty()) { // as the OpenAI API and the templates write them
+            if (!m.toolCalls().isEmpty()) {
                 List<Map<String, Object>> calls = new ArrayList<>();
                 for (ToolCall c : m.toolCalls()) {
+                    Object arguments = objects ? io.llamaffm.internal.JsonParser.parse(c.arguments()) : c.arguments();
                     calls.add(Map.of("id", c.id(), "type", "function",
-                            "function", Map.of("name", c.name(), "arguments", c.arguments())));
+                            "function", Map.of("name", c.name(), "arguments", arguments)));
                 }
                 map.put("tool_calls", calls);
             }
@@ -198,10 +218,38 @@ public final class ChatTemplate {
             }
             list.add(map);
         }
+        return list;
+    }
+
+    /**
+     * {@return whether the template reads a tool call's arguments as an object: rendered with a call whose arguments
+     * are {@code {"arg": value}}, the value appears in the output other than in a Python rendering of the whole object}
+     */
+    public boolean objectArguments() {
+        Boolean known = objectArguments;
+        if (known == null) {
+            known = probeObjectArguments();
+            objectArguments = known;
+        }
+        return known;
+    }
+
+    private boolean probeObjectArguments() {
+        String marker = "ARG_VALUE_PROBE";
+        Map<String, Object> call = Map.of("id", "call00001", "type", "function",
+                "function", Map.of("name", "tool1", "arguments", Map.of("arg", marker)));
         Map<String, Object> variables = new HashMap<>();
-        variables.put("messages", list);
-        variables.put("add_generation_prompt", addGenerationPrompt);
-        return render(variables);
+        variables.put("messages", List.of(Map.of("role", "user", "content", "User message"),
+                Map.of("role", "assistant", "content", "", "tool_calls", List.of(call))));
+        variables.put("add_generation_prompt", false);
+        variables.put("tools", List.of(Map.of("type", "function", "function", Map.of("name", "tool1", "description", "",
+                "parameters", Map.of("type", "object", "properties", Map.of("arg", Map.of("type", "string")))))));
+        try {
+            String out = template.render(withDefaults(variables), clock);
+            return out.contains(marker) && !out.contains("{'arg': '" + marker + "'}");
+        } catch (RuntimeException e) { // a template that fails on calls reads no arguments
+            return false;
+        }
     }
 
     /**
@@ -216,6 +264,14 @@ public final class ChatTemplate {
      * @throws IllegalArgumentException if a value is of another type
      */
     public String render(Map<String, ?> variables) {
+        try {
+            return template.render(withDefaults(variables), clock);
+        } catch (JinjaException e) {
+            throw translate(e);
+        }
+    }
+
+    private Map<String, Object> withDefaults(Map<String, ?> variables) {
         Map<String, Object> all = new HashMap<>();
         all.put("bos_token", bosToken);
         all.put("eos_token", eosToken);
@@ -223,11 +279,7 @@ public final class ChatTemplate {
         all.put("tools", null);
         all.put("documents", null);
         all.putAll(variables);
-        try {
-            return template.render(all, clock);
-        } catch (JinjaException e) {
-            throw translate(e);
-        }
+        return all;
     }
 
     private static List<ChatMessage> mergeSystem(List<ChatMessage> messages) {

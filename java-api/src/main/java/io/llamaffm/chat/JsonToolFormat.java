@@ -18,8 +18,59 @@ import java.util.function.Supplier;
  * that knows nothing of tools renders them. A model cannot invent a tool name or produce arguments its schema
  * rejects; with {@link ToolChoice#REQUIRED} it cannot answer without a call.
  */
-public final class JsonToolFormat {
-    private JsonToolFormat() {}
+public final class JsonToolFormat implements ToolFormat {
+    private final ChatFormat base;
+
+    /**
+     * The JSON tool format over a chat format.
+     *
+     * @param base renders the prepared conversation (any template, or the plain format)
+     */
+    public JsonToolFormat(ChatFormat base) {
+        this.base = java.util.Objects.requireNonNull(base, "base");
+    }
+
+    @Override
+    public String name() {
+        return "json";
+    }
+
+    @Override
+    public String render(List<ChatMessage> conversation, Tools tools) {
+        return base.render(forRendering(conversation, tools));
+    }
+
+    @Override
+    public SamplerChain constrain(SamplerChain chain, Tools tools, io.llamaffm.Tokenizer tokenizer, String prompt) {
+        return tools != null && tools.active() ? constrain(chain, tools) : chain;
+    }
+
+    /**
+     * {@inheritDoc} With the tools active the reply is the JSON envelope ({@link JsonToolStream}); otherwise it is
+     * plain text, passed on as it comes.
+     */
+    @Override
+    public ReplyReader reader(String prompt, Tools tools, Supplier<String> ids, ReplyReader.Listener listener) {
+        if (tools != null && tools.active()) {
+            return new JsonToolStream(tools, ids, listener);
+        }
+        return new ReplyReader() {
+            private final StringBuilder all = new StringBuilder();
+
+            @Override
+            public void push(CharSequence text) {
+                all.append(text);
+                if (listener != null && !text.isEmpty()) {
+                    listener.content(text.toString());
+                }
+            }
+
+            @Override
+            public ParsedReply finish() {
+                return new ParsedReply(all.toString().strip(), "", List.of(), true);
+            }
+        };
+    }
 
     /**
      * What a format renders for a conversation: the conversation itself when it has no tool calls or results and no
@@ -108,11 +159,7 @@ public final class JsonToolFormat {
      * @throws IllegalArgumentException if the chain has a grammar, or the tools' schemas cannot become a grammar
      */
     public static SamplerChain constrain(SamplerChain chain, Tools tools) {
-        for (SamplerChain.Stage stage : chain.stages()) {
-            if (stage instanceof SamplerChain.Grammar) {
-                throw new IllegalArgumentException("the sampler has a grammar of its own: with tools, the tools' grammar holds the reply");
-            }
-        }
+        refuseGrammar(chain);
         SamplerChain.Grammar grammar;
         try {
             grammar = SamplerChain.Grammar.fromJsonSchema(schema(tools));
@@ -123,6 +170,15 @@ public final class JsonToolFormat {
         stages.add(grammar);
         stages.addAll(chain.stages());
         return new SamplerChain(stages);
+    }
+
+    /** Refuses a chain with a grammar of its own: with tools, the tools' grammar holds the reply. */
+    static void refuseGrammar(SamplerChain chain) {
+        for (SamplerChain.Stage stage : chain.stages()) {
+            if (stage instanceof SamplerChain.Grammar || stage instanceof SamplerChain.LazyGrammar) {
+                throw new IllegalArgumentException("the sampler has a grammar of its own: with tools, the tools' grammar holds the reply");
+            }
+        }
     }
 
     /** The JSON Schema of the reply: the calls the choice allows (each tool's arguments by its schema), or a response. */
@@ -174,7 +230,7 @@ public final class JsonToolFormat {
      * @param ids   makes an id for each call
      * @return what the reply says
      */
-    public static Parsed parse(String reply, Tools tools, Supplier<String> ids) {
+    public static ParsedReply parse(String reply, Tools tools, Supplier<String> ids) {
         Object value;
         try {
             value = JsonParser.parse(reply);
@@ -184,29 +240,29 @@ public final class JsonToolFormat {
         return parseValue(value, reply, tools, ids);
     }
 
-    private static Parsed parseValue(Object value, String reply, Tools tools, Supplier<String> ids) {
+    private static ParsedReply parseValue(Object value, String reply, Tools tools, Supplier<String> ids) {
         if (value instanceof Map<?, ?> m && m.get("tool_calls") instanceof List<?> list && !list.isEmpty()) {
             List<ToolCall> calls = new ArrayList<>();
             for (Object o : list) {
                 if (!(o instanceof Map<?, ?> call) || !(call.get("name") instanceof String name)
                         || tools.find(name).isEmpty() || !(call.get("arguments") instanceof Map<?, ?> args)) {
-                    return new Parsed(reply, List.of(), false);
+                    return new ParsedReply(reply, "", List.of(), false);
                 }
                 calls.add(new ToolCall(ids.get(), name, NlohmannJson.dump(args)));
             }
-            return new Parsed("", calls, true);
+            return new ParsedReply("", "", calls, true);
         }
         if (value instanceof Map<?, ?> m && m.size() == 1 && m.get("response") instanceof String text) {
-            return new Parsed(text, List.of(), true);
+            return new ParsedReply(text, "", List.of(), true);
         }
-        return new Parsed(reply, List.of(), false);
+        return new ParsedReply(reply, "", List.of(), false);
     }
 
     /**
      * A reply cut inside its list of calls (the budget ran out while a weak model went on adding calls): the calls
      * complete before the cut, if any; otherwise the raw text.
      */
-    private static Parsed salvage(String reply, Tools tools, Supplier<String> ids) {
+    private static ParsedReply salvage(String reply, Tools tools, Supplier<String> ids) {
         if (reply.stripLeading().startsWith("{") && reply.contains("\"tool_calls\"")) {
             for (int end = reply.lastIndexOf('}'); end > 0; end = reply.lastIndexOf('}', end - 1)) {
                 Object value;
@@ -215,22 +271,13 @@ public final class JsonToolFormat {
                 } catch (IllegalArgumentException e) {
                     continue;
                 }
-                Parsed p = parseValue(value, reply, tools, ids);
+                ParsedReply p = parseValue(value, reply, tools, ids);
                 if (!p.calls().isEmpty()) {
-                    return new Parsed("", p.calls(), false);
+                    return new ParsedReply("", "", p.calls(), false);
                 }
                 break;
             }
         }
-        return new Parsed(reply, List.of(), false);
+        return new ParsedReply(reply, "", List.of(), false);
     }
-
-    /**
-     * A read reply.
-     *
-     * @param content  the response text, or the raw reply when it was no envelope
-     * @param calls    the tool calls
-     * @param complete whether the reply was a complete envelope
-     */
-    public record Parsed(String content, List<ToolCall> calls, boolean complete) {}
 }

@@ -12,38 +12,11 @@ import java.util.function.Supplier;
  * returns exactly what {@link JsonToolFormat#parse} gives for the whole reply, however it was split; a call whose name
  * is not an offered tool is not reported. Not thread-safe: one per reply.
  */
-public final class JsonToolStream {
-    /** What a reply says, as it comes. */
-    public interface Listener {
-        /**
-         * More of the response text.
-         *
-         * @param text the decoded text
-         */
-        void content(String text);
-
-        /**
-         * A call begins: its name is complete.
-         *
-         * @param index the call's place in the reply, from 0
-         * @param id    its id (the one {@link #finish()} reports)
-         * @param name  the tool called
-         */
-        void callStarted(int index, String id, String name);
-
-        /**
-         * More of a call's arguments.
-         *
-         * @param index    the call's place
-         * @param fragment compact JSON text; the fragments of a call make up its arguments object
-         */
-        void arguments(int index, String fragment);
-    }
-
+public final class JsonToolStream implements ReplyReader {
     private enum Part { NONE, RESPONSE, CALLS }
 
     private final Tools tools;
-    private final Listener listener;
+    private final ReplyReader.Listener listener; // may be null
     private final List<String> ids = new ArrayList<>();
     private final Supplier<String> idSource;
     private final StringBuilder all = new StringBuilder();
@@ -70,9 +43,9 @@ public final class JsonToolStream {
      *
      * @param tools    the tools on offer
      * @param ids      makes an id for each call, as for {@link JsonToolFormat#parse}
-     * @param listener receives what the reply says
+     * @param listener receives what the reply says; may be null
      */
-    public JsonToolStream(Tools tools, Supplier<String> ids, Listener listener) {
+    public JsonToolStream(Tools tools, Supplier<String> ids, ReplyReader.Listener listener) {
         this.tools = tools;
         this.idSource = ids;
         this.listener = listener;
@@ -83,6 +56,7 @@ public final class JsonToolStream {
      *
      * @param text the next piece of generated text
      */
+    @Override
     public void push(CharSequence text) {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -92,7 +66,8 @@ public final class JsonToolStream {
     }
 
     /** {@return what the whole reply says: {@link JsonToolFormat#parse} of it, with the ids already reported} */
-    public JsonToolFormat.Parsed finish() {
+    @Override
+    public ParsedReply finish() {
         int[] next = {0};
         return JsonToolFormat.parse(all.toString(), tools, () -> next[0] < ids.size() ? ids.get(next[0]++) : idSource.get());
     }
@@ -184,9 +159,9 @@ public final class JsonToolStream {
                 String id = idSource.get();
                 ids.add(id);
                 callReported = true;
-                listener.callStarted(callIndex, id, callName);
+                out().callStarted(callIndex, id, callName);
                 if (!pendingArgs.isEmpty()) {
-                    listener.arguments(callIndex, pendingArgs.toString());
+                    out().arguments(callIndex, pendingArgs.toString());
                     pendingArgs.setLength(0);
                 }
             }
@@ -195,7 +170,7 @@ public final class JsonToolStream {
 
     private void args(String fragment) {
         if (callReported) {
-            listener.arguments(callIndex, fragment);
+            out().arguments(callIndex, fragment);
         } else {
             pendingArgs.append(fragment);
         }
@@ -209,7 +184,7 @@ public final class JsonToolStream {
             String text = decode(raw.substring(responseDecoded, upTo));
             responseDecoded = upTo;
             if (!text.isEmpty()) {
-                listener.content(text);
+                out().content(text);
             }
         }
     }
@@ -249,5 +224,20 @@ public final class JsonToolStream {
     private static String decode(String raw) {
         Object v = io.llamaffm.internal.JsonParser.parse("\"" + raw + "\"");
         return (String) v;
+    }
+
+    private static final ReplyReader.Listener SILENT = new ReplyReader.Listener() {
+        @Override
+        public void content(String text) {}
+
+        @Override
+        public void callStarted(int index, String id, String name) {}
+
+        @Override
+        public void arguments(int index, String fragment) {}
+    };
+
+    private ReplyReader.Listener out() {
+        return listener == null ? SILENT : listener;
     }
 }

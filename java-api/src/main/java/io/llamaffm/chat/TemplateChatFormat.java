@@ -24,6 +24,12 @@ public record TemplateChatFormat(ChatTemplate template) implements ChatFormat {
         return true; // the template writes special tokens as text
     }
 
+    /** {@return the template's own call syntax when it is a known family ({@link NativeToolFormat}), else the JSON format} */
+    @Override
+    public ToolFormat toolFormat() {
+        return NativeToolFormat.detect(template).<ToolFormat>map(f -> f).orElseGet(() -> new JsonToolFormat(this));
+    }
+
     @Override
     public String name() {
         return "chat template";

@@ -26,7 +26,8 @@ final class SchemaConverter {
 
     private final Object document;
     private final JsonSchemaToGrammar.Options options;
-    private final Rules rules = new Rules();
+    private final Rules rules;
+    private final String refPrefix; // keeps the rules of one document's $refs apart from another's in shared rules
     private final Map<String, Object> refTargets = new HashMap<>();
     private final Set<String> refsBeingResolved = new HashSet<>();
     private final List<String> warnings = new ArrayList<>();
@@ -35,8 +36,24 @@ final class SchemaConverter {
     private record Property(String name, Object schema) {}
 
     SchemaConverter(Object document, JsonSchemaToGrammar.Options options) {
+        this(document, options, new Rules(), "");
+    }
+
+    SchemaConverter(Object document, JsonSchemaToGrammar.Options options, Rules rules, String refPrefix) {
         this.document = document;
         this.options = options;
+        this.rules = rules;
+        this.refPrefix = refPrefix;
+    }
+
+    /** Adds the rules for the document to the shared rules, its top rule named after {@code name}; returns that rule's name. */
+    String convertAs(String name) {
+        checkRefs(document);
+        return visit(document, name);
+    }
+
+    List<String> warnings() {
+        return warnings;
     }
 
     JsonSchemaToGrammar.Result convert() {
@@ -118,7 +135,7 @@ final class SchemaConverter {
 
     private String resolveRef(String ref) {
         String fragment = ref.substring(ref.indexOf('#') + 1);
-        String refName = "ref" + Gbnf.ruleName(fragment);
+        String refName = refPrefix + "ref" + Gbnf.ruleName(fragment);
         if (!rules.contains(refName) && !refsBeingResolved.contains(ref)) {
             refsBeingResolved.add(ref);
             refName = visit(refTarget(ref), refName);

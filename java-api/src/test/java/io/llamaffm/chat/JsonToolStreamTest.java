@@ -25,7 +25,7 @@ class JsonToolStreamTest {
             "plain text, not JSON");
 
     /** What a listener heard. */
-    private static final class Heard implements JsonToolStream.Listener {
+    private static final class Heard implements ReplyReader.Listener {
         final StringBuilder content = new StringBuilder();
         final Map<Integer, String> names = new LinkedHashMap<>();
         final Map<Integer, String> ids = new LinkedHashMap<>();
@@ -54,12 +54,12 @@ class JsonToolStreamTest {
 
     private static void check(String reply, List<String> pieces) {
         int[] n = {0};
-        JsonToolFormat.Parsed expected = JsonToolFormat.parse(reply, TOOLS, () -> "id" + (++n[0]));
+        ParsedReply expected = JsonToolFormat.parse(reply, TOOLS, () -> "id" + (++n[0]));
         Heard heard = new Heard();
         int[] m = {0};
         JsonToolStream stream = new JsonToolStream(TOOLS, () -> "id" + (++m[0]), heard);
         pieces.forEach(stream::push);
-        JsonToolFormat.Parsed got = stream.finish();
+        ParsedReply got = stream.finish();
         String where = reply + " split as " + pieces;
         assertEquals(expected, got, where);
         if (expected.complete() && expected.calls().isEmpty()) {

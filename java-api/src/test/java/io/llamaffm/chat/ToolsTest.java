@@ -68,21 +68,21 @@ class ToolsTest {
     void parsingReadsCallsAndResponsesAndLeavesAnythingElseAsText() {
         Tools tools = Tools.of(A, B);
         int[] n = {0};
-        JsonToolFormat.Parsed calls = JsonToolFormat.parse(
+        ParsedReply calls = JsonToolFormat.parse(
                 "{\"tool_calls\":[{\"name\":\"a\",\"arguments\":{\"x\":2}},{\"name\":\"b\",\"arguments\":{}}]}", tools,
                 () -> "id" + (++n[0]));
         assertEquals(List.of(new ToolCall("id1", "a", "{\"x\":2}"), new ToolCall("id2", "b", "{}")), calls.calls());
         assertTrue(calls.complete());
-        JsonToolFormat.Parsed text = JsonToolFormat.parse("{\"response\":\"hi\"}", tools, () -> "x");
+        ParsedReply text = JsonToolFormat.parse("{\"response\":\"hi\"}", tools, () -> "x");
         assertEquals("hi", text.content());
         assertTrue(text.calls().isEmpty() && text.complete());
-        JsonToolFormat.Parsed cut = JsonToolFormat.parse("{\"tool_calls\": [{\"name\":\"a\",\"arguments\":{\"x\":1}} , {\"name\":\"b\",\"argu",
+        ParsedReply cut = JsonToolFormat.parse("{\"tool_calls\": [{\"name\":\"a\",\"arguments\":{\"x\":1}} , {\"name\":\"b\",\"argu",
                 tools, () -> "c");
         assertEquals(List.of(new ToolCall("c", "a", "{\"x\":1}")), cut.calls(), "the complete call before the cut");
         assertFalse(cut.complete());
         for (String other : new String[] {"{\"tool_calls\":[{\"name\":\"zz\",\"arguments\":{}}]}", "{\"tool_calls\":[{\"name\":\"a\"",
                 "plain words", "{\"response\":1}", "{\"tool_calls\":[]}"}) {
-            JsonToolFormat.Parsed p = JsonToolFormat.parse(other, tools, () -> "x");
+            ParsedReply p = JsonToolFormat.parse(other, tools, () -> "x");
             assertTrue(p.calls().isEmpty() && !p.complete(), other);
             assertEquals(other, p.content());
         }
