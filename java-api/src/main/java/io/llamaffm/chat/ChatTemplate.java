@@ -208,8 +208,14 @@ public final class ChatTemplate {
                 List<Map<String, Object>> calls = new ArrayList<>();
                 for (ToolCall c : m.toolCalls()) {
                     Object arguments = objects ? io.llamaffm.internal.JsonParser.parse(c.arguments()) : c.arguments();
-                    calls.add(Map.of("id", c.id(), "type", "function",
-                            "function", Map.of("name", c.name(), "arguments", arguments)));
+                    Map<String, Object> function = new LinkedHashMap<>(); // in the OpenAI API's order
+                    function.put("name", c.name());
+                    function.put("arguments", arguments);
+                    Map<String, Object> call = new LinkedHashMap<>();
+                    call.put("id", c.id());
+                    call.put("type", "function");
+                    call.put("function", function);
+                    calls.add(call);
                 }
                 map.put("tool_calls", calls);
             }

@@ -23,8 +23,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * counts go to target/tool-format-differential.md; the differences we keep on purpose are listed in KNOWN with why.
  */
 class ToolFormatDifferentialIT {
-    /** Case id (and, after '#', the output index or "prompt") → why we differ from llama.cpp there. */
-    static final Map<String, String> KNOWN = Map.of();
+    /**
+     * Where we differ from llama.cpp on purpose, or have not followed it yet: a prefix of the difference's key (case id,
+     * then '#' and the output index or "prompt") → why.
+     */
+    static final Map<String, String> KNOWN = Map.of(
+            "deepseek-r1/llama-cpp-deepseek-r1", "the template pipes map() into tojson: Jinja2, as Hugging Face renders, "
+                    + "refuses a generator there and so does our engine; llama.cpp's engine accepts it (a template written for it)",
+            "firefunction/", "prompt: the template reads a 'functions' variable that only llama.cpp's FireFunction code "
+                    + "supplies; we render the standard variables (reading the replies is equal)",
+            "functionary-v3.1/", "prompt: the template applies |e to the tool list; Jinja2 HTML-escapes (as Hugging Face "
+                    + "renders it, and as the model was trained), llama.cpp's engine does not",
+            "functionary-v3.2/", "family not implemented yet (recipient syntax >>>name): the JSON format is used",
+            "gpt-oss/", "family not implemented yet (harmony channels): the JSON format is used",
+            "gemma4/", "family not implemented yet (<|tool_call>call:name{...}): the JSON format is used",
+            "kimi-k2/Kimi-K2-", "follow-up prompts: the template calls list.append, which Hugging Face's sandboxed Jinja "
+                    + "refuses as unsafe and so do we; llama.cpp's engine allows it",
+            "qwen3-coder/Qwen3-Coder#", "outputs without the opening <tool_call>: llama.cpp also accepts a bare "
+                    + "<function=...>; we read the template's syntax only, so that text stays content",
+            "smollm3/", "the pinned template renders no tools at all: the JSON format is used (tools in the system "
+                    + "message), so prompt and replies differ by design");
 
     record Outcome(String family, String format, boolean prompt, int outputs, int parsed, List<String> diffs) {}
 
@@ -38,13 +56,15 @@ class ToolFormatDifferentialIT {
             outcomes.add(o);
             for (String d : o.diffs()) {
                 String key = d.substring(0, d.indexOf(':'));
-                if (!KNOWN.containsKey(key)) {
+                if (KNOWN.keySet().stream().noneMatch(key::startsWith)) {
                     unexpected.add(d);
                 }
             }
         }
         Files.writeString(Path.of("target/tool-format-differential.md"), report(outcomes, corpus));
         assertTrue(unexpected.isEmpty(), unexpected.size() + " differences:\n" + String.join("\n", unexpected));
+        long parsedEqual = outcomes.stream().mapToInt(Outcome::parsed).sum();
+        assertTrue(parsedEqual >= 112, "outputs read as llama.cpp reads them: " + parsedEqual);
     }
 
     private static Outcome compare(ChatHarness.Compared c) {
@@ -62,7 +82,7 @@ class ToolFormatDifferentialIT {
         try {
             prompt = format.render(in.messages(), tools);
         } catch (RuntimeException e) {
-            prompt = "<error " + e + ">";
+            prompt = "<error " + e.getMessage() + ">";
         }
         boolean promptOk = prompt.equals(ref.prompt());
         if (!promptOk) {
@@ -209,7 +229,7 @@ class ToolFormatDifferentialIT {
         while (i < a.length() && i < b.length() && a.charAt(i) == b.charAt(i)) {
             i++;
         }
-        return "at " + i + ": ours " + quote(a.substring(i, Math.min(a.length(), i + 60))) + " vs llama.cpp "
+        return "at " + i + ": ours " + quote(a.substring(i, Math.min(a.length(), i + (a.startsWith("<error") ? 300 : 60)))) + " vs llama.cpp "
                 + quote(b.substring(i, Math.min(b.length(), i + 60)));
     }
 
