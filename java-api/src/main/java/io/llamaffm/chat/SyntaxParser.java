@@ -54,7 +54,8 @@ final class SyntaxParser {
      * Reads a reply.
      *
      * @param syntax            the family's syntax
-     * @param tools             the tools on offer (their schemas type XML-like parameter values)
+     * @param tools             the tools on offer (their schemas type XML-like parameter values); with none active,
+     *                          the reply has no calls and call syntax is text
      * @param text              the reply so far
      * @param partial           whether more may follow
      * @param startsInReasoning whether the prompt opened a reasoning block the reply continues
@@ -89,7 +90,7 @@ final class SyntaxParser {
         }
         StringBuilder content = new StringBuilder();
         boolean complete = true;
-        int t = syntax.anchored() ? anchoredCallStart(i) : find(syntax.trigger(), i);
+        int t = !tools.active() ? -1 : syntax.anchored() ? anchoredCallStart(i) : find(syntax.trigger(), i);
         if (t < 0) {
             content.append(text, i, text.length());
         } else {
@@ -129,7 +130,7 @@ final class SyntaxParser {
             return c.strip();
         }
         List<String> markers = new ArrayList<>();
-        if (holdMarkers && syntax.trigger() != null) {
+        if (holdMarkers && syntax.trigger() != null && tools.active()) {
             markers.add(firstPart(syntax.trigger()));
         }
         if (syntax.contentStart() != null) {

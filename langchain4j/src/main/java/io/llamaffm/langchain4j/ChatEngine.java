@@ -15,8 +15,9 @@ import io.llamaffm.GenerationParams;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.SamplingParams;
 import io.llamaffm.chat.ChatFormat;
-import io.llamaffm.chat.JsonToolFormat;
-import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ParsedReply;
+import io.llamaffm.chat.ReplyReader;
+import io.llamaffm.chat.ToolFormat;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 
@@ -82,42 +83,40 @@ final class ChatEngine implements AutoCloseable {
                     + "' is not supported: this chat model runs the loaded model " + modelName);
         }
         Tools tools = LangChainTools.tools(p, request.messages());
+        Tools offered = tools != null ? tools : Tools.of();
         List<io.llamaffm.chat.ChatMessage> messages = Prompts.toLlamaFfm(request.messages());
-        int[] prompt = Prompts.encode(pool.model(), format, messages, tools);
-        boolean toolReply = tools != null && tools.active();
-        SamplerChain sampler = toolReply ? JsonToolFormat.constrain(sampler(p), tools) : sampler(p);
+        ToolFormat toolFormat = format.toolFormat();
+        String rendered = toolFormat.render(messages, offered);
+        int[] prompt = Prompts.encode(pool.model(), format, rendered);
+        SamplerChain sampler = toolFormat.constrain(sampler(p), offered, pool.model().tokenizer(), rendered);
         List<String> stops = stopStrings(p);
-        JsonToolStream toolStream = toolReply && onToolCall != null
-                ? new JsonToolStream(tools, ToolCall::newId, LangChainTools.partials(onText, onToolCall)) : null;
-        Consumer<String> sink = toolStream != null ? toolStream::push : onText == null || toolReply ? null : new TrimmedText(onText);
+        // the reply is read as it comes: its text streamed (no call syntax, no reasoning), its calls as partial tool calls
+        ReplyReader reader = toolFormat.reader(rendered, offered, ToolCall::newId,
+                LangChainTools.partials(onText == null ? null : new TrimmedText(onText), onToolCall));
         Completion c = pool.use(ctx -> {
             int max = p.maxOutputTokens() != null ? p.maxOutputTokens() : Math.max(1, ctx.contextLength() - prompt.length);
             onContext.accept(ctx);
             try {
-                return ctx.generate(prompt, new GenerationParams(max, stops, false, false), sampler, sink);
+                return ctx.generate(prompt, new GenerationParams(max, stops, false, false), sampler, reader::push);
             } finally {
                 onContext.accept(null); // the context goes back to the pool: no longer this call's to cancel
             }
         });
-        AiMessage message = AiMessage.from(c.text().strip());
+        ParsedReply reply = reader.finish();
         FinishReason finish = finishReason(c.stopReason());
-        if (toolReply) { // the reply is held to tool calls or a response: read it
-            JsonToolFormat.Parsed reply = toolStream != null ? toolStream.finish()
-                    : JsonToolFormat.parse(c.text(), tools, ToolCall::newId);
-            if (!reply.calls().isEmpty()) {
-                message = AiMessage.from(LangChainTools.requests(reply.calls()));
-                finish = reply.complete() ? FinishReason.TOOL_EXECUTION : FinishReason.LENGTH;
-            } else {
-                String text = reply.content().strip();
-                message = AiMessage.from(text);
-                finish = reply.complete() ? finish : FinishReason.LENGTH;
-                if (onText != null && toolStream == null && !text.isEmpty()) {
-                    onText.accept(text); // streamed already when read as it came
-                }
-            }
+        AiMessage.Builder message = AiMessage.builder()
+                .text(reply.content().isEmpty() && !reply.calls().isEmpty() ? null : reply.content());
+        if (!reply.reasoning().isEmpty()) {
+            message.thinking(reply.reasoning());
+        }
+        if (!reply.calls().isEmpty()) {
+            message.toolExecutionRequests(LangChainTools.requests(reply.calls()));
+            finish = reply.complete() ? FinishReason.TOOL_EXECUTION : FinishReason.LENGTH;
+        } else if (offered.active() && !reply.complete()) {
+            finish = FinishReason.LENGTH;
         }
         return ChatResponse.builder()
-                .aiMessage(message)
+                .aiMessage(message.build())
                 .modelName(modelName)
                 .tokenUsage(new TokenUsage(c.promptTokens(), c.tokens().length))
                 .finishReason(finish)

@@ -5,7 +5,7 @@ import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.PartialToolCall;
-import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ReplyReader;
 import io.llamaffm.chat.Tool;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.ToolChoice;
@@ -64,10 +64,13 @@ final class LangChainTools {
     }
 
 
-    /** A reader's listener that passes the text on and each call's argument fragments as LangChain4j partial tool calls. */
-    static JsonToolStream.Listener partials(java.util.function.Consumer<String> onText,
-                                            java.util.function.Consumer<PartialToolCall> onToolCall) {
-        return new JsonToolStream.Listener() {
+    /**
+     * A reader's listener that passes the text on and each call's argument fragments as LangChain4j partial tool calls;
+     * either may be null.
+     */
+    static ReplyReader.Listener partials(java.util.function.Consumer<String> onText,
+                                         java.util.function.Consumer<PartialToolCall> onToolCall) {
+        return new ReplyReader.Listener() {
             private final java.util.Map<Integer, String[]> calls = new java.util.HashMap<>();
 
             @Override
@@ -84,6 +87,9 @@ final class LangChainTools {
 
             @Override
             public void arguments(int index, String fragment) {
+                if (onToolCall == null) {
+                    return;
+                }
                 String[] call = calls.get(index);
                 onToolCall.accept(PartialToolCall.builder().index(index).id(call[0]).name(call[1]).partialArguments(fragment).build());
             }

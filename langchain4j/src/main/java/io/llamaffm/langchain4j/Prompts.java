@@ -8,7 +8,6 @@ import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.exception.UnsupportedFeatureException;
 import io.llamaffm.Model;
 import io.llamaffm.chat.ChatFormat;
-import io.llamaffm.chat.JsonToolFormat;
 import io.llamaffm.chat.Tools;
 
 import java.util.ArrayList;
@@ -24,15 +23,11 @@ final class Prompts {
 
     /** The prompt tokens of {@code messages}, ending where the assistant's reply begins. */
     static int[] encode(Model model, ChatFormat format, List<ChatMessage> messages) {
-        return encode(model, format, toLlamaFfm(messages), null);
+        return encode(model, format, format.toolFormat().render(toLlamaFfm(messages), null));
     }
 
-    /**
-     * The prompt tokens of converted messages; with active tools, or tool calls and results in the conversation, in
-     * the JSON tool format (the tools' instructions in the system message, calls and results as JSON).
-     */
-    static int[] encode(Model model, ChatFormat format, List<io.llamaffm.chat.ChatMessage> messages, Tools tools) {
-        String rendered = format.render(JsonToolFormat.forRendering(messages, tools));
+    /** The prompt tokens of a rendered prompt, as the chat format encodes it. */
+    static int[] encode(Model model, ChatFormat format, String rendered) {
         return model.tokenizer().encode(rendered, format.addSpecial(model, rendered), format.parseSpecial());
     }
 

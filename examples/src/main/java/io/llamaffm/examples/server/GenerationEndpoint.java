@@ -9,8 +9,9 @@ import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.chat.ChatFormat;
-import io.llamaffm.chat.JsonToolFormat;
-import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ParsedReply;
+import io.llamaffm.chat.ReplyReader;
+import io.llamaffm.chat.ToolFormat;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
@@ -44,6 +45,7 @@ final class GenerationEndpoint {
     private final ContextPool pool;
     private final int contextLength;
     private final ChatFormat chatFormat;
+    private final ToolFormat toolFormat;
     private final Duration queueTimeout;
 
     GenerationEndpoint(Model model, ModelIds ids, ContextPool pool, Duration queueTimeout) {
@@ -52,16 +54,24 @@ final class GenerationEndpoint {
         this.pool = pool;
         this.contextLength = pool.contextLength().orElseThrow(); // the server's pools are eager
         this.chatFormat = ChatFormat.forModel(model);
+        this.toolFormat = chatFormat.toolFormat();
         this.queueTimeout = queueTimeout;
     }
 
     /** What a checked request asks for: one prompt per choice. */
     record Job(List<int[]> prompts, GenerationParams params, SamplerChain chain, boolean stream, boolean includeUsage,
-               boolean chat, Tools tools) {
+               boolean chat, Tools tools, String chatPrompt) {
         /** {@return whether the reply is held to tool calls or a response (the tools are active)} */
         boolean toolReply() {
             return tools != null && tools.active();
         }
+    }
+
+    /** A rendered chat prompt: its text (the reply's reader needs it) and its tokens. */
+    private record ChatPrompt(String text, int[] tokens) {}
+
+    private static Tools tools(Job job) {
+        return job.tools() != null ? job.tools() : Tools.of();
     }
 
     /** The text and counts of one generated choice. */
@@ -90,7 +100,8 @@ final class GenerationEndpoint {
             throw ApiException.invalidValue("n", "this server makes one choice per prompt (n = 1), got " + r.n() + ".");
         }
         Tools tools = chat ? ToolRequests.tools(r) : ToolRequests.refuseOnCompletions(r);
-        List<int[]> prompts = chat ? List.of(chatPrompt(r.messages(), tools)) : completionPrompts(r.prompt());
+        ChatPrompt chatPrompt = chat ? chatPrompt(r.messages(), tools) : null;
+        List<int[]> prompts = chat ? List.of(chatPrompt.tokens()) : completionPrompts(r.prompt());
         List<String> stops = stopStrings(r.stop(), chat);
         int maxTokens = maxTokens(r, chat);
         SamplerChain chain = RequestSampling.chain(r, model.tokenizer().vocabularySize(), contextLength);
@@ -100,7 +111,7 @@ final class GenerationEndpoint {
                         + "the reply.");
             }
             try {
-                chain = JsonToolFormat.constrain(chain, tools);
+                chain = toolFormat.constrain(chain, tools, model.tokenizer(), chatPrompt.text());
             } catch (IllegalArgumentException e) {
                 throw ApiException.invalidValue("tools", e.getMessage());
             }
@@ -111,7 +122,8 @@ final class GenerationEndpoint {
         }
         boolean usage = r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         boolean ignoreEos = Boolean.TRUE.equals(r.ignoreEos());
-        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat, tools);
+        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat, tools,
+                chat ? chatPrompt.text() : null);
     }
 
     private static void refuseUnsupported(JsonNode tree) {
@@ -141,7 +153,7 @@ final class GenerationEndpoint {
         return tokens;
     }
 
-    private int[] chatPrompt(List<Requests.Message> messages, Tools tools) {
+    private ChatPrompt chatPrompt(List<Requests.Message> messages, Tools tools) {
         if (messages == null || messages.isEmpty()) {
             throw ApiException.invalid("Missing required parameter: 'messages' (a non-empty array).", "messages",
                     "missing_required_parameter");
@@ -153,12 +165,13 @@ final class GenerationEndpoint {
         ToolRequests.checkToolResults(chat);
         String rendered;
         try {
-            rendered = chatFormat.render(JsonToolFormat.forRendering(chat, tools));
+            rendered = toolFormat.render(chat, tools);
         } catch (RuntimeException e) { // the model's template refused the conversation (roles out of order, ...)
             throw ApiException.invalid("The model's chat template cannot render these messages: " + e.getMessage(),
                     "messages", "invalid_messages");
         }
-        return fit(encode(rendered, chatFormat.addSpecial(model, rendered), chatFormat.parseSpecial(), "messages"), "messages");
+        return new ChatPrompt(rendered, fit(encode(rendered, chatFormat.addSpecial(model, rendered), chatFormat.parseSpecial(),
+                "messages"), "messages"));
     }
 
     private static ChatMessage chatMessage(Requests.Message m, String param) {
@@ -278,12 +291,12 @@ final class GenerationEndpoint {
         long created = Instant.now().getEpochSecond();
         if (job.chat()) {
             Choice c = choices.getFirst();
-            Responses.AssistantMessage message = new Responses.AssistantMessage("assistant", c.text(), List.of());
             String finish = finishReason(c.completion());
+            ParsedReply reply = toolFormat.parse(job.chatPrompt(), c.completion().text(), tools(job), ToolCall::newId);
+            Responses.AssistantMessage message = new Responses.AssistantMessage("assistant",
+                    reply.calls().isEmpty() || !reply.content().isEmpty() ? reply.content() : null, reply.reasoning(),
+                    ToolRequests.out(reply.calls()));
             if (job.toolReply()) {
-                JsonToolFormat.Parsed reply = JsonToolFormat.parse(c.completion().text(), job.tools(), ToolCall::newId);
-                message = new Responses.AssistantMessage("assistant", reply.calls().isEmpty() ? reply.content().strip() : null,
-                        ToolRequests.out(reply.calls()));
                 finish = ToolRequests.finishReason(reply, finish);
             }
             return new Responses.ChatCompletion(id, "chat.completion", created, ids.generation(), List.of(new Responses.ChatChoice(0,
@@ -311,21 +324,23 @@ final class GenerationEndpoint {
                     }
                     opened[0] = true;
                 };
-                // a tool reply is read as it comes: its text, or each call (index, id, name) then its argument fragments
-                JsonToolStream toolStream = !job.toolReply() ? null : new JsonToolStream(job.tools(), ToolCall::newId,
+                // a chat reply is read as it comes: its text and reasoning, each call (index, id, name) then its arguments
+                ReplyReader reader = !job.chat() ? null : toolFormat.reader(job.chatPrompt(), tools(job), ToolCall::newId,
                         ToolRequests.deltas(delta -> {
                             open.run();
                             events.send(chatChunk(id, created, index, delta, null));
                         }));
-                Completion c = generate(ctx, job.prompts().get(i), job, toolStream != null ? toolStream::push : piece -> {
+                Completion c = generate(ctx, job.prompts().get(i), job, reader != null ? reader::push : piece -> {
                     open.run();
-                    events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, piece), null)
-                            : textChunk(id, created, index, piece, null));
+                    events.send(textChunk(id, created, index, piece, null));
                 });
                 open.run();
                 String finish = finishReason(c);
-                if (toolStream != null) {
-                    finish = ToolRequests.finishReason(toolStream.finish(), finish);
+                if (reader != null) {
+                    ParsedReply reply = reader.finish();
+                    if (job.toolReply()) {
+                        finish = ToolRequests.finishReason(reply, finish);
+                    }
                 }
                 events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, null), finish)
                         : textChunk(id, created, index, "", finish));

@@ -40,8 +40,12 @@ final class Responses {
     /** The reply of a chat completion. */
     record ChatChoice(int index, AssistantMessage message, Object logprobs, String finishReason) {}
 
-    /** The assistant's message: its text (null when it calls tools) and its tool calls (absent when none). */
+    /**
+     * The assistant's message: its text (null when it only calls tools), the reasoning of a reasoning model (absent when
+     * none) and its tool calls (absent when none).
+     */
     record AssistantMessage(String role, String content,
+                            @JsonInclude(JsonInclude.Include.NON_EMPTY) String reasoningContent,
                             @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCallOut> toolCalls) {}
 
     /** A tool call of a reply. */
@@ -62,11 +66,11 @@ final class Responses {
     /** The change one chunk brings; {@code finishReason} is set on the last content chunk only. */
     record ChunkChoice(int index, Delta delta, Object logprobs, String finishReason) {}
 
-    /** The role (first chunk), the next piece of content, or tool-call fragments. */
+    /** The role (first chunk), the next piece of content or of reasoning, or tool-call fragments. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content, List<ToolCallDelta> toolCalls) {
+    record Delta(String role, String content, String reasoningContent, List<ToolCallDelta> toolCalls) {
         Delta(String role, String content) {
-            this(role, content, null);
+            this(role, content, null, null);
         }
     }
 

@@ -2,8 +2,8 @@ package io.llamaffm.examples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.llamaffm.chat.ChatMessage;
-import io.llamaffm.chat.JsonToolFormat;
-import io.llamaffm.chat.JsonToolStream;
+import io.llamaffm.chat.ParsedReply;
+import io.llamaffm.chat.ReplyReader;
 import io.llamaffm.chat.Tool;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.ToolChoice;
@@ -114,8 +114,11 @@ final class ToolRequests {
         }
     }
 
-    /** {@code tool_calls} when the reply called tools (complete), {@code length} when it was cut, else the text's reason. */
-    static String finishReason(JsonToolFormat.Parsed reply, String generation) {
+    /**
+     * {@code tool_calls} when the reply called tools (complete), {@code length} when it was cut inside a call or its
+     * reasoning, else the generation's reason.
+     */
+    static String finishReason(ParsedReply reply, String generation) {
         if (!reply.complete()) {
             return "length";
         }
@@ -134,22 +137,27 @@ final class ToolRequests {
      * A listener that turns a tool reply, as it is read, into stream deltas as OpenAI sends them: the text, or per call a
      * first chunk (index, id, type, name, empty arguments) and then its argument fragments.
      */
-    static JsonToolStream.Listener deltas(java.util.function.Consumer<Responses.Delta> out) {
-        return new JsonToolStream.Listener() {
+    static ReplyReader.Listener deltas(java.util.function.Consumer<Responses.Delta> out) {
+        return new ReplyReader.Listener() {
             @Override
             public void content(String text) {
                 out.accept(new Responses.Delta(null, text));
             }
 
             @Override
+            public void reasoning(String text) {
+                out.accept(new Responses.Delta(null, null, text, null));
+            }
+
+            @Override
             public void callStarted(int index, String id, String name) {
-                out.accept(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(index, id, "function",
+                out.accept(new Responses.Delta(null, null, null, List.of(new Responses.ToolCallDelta(index, id, "function",
                         new Responses.FunctionOut(name, "")))));
             }
 
             @Override
             public void arguments(int index, String fragment) {
-                out.accept(new Responses.Delta(null, null, List.of(new Responses.ToolCallDelta(index, null, null,
+                out.accept(new Responses.Delta(null, null, null, List.of(new Responses.ToolCallDelta(index, null, null,
                         new Responses.FunctionOut(null, fragment)))));
             }
         };
