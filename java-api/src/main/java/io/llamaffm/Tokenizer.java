@@ -234,7 +234,8 @@ public final class Tokenizer {
         requireVocabulary();
         try (Arena arena = Arena.ofConfined()) {
             PieceBuffer buf = new PieceBuffer(arena, 64);
-            return java.util.Arrays.copyOf(buf.bytes(), buf.write(vocab, token, special));
+            int n = buf.write(vocab, token, special); // first: a longer piece than any before replaces the array
+            return java.util.Arrays.copyOf(buf.bytes(), n);
         }
     }
 

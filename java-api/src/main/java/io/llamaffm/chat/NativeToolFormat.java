@@ -47,11 +47,11 @@ import java.util.function.Supplier;
  */
 public final class NativeToolFormat implements ToolFormat {
     private final ChatTemplate template;
-    private final ToolSyntax syntax;
+    private final CallSyntax syntax;
     private final boolean separateReasoning;
     private final Map<String, Object> variables;
 
-    private NativeToolFormat(ChatTemplate template, ToolSyntax syntax, boolean separateReasoning,
+    private NativeToolFormat(ChatTemplate template, CallSyntax syntax, boolean separateReasoning,
                              Map<String, Object> variables) {
         this.template = template;
         this.syntax = syntax;
@@ -131,7 +131,7 @@ public final class NativeToolFormat implements ToolFormat {
         }
         JsonToolFormat.refuseGrammar(chain);
         List<SamplerChain.Stage> stages = new ArrayList<>();
-        stages.add(SyntaxGrammar.stage(syntax, tools, tokenizer, startsInReasoning(prompt)));
+        stages.add(syntax.grammar(tools, tokenizer, startsInReasoning(prompt)));
         stages.addAll(chain.stages());
         return new SamplerChain(stages);
     }
@@ -139,9 +139,12 @@ public final class NativeToolFormat implements ToolFormat {
     @Override
     public ReplyReader reader(String prompt, Tools tools, Supplier<String> ids, ReplyReader.Listener listener) {
         boolean open = startsInReasoning(prompt);
-        ToolSyntax s = separateReasoning ? syntax : syntax.withoutReasoning();
+        CallSyntax s = separateReasoning ? syntax : syntax.withoutReasoning();
         String inline = !separateReasoning && open ? syntax.reasoningStart() : "";
-        return new SyntaxReader(s, tools == null ? Tools.of() : tools, separateReasoning && open, inline, ids, listener);
+        Tools offered = tools == null ? Tools.of() : tools;
+        boolean startsInReasoning = separateReasoning && open;
+        return new SyntaxReader((text, partial) -> s.parse(offered, text, partial, startsInReasoning), offered, inline, ids,
+                listener);
     }
 
     /** Whether the prompt ends inside a reasoning block (the template opened it for the reply). */

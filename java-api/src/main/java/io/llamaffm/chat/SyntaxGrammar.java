@@ -30,7 +30,7 @@ final class SyntaxGrammar {
     private SyntaxGrammar(ToolSyntax syntax, Tools tools) {
         this.syntax = syntax;
         this.tools = tools;
-        g.rule(OWS, "[ \\t\\n]{0,4}");
+        ows(g);
     }
 
     /**
@@ -52,29 +52,48 @@ final class SyntaxGrammar {
             g.rule("root", (reasoning == null ? "" : reasoning + " ") + OWS + " " + body);
             return SamplerChain.Grammar.of(g.build());
         }
-        String trigger = firstPart(syntax.trigger());
-        if (!auto) {
-            g.rule("root", (reasoning == null ? "" : reasoning + " ") + OWS + " " + g.rule("calls", callsBody(call, true)));
+        return root(g, tools, tokenizer, firstPart(syntax.trigger()), reasoning, withTrigger -> callsBody(call, withTrigger));
+    }
+
+    /**
+     * The grammar's root for calls that start with a trigger marker: with REQUIRED or a named tool, only calls (after
+     * the optional reasoning); with AUTO, free text until the trigger, then calls: lazily at the trigger's token when it
+     * is one token of the vocabulary, else as a grammar of text without the trigger.
+     *
+     * @param calls the calls' rule body, starting with the trigger (true) or with what follows it (false)
+     */
+    static SamplerChain.Stage root(GrammarBuilder g, Tools tools, Tokenizer tokenizer, String trigger, String reasoning,
+                                   java.util.function.Function<Boolean, String> calls) {
+        if (tools.choice().mode() != ToolChoice.Mode.AUTO) {
+            g.rule("root", (reasoning == null ? "" : reasoning + " ") + OWS + " " + g.rule("calls", calls.apply(true)));
             return SamplerChain.Grammar.of(g.build());
         }
         int token = singleToken(tokenizer, trigger);
         if (token >= 0) {
-            g.rule("root", g.rule("calls", callsBody(call, true)));
+            g.rule("root", g.rule("calls", calls.apply(true)));
             return new SamplerChain.LazyGrammar(g.build(), "root", List.of(), List.of(token));
         }
-        String rest = g.rule("calls-rest", callsBody(call, false));
+        String rest = g.rule("calls-rest", calls.apply(false));
         String text = g.textUntil("content", trigger, rest);
         g.rule("root", (reasoning == null ? "" : reasoning + " ") + text);
         return SamplerChain.Grammar.of(g.build());
     }
 
+    /** The rule for optional whitespace between markers, added to {@code g}; returns its name. */
+    static String ows(GrammarBuilder g) {
+        return g.rule(OWS, "[ \\t\\n]{0,4}");
+    }
+
     /** The reasoning block a reply may open with, or null when the family has none. */
     private String reasoningRule(boolean startsInReasoning) {
-        if (syntax.reasoningStart() == null) {
-            return null;
-        }
-        String body = g.textUntil("reasoning", syntax.reasoningEnd(), "");
-        return startsInReasoning ? body : "( " + literal(syntax.reasoningStart()) + " " + body + " )?";
+        return syntax.reasoningStart() == null ? null
+                : reasoningRule(g, syntax.reasoningStart(), syntax.reasoningEnd(), startsInReasoning);
+    }
+
+    /** An optional reasoning block between its tags (only its text and end tag when the prompt opened it). */
+    static String reasoningRule(GrammarBuilder g, String start, String end, boolean startsInReasoning) {
+        String body = g.textUntil("reasoning", end, "");
+        return startsInReasoning ? body : "( " + literal(start) + " " + body + " )?";
     }
 
     /** The calls: the section's markers around one call, or several with separators when parallel calls are on. */

@@ -141,7 +141,7 @@ final class SyntaxParser {
     }
 
     /** Drops leading whitespace, trailing whitespace and a trailing part that could be the start of a marker. */
-    private static String holdBack(String s, List<String> markers) {
+    static String holdBack(String s, List<String> markers) {
         int cut = s.length();
         for (String m : markers) {
             for (int k = Math.min(m.length() - 1, s.length()); k > 0; k--) {

@@ -5,15 +5,19 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * A {@link ReplyReader} for a {@link ToolSyntax}: after each piece it reads the reply so far again ({@link SyntaxParser},
- * partial) and passes on what grew since the last piece; {@link #finish()} reads the whole reply. Because a partial
+ * A {@link ReplyReader} for a {@link CallSyntax}: after each piece it reads the reply so far again (partially) and
+ * passes on what grew since the last piece; {@link #finish()} reads the whole reply. Because a partial
  * reading reports only what the rest of the reply cannot change, what the listener received always begins what the
  * whole reading says, and the final reading is the same for every split.
  */
 final class SyntaxReader implements ReplyReader {
-    private final ToolSyntax syntax;
+    /** Reads the reply so far: whole ({@code partial} false) or cut anywhere. */
+    interface Parser {
+        SyntaxParser.Result parse(String text, boolean partial);
+    }
+
+    private final Parser parser;
     private final Tools tools;
-    private final boolean startsInReasoning;
     private final String inlinePrefix; // reasoning kept inline: the tag the prompt opened, shown as content
     private final Supplier<String> idSource;
     private final Listener listener;
@@ -23,11 +27,9 @@ final class SyntaxReader implements ReplyReader {
     private String sentContent = "";
     private String sentReasoning = "";
 
-    SyntaxReader(ToolSyntax syntax, Tools tools, boolean startsInReasoning, String inlinePrefix, Supplier<String> ids,
-                 Listener listener) {
-        this.syntax = syntax;
+    SyntaxReader(Parser parser, Tools tools, String inlinePrefix, Supplier<String> ids, Listener listener) {
+        this.parser = parser;
         this.tools = tools;
-        this.startsInReasoning = startsInReasoning;
         this.inlinePrefix = inlinePrefix;
         this.idSource = ids;
         this.listener = listener;
@@ -61,7 +63,7 @@ final class SyntaxReader implements ReplyReader {
     }
 
     private SyntaxParser.Result read(boolean partial) {
-        SyntaxParser.Result r = SyntaxParser.parse(syntax, tools, all.toString(), partial, startsInReasoning);
+        SyntaxParser.Result r = parser.parse(all.toString(), partial);
         if (inlinePrefix.isEmpty()) {
             return r;
         }

@@ -34,7 +34,18 @@ import java.util.Optional;
 record ToolSyntax(String name, String reasoningStart, String reasoningEnd, String contentStart, String contentEnd,
                   String sectionStart, String sectionEnd, String callStart, String callEnd, String separator,
                   List<String> nameKeys, List<String> argsKeys, String idKey, String namePrefix, String nameEnd,
-                  boolean indexedName, String idMarker, String paramStart, String paramNameEnd, String paramEnd) {
+                  boolean indexedName, String idMarker, String paramStart, String paramNameEnd, String paramEnd)
+        implements CallSyntax {
+
+    @Override
+    public SyntaxParser.Result parse(Tools tools, String text, boolean partial, boolean startsInReasoning) {
+        return SyntaxParser.parse(this, tools, text, partial, startsInReasoning);
+    }
+
+    @Override
+    public io.llamaffm.SamplerChain.Stage grammar(Tools tools, io.llamaffm.Tokenizer tokenizer, boolean startsInReasoning) {
+        return SyntaxGrammar.stage(this, tools, tokenizer, startsInReasoning);
+    }
 
     boolean jsonCall() {
         return !nameKeys.isEmpty();
@@ -49,7 +60,8 @@ record ToolSyntax(String name, String reasoningStart, String reasoningEnd, Strin
         return sectionStart != null ? sectionStart : callStart;
     }
 
-    ToolSyntax withoutReasoning() {
+    @Override
+    public ToolSyntax withoutReasoning() {
         return new ToolSyntax(name, null, null, contentStart, contentEnd, sectionStart, sectionEnd, callStart, callEnd,
                 separator, nameKeys, argsKeys, idKey, namePrefix, nameEnd, indexedName, idMarker, paramStart, paramNameEnd,
                 paramEnd);
@@ -111,7 +123,16 @@ record ToolSyntax(String name, String reasoningStart, String reasoningEnd, Strin
      * @param source the template's source
      * @return the syntax, or empty for a template with no known call syntax
      */
-    static Optional<ToolSyntax> detect(String source) {
+    static Optional<CallSyntax> detect(String source) {
+        if (source.contains("<|channel|>")) {
+            return Optional.of(HarmonySyntax.INSTANCE);
+        }
+        if (source.contains("'<|tool_call>call:'")) {
+            return Optional.of(GemmaSyntax.INSTANCE);
+        }
+        if (source.contains(">>>all") && source.contains(">>>${recipient}")) {
+            return Optional.of(RecipientSyntax.INSTANCE);
+        }
         ToolSyntax s = detectCalls(source);
         if (s == null) {
             return Optional.empty();

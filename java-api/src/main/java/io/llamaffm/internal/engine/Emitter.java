@@ -124,7 +124,8 @@ public final class Emitter {
         lastToken = token;
         lastLogprob = params.logprobs() ? logprob : Float.NaN;
         int mark = delta.length();
-        boolean stop = stream.push(engine.pieceBytes(), engine.piece(token), delta);
+        int length = engine.piece(token); // first: a longer piece than any before replaces the array pieceBytes returns
+        boolean stop = stream.push(engine.pieceBytes(), length, delta);
         flush(mark);
         if (stop) {
             end(StopReason.STOP_STRING);

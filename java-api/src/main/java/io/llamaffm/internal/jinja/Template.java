@@ -73,7 +73,7 @@ public final class Template {
         }
     }
 
-    /** Converts Java data to template values: integers to Long, floats to Double, collections copied. */
+    /** Converts Java data to template values: integers to Long, floats to Double (BigDecimal by its scale), collections copied. */
     public static Object toValue(Object v) {
         return switch (v) {
             case null -> null;
@@ -86,6 +86,14 @@ public final class Template {
             case Byte b -> b.longValue();
             case Double d -> d;
             case Float f -> f.doubleValue();
+            case java.math.BigDecimal d -> { // parsed JSON: whole numbers that fit are integers, as Python reads them
+                try {
+                    yield d.scale() <= 0 ? (Object) d.longValueExact() : (Object) d.doubleValue();
+                } catch (ArithmeticException e) {
+                    yield d.doubleValue();
+                }
+            }
+            case java.math.BigInteger i -> i.bitLength() < 64 ? (Object) i.longValue() : (Object) i.doubleValue();
             case Map<?, ?> m -> {
                 Map<Object, Object> out = new LinkedHashMap<>();
                 m.forEach((k, val) -> out.put(toValue(k), toValue(val)));

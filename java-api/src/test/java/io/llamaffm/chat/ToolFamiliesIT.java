@@ -1,0 +1,114 @@
+package io.llamaffm.chat;
+
+import io.llamaffm.Context;
+import io.llamaffm.ContextParams;
+import io.llamaffm.GenerationParams;
+import io.llamaffm.Model;
+import io.llamaffm.SamplerChain;
+import io.llamaffm.TestEnv;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every native family end to end on stories260K: the family's real template (from the pinned source) renders the
+ * prompt, the family's grammar holds the reply and the family's reader takes it apart. Stories260K knows none of these
+ * formats, so only the grammar makes its replies calls: with REQUIRED every seeded reply must read as a valid call of an
+ * offered tool; with AUTO every reply must read without error, its calls valid.
+ */
+class ToolFamiliesIT {
+    private static final GenerationParams PARAMS = GenerationParams.defaults().withMaxTokens(160);
+    private static Model model;
+    private static Context ctx;
+
+    @BeforeAll
+    static void load() {
+        model = Model.load(TestEnv.stories());
+        ctx = model.newContext(ContextParams.defaults().withContextLength(8192));
+    }
+
+    @AfterAll
+    static void close() {
+        ctx.close();
+        model.close();
+    }
+
+    /** One template per family of the corpus. */
+    private static Map<String, ChatTemplate> families() {
+        Map<String, ChatTemplate> out = new LinkedHashMap<>();
+        for (ChatHarness.Case c : ChatHarness.corpus()) {
+            ChatTemplate t = ChatTemplate.of(c.template()).withSystemRoleFallback(true);
+            NativeToolFormat.detect(t).ifPresent(f -> out.putIfAbsent(f.name(), t));
+        }
+        return out;
+    }
+
+    @Test
+    void everyFamilyYieldsValidCallsUnderItsGrammar() {
+        Map<String, ChatTemplate> families = families();
+        assertTrue(families.keySet().containsAll(List.of("hermes", "llama3", "qwen3-coder", "mistral-nemo", "mistral",
+                "functionary-v3.1", "functionary-v3.2", "command-r7b", "deepseek-r1", "deepseek-v3.1", "granite", "kimi-k2",
+                "glm4", "gpt-oss", "gemma4")), families.keySet().toString());
+        List<String> failures = new ArrayList<>();
+        for (Map.Entry<String, ChatTemplate> e : families.entrySet()) {
+            ChatFormat format = new TemplateChatFormat(e.getValue());
+            Set<String> cities = new HashSet<>();
+            for (int seed = 0; seed < 8; seed++) {
+                boolean parallel = seed % 2 == 1;
+                Tools tools = Tools.of(NativeToolCallingIT.WEATHER, NativeToolCallingIT.TIME)
+                        .withChoice(ToolChoice.REQUIRED).withParallelCalls(parallel);
+                String where = e.getKey() + " seed " + seed;
+                try {
+                    ChatResult r = new ChatSession(ctx, format, "You help with the weather.")
+                            .send("What is the weather in Paris?", tools, PARAMS, SamplerChain.sampling(1.0f, 0, 1.0f, 0, seed), null);
+                    if (r.toolCalls().isEmpty() || !(r.finishReason() == ChatResult.FinishReason.TOOL_CALLS
+                            || parallel && r.finishReason() == ChatResult.FinishReason.LENGTH)) {
+                        failures.add(where + ": " + r.finishReason() + " " + r.completion().text().replace("\n", "\\n"));
+                        continue;
+                    }
+                    assertTrue(parallel || r.toolCalls().size() == 1, where + ": " + r.toolCalls());
+                    r.toolCalls().forEach(c -> NativeToolCallingIT.checkCall(c, cities));
+                } catch (RuntimeException | AssertionError ex) {
+                    failures.add(where + ": " + ex);
+                }
+            }
+            for (int seed = 0; seed < 3; seed++) {
+                String where = e.getKey() + " AUTO seed " + seed;
+                try {
+                    ChatResult r = new ChatSession(ctx, format, "You help with the weather.").send("Hello",
+                            Tools.of(NativeToolCallingIT.WEATHER), PARAMS, SamplerChain.sampling(1.0f, 0, 1.0f, 0, seed), null);
+                    r.toolCalls().forEach(c -> NativeToolCallingIT.checkCall(c, new HashSet<>()));
+                } catch (RuntimeException | AssertionError ex) {
+                    failures.add(where + ": " + ex);
+                }
+            }
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    @Test
+    void everyFamilysGrammarCompilesForEveryChoice() {
+        for (Map.Entry<String, ChatTemplate> e : families().entrySet()) {
+            ToolFormat f = new TemplateChatFormat(e.getValue()).toolFormat();
+            for (Tools tools : List.of(Tools.of(NativeToolCallingIT.WEATHER, NativeToolCallingIT.TIME),
+                    Tools.of(NativeToolCallingIT.WEATHER).withChoice(ToolChoice.REQUIRED).withParallelCalls(false),
+                    Tools.of(NativeToolCallingIT.WEATHER, NativeToolCallingIT.TIME).withChoice(ToolChoice.named("get_time")))) {
+                SamplerChain chain = f.constrain(SamplerChain.greedy(), tools, model.tokenizer(), "");
+                try (io.llamaffm.Sampler s = io.llamaffm.Sampler.create(model, chain)) {
+                    assertFalse(s.chain().stages().isEmpty(), e.getKey());
+                }
+            }
+        }
+    }
+}
