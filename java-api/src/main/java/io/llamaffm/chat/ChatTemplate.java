@@ -115,6 +115,11 @@ public final class ChatTemplate {
         return eosToken;
     }
 
+    /** {@return the clock {@code strftime_now} reads} */
+    Clock clock() {
+        return clock;
+    }
+
     /**
      * A copy whose {@code strftime_now} reads another clock (the system clock and time zone by default).
      *

@@ -277,15 +277,8 @@ final class GemmaSyntax implements CallSyntax {
     }
 
     private static String value(GrammarBuilder g, Object schema, String name) {
-        if (schema instanceof Map<?, ?> m) {
-            if (m.get("enum") instanceof List<?> values && values.stream().allMatch(v -> v instanceof String)) {
-                List<String> alternatives = new ArrayList<>();
-                values.forEach(v -> alternatives.add(literal(QUOTE + v + QUOTE)));
-                return "( " + String.join(" | ", alternatives) + " )";
-            }
-            if ("string".equals(m.get("type"))) {
-                return literal(QUOTE) + " " + g.textUntil(name, QUOTE, "");
-            }
+        if (schema instanceof Map<?, ?> m && SyntaxGrammar.isString(m)) {
+            return literal(QUOTE) + " " + SyntaxGrammar.stringUntil(g, m, name, QUOTE);
         }
         return g.schema(name, NlohmannJson.dump(schema));
     }

@@ -46,6 +46,11 @@ import java.util.function.Supplier;
  * <p>A template that matches none of them gets the {@link JsonToolFormat}, which works with any template.
  */
 public final class NativeToolFormat implements ToolFormat {
+    private static final java.time.format.DateTimeFormatter DATETIME =
+            java.time.format.DateTimeFormatter.ofPattern("MMM dd yyyy", java.util.Locale.ROOT);
+    private static final java.time.format.DateTimeFormatter DATE_STRING =
+            java.time.format.DateTimeFormatter.ofPattern("dd MMM yyyy", java.util.Locale.ROOT);
+
     private final ChatTemplate template;
     private final CallSyntax syntax;
     private final boolean separateReasoning;
@@ -106,6 +111,10 @@ public final class NativeToolFormat implements ToolFormat {
         all.put("messages", template.messageMaps(conversation));
         all.put("add_generation_prompt", true);
         all.put("enable_thinking", true); // as llama.cpp passes it; withTemplateVariables can turn it off
+        // today's date as llama.cpp's chat code gives it to every template (Llama 3.x, FireFunction read it)
+        java.time.LocalDate today = java.time.LocalDate.now(template.clock());
+        all.put("datetime", DATETIME.format(today));
+        all.put("date_string", DATE_STRING.format(today));
         if (tools != null && tools.active()) {
             List<Object> list = new ArrayList<>();
             for (Tool t : tools.tools()) {
@@ -119,6 +128,10 @@ public final class NativeToolFormat implements ToolFormat {
                 list.add(entry);
             }
             all.put("tools", list);
+            if (syntax.name().equals(ToolSyntax.FIREFUNCTION.name())) { // its template lists the functions from a variable of its own
+                all.put("functions", io.llamaffm.internal.NlohmannJson.dump(list.stream()
+                        .map(t -> ((Map<?, ?>) t).get("function")).toList()));
+            }
         }
         all.putAll(variables);
         return template.render(all);

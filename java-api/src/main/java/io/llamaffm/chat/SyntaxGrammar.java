@@ -201,8 +201,8 @@ final class SyntaxGrammar {
                 String open = marker(syntax.paramStart()) + " " + literal(name) + " " + marker(syntax.paramNameEnd());
                 String value;
                 String prefix = "p" + i + "-" + (k++);
-                if (e.getValue() instanceof Map<?, ?> ps && "string".equals(ps.get("type"))) {
-                    value = g.textUntil(prefix, firstPart(syntax.paramEnd()), "");
+                if (e.getValue() instanceof Map<?, ?> ps && isString(ps)) {
+                    value = stringUntil(g, ps, prefix, firstPart(syntax.paramEnd()));
                 } else {
                     String json;
                     try {
@@ -218,6 +218,30 @@ final class SyntaxGrammar {
             }
         }
         return parts.isEmpty() ? OWS : String.join(" ", parts);
+    }
+
+    /** Whether a schema is a string's, written raw (not as JSON) by XML-like and Gemma arguments. */
+    static boolean isString(Map<?, ?> schema) {
+        return "string".equals(schema.get("type"))
+                || schema.get("enum") instanceof List<?> values && !values.isEmpty() && values.stream().allMatch(v -> v instanceof String);
+    }
+
+    /**
+     * A raw string value by its schema, then the marker that ends it: one of an enum's values exactly; at most
+     * {@code maxLength} characters (none of them '<', so the marker cannot start inside); else any text without the
+     * marker.
+     */
+    static String stringUntil(GrammarBuilder g, Map<?, ?> schema, String name, String stop) {
+        if (schema.get("enum") instanceof List<?> values && !values.isEmpty()) {
+            List<String> alternatives = new ArrayList<>();
+            values.forEach(v -> alternatives.add(literal(v + stop)));
+            return "( " + String.join(" | ", alternatives) + " )";
+        }
+        if (schema.get("maxLength") instanceof Number max) {
+            int min = schema.get("minLength") instanceof Number n ? n.intValue() : 0;
+            return g.rule(name, "[^<]{" + min + "," + max.intValue() + "} " + literal(stop));
+        }
+        return g.textUntil(name, stop, "");
     }
 
     /** A marker in the grammar: its parts as literals, optional whitespace where it has line breaks. */

@@ -373,7 +373,7 @@ final class SyntaxParser {
 
     /** A parameter's value as JSON: a string parameter's text as it is, any other value as JSON when it is JSON. */
     private static String xmlValue(String raw, Object schema) {
-        boolean string = schema instanceof Map<?, ?> m && "string".equals(m.get("type"));
+        boolean string = schema instanceof Map<?, ?> m && SyntaxGrammar.isString(m);
         if (!string) {
             try {
                 Object v = JsonParser.parse(raw);
