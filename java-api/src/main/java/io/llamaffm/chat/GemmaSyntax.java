@@ -231,10 +231,7 @@ final class GemmaSyntax implements CallSyntax {
         List<String> withCall = new ArrayList<>();
         List<String> afterCall = new ArrayList<>();
         int i = 0;
-        for (Tool t : tools.tools()) {
-            if (tools.choice().mode() == ToolChoice.Mode.NAMED && !t.name().equals(tools.choice().name())) {
-                continue;
-            }
+        for (Tool t : SyntaxGrammar.callable(tools)) {
             String body = g.rule("call-body" + i, literal(CALL_NAME + t.name()) + " " + object(g, t, i) + " "
                     + literal(CALL_END));
             withCall.add(literal(CALL) + " " + body);

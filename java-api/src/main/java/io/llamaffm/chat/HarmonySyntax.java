@@ -141,17 +141,8 @@ final class HarmonySyntax implements CallSyntax {
         GrammarBuilder g = new GrammarBuilder();
         List<String> alternatives = new ArrayList<>();
         int i = 0;
-        for (Tool t : tools.tools()) {
-            if (tools.choice().mode() == ToolChoice.Mode.NAMED && !t.name().equals(tools.choice().name())) {
-                continue;
-            }
-            String args;
-            try {
-                args = g.schema("args" + i, t.parameters());
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("the schema of tool " + t.name() + " cannot be turned into a grammar: "
-                        + e.getMessage(), e);
-            }
+        for (Tool t : SyntaxGrammar.callable(tools)) {
+            String args = SyntaxGrammar.argsRule(g, t, i);
             alternatives.add(g.rule("call" + i, literal("<|channel|>commentary to=functions." + t.name()
                     + " <|constrain|>json" + MESSAGE) + " " + args));
             i++;

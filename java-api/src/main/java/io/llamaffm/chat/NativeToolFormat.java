@@ -41,7 +41,15 @@ import java.util.function.Supplier;
  *   <tr><td>glm4</td><td>GLM 4.5 to 4.7</td>
  *       <td>{@code <tool_call>NAME<arg_key>KEY</arg_key><arg_value>VALUE</arg_value></tool_call>}</td></tr>
  *   <tr><td>firefunction</td><td>FireFunction v2</td><td>{@code functools[{"name": ..., "arguments": {...}}]}</td></tr>
+ *   <tr><td>gpt-oss</td><td>gpt-oss</td><td>harmony channels: {@code <|channel|>analysis} (reasoning),
+ *       {@code <|channel|>final} (answer), {@code <|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{...}}</td></tr>
+ *   <tr><td>functionary-v3.2</td><td>Functionary v3.2</td><td>{@code >>>all} answer, {@code >>>NAME} then the JSON arguments</td></tr>
+ *   <tr><td>gemma4</td><td>Gemma 4</td><td>{@code <|tool_call>call:NAME{key:<|"|>text<|"|>,n:1}<tool_call|>},
+ *       reasoning in {@code <|channel>thought ... <channel|>}</td></tr>
  * </table>
+ *
+ * <p>The prompt gets the variables llama.cpp gives every template: {@code tools}, {@code enable_thinking} (true),
+ * {@code datetime} and {@code date_string} (from the template's clock), and {@link #withTemplateVariables} adds more.
  *
  * <p>A template that matches none of them gets the {@link JsonToolFormat}, which works with any template.
  */

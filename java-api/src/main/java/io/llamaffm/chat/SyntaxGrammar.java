@@ -126,10 +126,7 @@ final class SyntaxGrammar {
     private String callAlternatives(String opening) {
         List<String> alternatives = new ArrayList<>();
         int i = 0;
-        for (Tool t : tools.tools()) {
-            if (tools.choice().mode() == ToolChoice.Mode.NAMED && !t.name().equals(tools.choice().name())) {
-                continue;
-            }
+        for (Tool t : callable(tools)) {
             String body = syntax.jsonCall() ? jsonCall(t, i) : namedCall(t, i);
             alternatives.add(g.rule("call" + (alternativeRules++),
                     (opening.isEmpty() ? "" : opening + " " + OWS + " ") + body));
@@ -177,12 +174,23 @@ final class SyntaxGrammar {
     }
 
     private String argsRule(Tool t, int i) {
+        return argsRule(g, t, i);
+    }
+
+    /** The rule for a tool's JSON arguments, held to its schema. */
+    static String argsRule(GrammarBuilder g, Tool t, int i) {
         try {
             return g.schema("args" + i, t.parameters());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("the schema of tool " + t.name() + " cannot be turned into a grammar: "
                     + e.getMessage(), e);
         }
+    }
+
+    /** The tools a reply may call: all of them, or the one the choice names. */
+    static List<Tool> callable(Tools tools) {
+        return tools.choice().mode() == ToolChoice.Mode.NAMED
+                ? tools.tools().stream().filter(t -> t.name().equals(tools.choice().name())).toList() : tools.tools();
     }
 
     /** XML-like parameters: the required ones in schema order, then the optional ones, each optional. */

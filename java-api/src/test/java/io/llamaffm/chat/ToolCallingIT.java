@@ -11,7 +11,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.math.BigDecimal;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,11 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * never trained for tools): the grammar alone must make every reply a call of an offered tool with valid arguments.
  */
 class ToolCallingIT {
-    private static final Tool WEATHER = Tool.of("get_weather", "The weather forecast for a city",
-            "{\"type\":\"object\",\"properties\":{\"city\":{\"enum\":[\"Paris\",\"Rome\",\"Oslo\"]},"
-                    + "\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":7}},\"required\":[\"city\",\"days\"]}");
-    private static final Tool TIME = Tool.of("get_time", "The time in a city",
-            "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":12}},\"required\":[\"city\"]}");
+    private static final Tool WEATHER = NativeToolCallingIT.WEATHER;
+    private static final Tool TIME = NativeToolCallingIT.TIME;
     private static final GenerationParams PARAMS = GenerationParams.defaults().withMaxTokens(200);
 
     private static Model model;
@@ -70,18 +66,7 @@ class ToolCallingIT {
             Set<String> ids = new HashSet<>();
             for (ToolCall c : r.toolCalls()) {
                 assertTrue(ids.add(c.id()), "ids are unique: " + r.toolCalls());
-                Map<?, ?> args = (Map<?, ?>) JsonParser.parse(c.arguments());
-                if (c.name().equals("get_weather")) {
-                    assertEquals(Set.of("city", "days"), args.keySet(), c.arguments());
-                    assertTrue(List.of("Paris", "Rome", "Oslo").contains(args.get("city")), c.arguments());
-                    int days = ((BigDecimal) args.get("days")).intValueExact();
-                    assertTrue(days >= 1 && days <= 7, c.arguments());
-                    cities.add((String) args.get("city"));
-                } else {
-                    assertEquals("get_time", c.name());
-                    assertEquals(Set.of("city"), args.keySet(), c.arguments());
-                    assertTrue(((String) args.get("city")).length() <= 12, c.arguments());
-                }
+                NativeToolCallingIT.checkCall(c, cities);
             }
         }
         assertTrue(cities.size() > 1, "seeded sampling explores the allowed values: " + cities);
