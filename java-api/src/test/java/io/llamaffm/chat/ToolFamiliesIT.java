@@ -106,6 +106,48 @@ class ToolFamiliesIT {
         assertEquals(List.of(), failures);
     }
 
+    /** stories260K with a chat template written into its metadata by the GGUF writer. */
+    private static java.nio.file.Path storiesWithTemplate(java.nio.file.Path dir, String template) {
+        java.nio.file.Path out = dir.resolve("stories-" + Integer.toHexString(template.hashCode()) + ".gguf");
+        io.llamaffm.gguf.GgufWriter w = new io.llamaffm.gguf.GgufWriter();
+        try (io.llamaffm.gguf.GgufFile in = io.llamaffm.gguf.GgufFile.open(TestEnv.stories())) {
+            in.metadata().forEach((k, v) -> {
+                if (!k.equals("tokenizer.chat_template") && !k.startsWith("general.alignment")) {
+                    w.put(k, v);
+                }
+            });
+            w.putString("tokenizer.chat_template", template);
+            for (io.llamaffm.gguf.TensorInfo t : in.tensors()) {
+                w.addTensorBytes(t.name(), t.type(), t.dims(), in.tensorData(t).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            }
+            w.write(out);
+        }
+        return out;
+    }
+
+    @Test
+    void aTemplateInTheModelFileSelectsItsFamily(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Map<String, ChatTemplate> families = families();
+        for (String family : List.of("hermes", "mistral", "gpt-oss", "gemma4")) {
+            try (Model m = Model.load(storiesWithTemplate(dir, families.get(family).source()));
+                 Context c = m.newContext(ContextParams.defaults().withContextLength(8192))) {
+                ChatFormat format = ChatFormat.forModel(m);
+                assertEquals(family, format.toolFormat().name());
+                for (int seed = 0; seed < 3; seed++) {
+                    ChatResult r = new ChatSession(c, format, "You help with the weather.").send("Weather in Rome?",
+                            Tools.of(NativeToolCallingIT.WEATHER).withChoice(ToolChoice.REQUIRED).withParallelCalls(false),
+                            PARAMS, SamplerChain.sampling(1.0f, 0, 1.0f, 0, seed), null);
+                    if (r.toolCalls().isEmpty()) {
+                        assertTrue(!r.reasoning().isEmpty(), family + " seed " + seed + ": " + r.completion().text());
+                        continue; // the reply stayed in its reasoning (allowed before the call)
+                    }
+                    assertEquals(ChatResult.FinishReason.TOOL_CALLS, r.finishReason(), r.completion().text());
+                    NativeToolCallingIT.checkCall(r.toolCalls().getFirst(), new HashSet<>());
+                }
+            }
+        }
+    }
+
     @Test
     void everyFamilysGrammarCompilesForEveryChoice() {
         for (Map.Entry<String, ChatTemplate> e : families().entrySet()) {

@@ -60,7 +60,7 @@ final class GenerationEndpoint {
 
     /** What a checked request asks for: one prompt per choice. */
     record Job(List<int[]> prompts, GenerationParams params, SamplerChain chain, boolean stream, boolean includeUsage,
-               boolean chat, Tools tools, String chatPrompt) {
+               boolean chat, Tools tools, String chatPrompt, ToolFormat toolFormat) {
         /** {@return whether the reply is held to tool calls or a response (the tools are active)} */
         boolean toolReply() {
             return tools != null && tools.active();
@@ -100,7 +100,8 @@ final class GenerationEndpoint {
             throw ApiException.invalidValue("n", "this server makes one choice per prompt (n = 1), got " + r.n() + ".");
         }
         Tools tools = chat ? ToolRequests.tools(r) : ToolRequests.refuseOnCompletions(r);
-        ChatPrompt chatPrompt = chat ? chatPrompt(r.messages(), tools) : null;
+        ToolFormat toolFormat = chat ? toolFormat(r) : null;
+        ChatPrompt chatPrompt = chat ? chatPrompt(toolFormat, r.messages(), tools) : null;
         List<int[]> prompts = chat ? List.of(chatPrompt.tokens()) : completionPrompts(r.prompt());
         List<String> stops = stopStrings(r.stop(), chat);
         int maxTokens = maxTokens(r, chat);
@@ -123,7 +124,7 @@ final class GenerationEndpoint {
         boolean usage = r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         boolean ignoreEos = Boolean.TRUE.equals(r.ignoreEos());
         return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat, tools,
-                chat ? chatPrompt.text() : null);
+                chat ? chatPrompt.text() : null, toolFormat);
     }
 
     private static void refuseUnsupported(JsonNode tree) {
@@ -153,7 +154,29 @@ final class GenerationEndpoint {
         return tokens;
     }
 
-    private ChatPrompt chatPrompt(List<Requests.Message> messages, Tools tools) {
+    /**
+     * The request's tool format: the model's, with {@code reasoning_format} ({@code none} keeps reasoning in the
+     * content; {@code auto} or {@code deepseek}, the default, puts it in {@code reasoning_content}) and
+     * {@code chat_template_kwargs} (extra template variables, such as {@code enable_thinking}) as llama-server takes them.
+     */
+    private ToolFormat toolFormat(Requests.Generation r) {
+        String reasoning = r.reasoningFormat();
+        if (reasoning != null && !List.of("none", "auto", "deepseek").contains(reasoning)) {
+            throw ApiException.invalidValue("reasoning_format", "one of 'none', 'auto' or 'deepseek', got '" + reasoning + "'.");
+        }
+        if (!(toolFormat instanceof io.llamaffm.chat.NativeToolFormat nat)) {
+            return toolFormat;
+        }
+        if ("none".equals(reasoning)) {
+            nat = nat.withSeparateReasoning(false);
+        }
+        if (r.chatTemplateKwargs() != null && !r.chatTemplateKwargs().isEmpty()) {
+            nat = nat.withTemplateVariables(r.chatTemplateKwargs());
+        }
+        return nat;
+    }
+
+    private ChatPrompt chatPrompt(ToolFormat toolFormat, List<Requests.Message> messages, Tools tools) {
         if (messages == null || messages.isEmpty()) {
             throw ApiException.invalid("Missing required parameter: 'messages' (a non-empty array).", "messages",
                     "missing_required_parameter");
@@ -292,7 +315,7 @@ final class GenerationEndpoint {
         if (job.chat()) {
             Choice c = choices.getFirst();
             String finish = finishReason(c.completion());
-            ParsedReply reply = toolFormat.parse(job.chatPrompt(), c.completion().text(), tools(job), ToolCall::newId);
+            ParsedReply reply = job.toolFormat().parse(job.chatPrompt(), c.completion().text(), tools(job), ToolCall::newId);
             Responses.AssistantMessage message = new Responses.AssistantMessage("assistant",
                     reply.calls().isEmpty() || !reply.content().isEmpty() ? reply.content() : null, reply.reasoning(),
                     ToolRequests.out(reply.calls()));
@@ -325,7 +348,7 @@ final class GenerationEndpoint {
                     opened[0] = true;
                 };
                 // a chat reply is read as it comes: its text and reasoning, each call (index, id, name) then its arguments
-                ReplyReader reader = !job.chat() ? null : toolFormat.reader(job.chatPrompt(), tools(job), ToolCall::newId,
+                ReplyReader reader = !job.chat() ? null : job.toolFormat().reader(job.chatPrompt(), tools(job), ToolCall::newId,
                         ToolRequests.deltas(delta -> {
                             open.run();
                             events.send(chatChunk(id, created, index, delta, null));

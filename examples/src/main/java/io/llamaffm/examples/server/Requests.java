@@ -40,7 +40,9 @@ final class Requests {
                       Boolean ignoreEos,
                       List<ToolSpec> tools,
                       JsonNode toolChoice,
-                      Boolean parallelToolCalls) {}
+                      Boolean parallelToolCalls,
+                      String reasoningFormat,
+                      Map<String, Object> chatTemplateKwargs) {}
 
     /**
      * One chat message; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts; an

@@ -123,6 +123,7 @@ class ToolCallsServerIT {
                 new Bad("{\"model\":\"stories260K\"," + unknownId + "}", "messages[1].tool_call_id"),
                 new Bad(request(",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}"), "tools"),
                 new Bad(request(",\"tool_choice\":\"sometimes\""), "tool_choice"),
+                new Bad(request(",\"reasoning_format\":\"hidden\""), "reasoning_format"),
                 new Bad(request(",\"response_format\":{\"type\":\"json_object\"}"), "response_format"),
                 new Bad("{\"model\":\"stories260K\"," + MESSAGES + ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
                         + "\"has space\"}}]}", "tools[0].function"),
