@@ -139,15 +139,8 @@ final class HarmonySyntax implements CallSyntax {
     @Override
     public SamplerChain.Stage grammar(Tools tools, Tokenizer tokenizer, boolean startsInReasoning) {
         GrammarBuilder g = new GrammarBuilder();
-        List<String> alternatives = new ArrayList<>();
-        int i = 0;
-        for (Tool t : SyntaxGrammar.callable(tools)) {
-            String args = SyntaxGrammar.argsRule(g, t, i);
-            alternatives.add(g.rule("call" + i, literal("<|channel|>commentary to=functions." + t.name()
-                    + " <|constrain|>json" + MESSAGE) + " " + args));
-            i++;
-        }
-        String call = g.rule("call", String.join(" | ", alternatives));
+        String call = SyntaxGrammar.jsonCalls(g, tools, t -> "<|channel|>commentary to=functions." + t.name()
+                + " <|constrain|>json" + MESSAGE);
         String analysis = g.rule("analysis", literal(ANALYSIS) + " " + g.textUntil("analysis-text", "<|end|>", "")
                 + " " + literal(NEXT));
         String answer = tools.choice().mode() == ToolChoice.Mode.AUTO

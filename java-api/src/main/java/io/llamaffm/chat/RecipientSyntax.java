@@ -101,14 +101,7 @@ final class RecipientSyntax implements CallSyntax {
     @Override
     public SamplerChain.Stage grammar(Tools tools, Tokenizer tokenizer, boolean startsInReasoning) {
         GrammarBuilder g = new GrammarBuilder();
-        List<String> alternatives = new ArrayList<>();
-        int i = 0;
-        for (Tool t : SyntaxGrammar.callable(tools)) {
-            String args = SyntaxGrammar.argsRule(g, t, i);
-            alternatives.add(g.rule("call" + i, literal(t.name() + "\n") + " " + args));
-            i++;
-        }
-        String call = g.rule("call", String.join(" | ", alternatives));
+        String call = SyntaxGrammar.jsonCalls(g, tools, t -> t.name() + "\n");
         String calls = g.rule("calls", tools.parallelCalls() ? call + " ( " + literal(NEXT) + " " + call + " )*" : call);
         if (tools.choice().mode() != ToolChoice.Mode.AUTO) {
             g.rule("root", calls);

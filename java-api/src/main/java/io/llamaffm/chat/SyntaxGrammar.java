@@ -187,6 +187,23 @@ final class SyntaxGrammar {
         }
     }
 
+    /**
+     * The rule {@code call}: one alternative per tool the reply may call, its opening text then its JSON arguments.
+     *
+     * @param opening the text before a tool's arguments
+     * @return the rule's name
+     */
+    static String jsonCalls(GrammarBuilder g, Tools tools, java.util.function.Function<Tool, String> opening) {
+        List<String> alternatives = new ArrayList<>();
+        int i = 0;
+        for (Tool t : callable(tools)) {
+            String args = argsRule(g, t, i);
+            alternatives.add(g.rule("call" + i, literal(opening.apply(t)) + " " + args));
+            i++;
+        }
+        return g.rule("call", String.join(" | ", alternatives));
+    }
+
     /** The tools a reply may call: all of them, or the one the choice names. */
     static List<Tool> callable(Tools tools) {
         return tools.choice().mode() == ToolChoice.Mode.NAMED
