@@ -12,12 +12,18 @@ import java.util.Objects;
  * @param content    the text of the message; may be empty
  * @param toolCalls  the tools an assistant message called, in order; empty otherwise
  * @param toolCallId the call a {@code tool} message answers; null otherwise
+ * @param reasoning  the reasoning an assistant message wrote before its content (rendered as the message's
+ *                   {@code reasoning_content}, and {@code thinking}, for templates that show it); empty otherwise
  */
-public record ChatMessage(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
+public record ChatMessage(String role, String content, List<ToolCall> toolCalls, String toolCallId, String reasoning) {
     /** Validates the fields and copies the calls. */
     public ChatMessage {
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(content, "content");
+        Objects.requireNonNull(reasoning, "reasoning");
+        if (!reasoning.isEmpty() && !role.equals("assistant")) {
+            throw new IllegalArgumentException("only an assistant message has reasoning, not a " + role + " message");
+        }
         toolCalls = List.copyOf(toolCalls);
         if (role.isBlank()) {
             throw new IllegalArgumentException("a chat message needs a role (system, user, assistant, ...)");
@@ -28,6 +34,28 @@ public record ChatMessage(String role, String content, List<ToolCall> toolCalls,
         if (toolCallId != null && (!role.equals("tool") || toolCallId.isBlank())) {
             throw new IllegalArgumentException("a tool call id belongs to a tool message and must not be blank");
         }
+    }
+
+    /**
+     * A message without reasoning.
+     *
+     * @param role       the speaker
+     * @param content    the text
+     * @param toolCalls  the tools an assistant message called
+     * @param toolCallId the call a {@code tool} message answers, or null
+     */
+    public ChatMessage(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
+        this(role, content, toolCalls, toolCallId, "");
+    }
+
+    /**
+     * This assistant message with its reasoning.
+     *
+     * @param text the reasoning text
+     * @return the copy
+     */
+    public ChatMessage withReasoning(String text) {
+        return new ChatMessage(role, content, toolCalls, toolCallId, text);
     }
 
     /**

@@ -131,12 +131,12 @@ public final class ChatSession {
         ParsedReply parsed = reader.finish();
         pendingCalls.clear();
         if (!parsed.calls().isEmpty()) { // a cut list of calls keeps the complete ones, and says LENGTH
-            history.add(ChatMessage.assistant(parsed.content(), parsed.calls()));
+            history.add(ChatMessage.assistant(parsed.content(), parsed.calls()).withReasoning(parsed.reasoning()));
             parsed.calls().forEach(call -> pendingCalls.add(call.id()));
             return new ChatResult(parsed.content(), parsed.reasoning(), parsed.calls(),
                     parsed.complete() ? ChatResult.FinishReason.TOOL_CALLS : ChatResult.FinishReason.LENGTH, c);
         }
-        history.add(ChatMessage.assistant(parsed.content()));
+        history.add(ChatMessage.assistant(parsed.content()).withReasoning(parsed.reasoning()));
         return new ChatResult(parsed.content(), parsed.reasoning(), List.of(), finishReason(c, parsed.complete()), c);
     }
 

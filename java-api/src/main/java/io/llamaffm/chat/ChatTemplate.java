@@ -227,6 +227,10 @@ public final class ChatTemplate {
             if (m.toolCallId() != null) {
                 map.put("tool_call_id", m.toolCallId());
             }
+            if (!m.reasoning().isEmpty()) { // the names templates read it under (Qwen 3, DeepSeek; gpt-oss, Kimi)
+                map.put("reasoning_content", m.reasoning());
+                map.put("thinking", m.reasoning());
+            }
             list.add(map);
         }
         return list;

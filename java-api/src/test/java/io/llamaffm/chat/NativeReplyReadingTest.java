@@ -79,6 +79,15 @@ class NativeReplyReadingTest {
     }
 
     @Test
+    void reasoningOfEarlierRepliesReachesTheTemplate() {
+        ChatTemplate t = ChatTemplate.of("{% for m in messages %}[{{ m.reasoning_content }}|{{ m.thinking }}|{{ m.content }}]"
+                + "{% endfor %}");
+        assertEquals("[why|why|answer]", t.render(List.of(ChatMessage.assistant("answer").withReasoning("why")), false));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ChatMessage.user("x").withReasoning("no"));
+    }
+
+    @Test
     void hostileRepliesNeverThrow() {
         for (CallSyntax s : List.of(ToolSyntax.HERMES, ToolSyntax.QWEN3_CODER, ToolSyntax.KIMI_K2, ToolSyntax.MISTRAL,
                 ToolSyntax.MISTRAL_NEMO, ToolSyntax.LLAMA3, ToolSyntax.GLM4, ToolSyntax.COMMAND_R7B, HarmonySyntax.INSTANCE,

@@ -59,9 +59,10 @@ final class Prompts {
                 }
                 yield io.llamaffm.chat.ChatMessage.user(u.singleText());
             }
-            case AiMessage a -> a.hasToolExecutionRequests()
+            case AiMessage a -> (a.hasToolExecutionRequests()
                     ? io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text(), LangChainTools.calls(a.toolExecutionRequests()))
-                    : io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text());
+                    : io.llamaffm.chat.ChatMessage.assistant(a.text() == null ? "" : a.text()))
+                    .withReasoning(a.thinking() == null ? "" : a.thinking());
             case ToolExecutionResultMessage t -> io.llamaffm.chat.ChatMessage.toolResult(t.id(), t.text() == null ? "" : t.text());
             default -> throw new UnsupportedFeatureException("llama-ffm chat models take system, user, AI and tool result "
                     + "messages, not " + m.type());

@@ -210,11 +210,18 @@ final class GenerationEndpoint {
                     + "' is not one of system, developer, user, assistant, tool.");
         };
         String text = content(m.content(), param + ".content");
+        String reasoning = m.reasoningContent() == null ? "" : m.reasoningContent();
+        if (!reasoning.isEmpty() && !role.equals("assistant")) {
+            throw ApiException.invalidValue(param + ".reasoning_content", "only assistant messages have reasoning.");
+        }
         if (m.toolCalls() != null && !m.toolCalls().isEmpty()) {
             if (!role.equals("assistant")) {
                 throw ApiException.invalidValue(param + ".tool_calls", "only assistant messages have tool calls.");
             }
-            return ChatMessage.assistant(text, ToolRequests.calls(m.toolCalls(), param + ".tool_calls"));
+            return ChatMessage.assistant(text, ToolRequests.calls(m.toolCalls(), param + ".tool_calls")).withReasoning(reasoning);
+        }
+        if (role.equals("assistant")) {
+            return ChatMessage.assistant(text).withReasoning(reasoning);
         }
         if (role.equals("tool")) {
             if (m.toolCallId() == null || m.toolCallId().isBlank()) {

@@ -48,7 +48,8 @@ final class Requests {
      * One chat message; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts; an
      * assistant message may carry {@code tool_calls}, a {@code tool} message the {@code tool_call_id} it answers.
      */
-    record Message(String role, JsonNode content, List<MessageToolCall> toolCalls, String toolCallId) {}
+    record Message(String role, JsonNode content, List<MessageToolCall> toolCalls, String toolCallId,
+                   String reasoningContent) {}
 
     /** A tool of {@code tools}: {@code {"type":"function","function":{"name","description","parameters"}}}. */
     record ToolSpec(String type, FunctionSpec function) {}
