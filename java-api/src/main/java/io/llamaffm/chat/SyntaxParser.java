@@ -91,10 +91,17 @@ final class SyntaxParser {
         StringBuilder content = new StringBuilder();
         boolean complete = true;
         int t = !tools.active() ? -1 : syntax.anchored() ? anchoredCallStart(i) : find(syntax.trigger(), i);
+        int tag = syntax.anchored() && tools.active() ? pythonTag(i) : -1;
+        if (partial && tag >= 0 && t < 0 && text.substring(tag).isBlank()) {
+            return new Result(holdBack(text.substring(i, tag - PYTHON_TAG.length()), List.of()), reasoning, List.of(), false);
+        }
+        if (tag >= 0 && t < 0 && tools.find(PYTHON).isPresent()) { // <|python_tag|> then code: a call of the python tool
+            return pythonCall(text.substring(tag), text.substring(i, tag - PYTHON_TAG.length()), reasoning);
+        }
         if (t < 0) {
             content.append(text, i, text.length());
         } else {
-            content.append(text, i, t);
+            content.append(text, i, tag >= 0 ? tag - PYTHON_TAG.length() : t); // the tag itself is neither text nor call
             try {
                 int after = readCalls(t);
                 String rest = text.substring(after);
@@ -133,6 +140,9 @@ final class SyntaxParser {
         if (holdMarkers && syntax.trigger() != null && tools.active()) {
             markers.add(firstPart(syntax.trigger()));
         }
+        if (holdMarkers && syntax.anchored() && tools.active()) {
+            markers.add(PYTHON_TAG);
+        }
         if (syntax.contentStart() != null) {
             markers.add(syntax.contentStart());
             markers.add(syntax.contentEnd());
@@ -154,10 +164,30 @@ final class SyntaxParser {
         return s.substring(0, cut).strip();
     }
 
-    /** Where an anchored JSON call starts: the reply's first non-space character, when it is a brace. */
+    /** Where an anchored JSON call starts: the reply's first non-space character (after Llama's python tag), a brace. */
     private int anchoredCallStart(int i) {
-        int j = JsonText.skipWs(text, i);
+        int tag = pythonTag(i);
+        int j = JsonText.skipWs(text, tag >= 0 ? tag : i);
         return j < text.length() && text.charAt(j) == '{' ? j : -1;
+    }
+
+    private static final String PYTHON_TAG = "<|python_tag|>";
+    private static final String PYTHON = "python";
+
+    /** Where the text after a leading {@code <|python_tag|>} starts, or -1 when the reply does not start with it. */
+    private int pythonTag(int i) {
+        int j = JsonText.skipWs(text, i);
+        return text.startsWith(PYTHON_TAG, j) ? j + PYTHON_TAG.length() : -1;
+    }
+
+    /** Llama 3.x's code interpreter call: the code after the python tag, as {@code {"code": ...}}. */
+    private Result pythonCall(String code, String before, String reasoning) {
+        String args = NlohmannJson.dump(java.util.Map.of("code", partial ? code : code.strip()));
+        if (partial) { // the code may grow: its JSON without the closing quote and brace only grows
+            args = args.substring(0, args.length() - 2);
+        }
+        return new Result(partial ? holdBack(before, List.of()) : before.strip(), reasoning,
+                List.of(new Call(PYTHON, null, args, !partial)), true);
     }
 
     /** Reads the calls from {@code i}; returns where they end. */

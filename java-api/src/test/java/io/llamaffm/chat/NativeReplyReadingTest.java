@@ -79,6 +79,55 @@ class NativeReplyReadingTest {
     }
 
     @Test
+    void llamasPythonTagIsNeitherTextNorCallAndRunsCodeThroughThePythonTool() {
+        ParsedReply json = read(ToolSyntax.LLAMA3, "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": "
+                + "{\"city\": \"Oslo\"}}", TOOLS);
+        assertEquals("", json.content());
+        assertEquals("{\"city\":\"Oslo\"}", json.calls().getFirst().arguments());
+        Tools withPython = Tools.of(WEATHER, Tool.of("python", "runs code",
+                "{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\"}}}"));
+        ParsedReply code = read(ToolSyntax.LLAMA3, "<|python_tag|>print(\"hi\")", withPython);
+        assertEquals(List.of(new ToolCall("call_1", "python", "{\"code\":\"print(\\\"hi\\\")\"}")), code.calls());
+        StringBuilder streamed = new StringBuilder();
+        SyntaxReader r = new SyntaxReader((text, partial) -> ToolSyntax.LLAMA3.parse(withPython, text, partial, false),
+                withPython, "", () -> "call_1", new ReplyReader.Listener() {
+                    @Override
+                    public void content(String text) {}
+
+                    @Override
+                    public void callStarted(int index, String id, String name) {}
+
+                    @Override
+                    public void arguments(int index, String fragment) {
+                        streamed.append(fragment);
+                    }
+                });
+        StringBuilder shown = new StringBuilder();
+        SyntaxReader text = new SyntaxReader((t, partial) -> ToolSyntax.LLAMA3.parse(TOOLS, t, partial, false), TOOLS, "",
+                () -> "call_1", new ReplyReader.Listener() {
+                    @Override
+                    public void content(String t) {
+                        shown.append(t);
+                    }
+
+                    @Override
+                    public void callStarted(int index, String id, String name) {}
+
+                    @Override
+                    public void arguments(int index, String fragment) {}
+                });
+        for (char c : "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {}}".toCharArray()) {
+            text.push(String.valueOf(c));
+        }
+        assertEquals(1, text.finish().calls().size());
+        assertEquals("", shown.toString(), "the tag is never shown");
+        for (char c : "<|python_tag|>print(\"hi\")".toCharArray()) {
+            r.push(String.valueOf(c));
+        }
+        assertEquals(r.finish().calls().getFirst().arguments(), streamed.toString());
+    }
+
+    @Test
     void reasoningOfEarlierRepliesReachesTheTemplate() {
         ChatTemplate t = ChatTemplate.of("{% for m in messages %}[{{ m.reasoning_content }}|{{ m.thinking }}|{{ m.content }}]"
                 + "{% endfor %}");
