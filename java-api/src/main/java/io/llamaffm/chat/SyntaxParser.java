@@ -90,7 +90,7 @@ final class SyntaxParser {
         }
         StringBuilder content = new StringBuilder();
         boolean complete = true;
-        int t = !tools.active() ? -1 : syntax.anchored() ? anchoredCallStart(i) : find(syntax.trigger(), i);
+        int t = !tools.active() ? -1 : syntax.anchored() ? anchoredCallStart(i) : callStart(i);
         int tag = syntax.anchored() && tools.active() ? pythonTag(i) : -1;
         if (partial && tag >= 0 && t < 0 && text.substring(tag).isBlank()) {
             return new Result(holdBack(text.substring(i, tag - PYTHON_TAG.length()), List.of()), reasoning, List.of(), false);
@@ -142,6 +142,9 @@ final class SyntaxParser {
         }
         if (holdMarkers && syntax.anchored() && tools.active()) {
             markers.add(PYTHON_TAG);
+        }
+        if (holdMarkers && syntax.bareCallStart() != null && tools.active()) {
+            markers.add(syntax.bareCallStart());
         }
         if (syntax.contentStart() != null) {
             markers.add(syntax.contentStart());
@@ -202,7 +205,8 @@ final class SyntaxParser {
                 }
                 if (syntax.separator() != null) {
                     i = expect(i, syntax.separator());
-                } else if (syntax.anchored() || !at(i, syntax.callStart())) {
+                } else if (syntax.anchored() || !at(i, syntax.callStart())
+                        && (syntax.bareCallStart() == null || !at(i, syntax.bareCallStart()))) {
                     if (syntax.sectionEnd() != null) {
                         return expect(i, syntax.sectionEnd());
                     }
@@ -280,7 +284,7 @@ final class SyntaxParser {
     }
 
     private int namedCall(int i) {
-        i = expect(i, syntax.callStart());
+        i = callOpening(i);
         if (syntax.namePrefix() != null) {
             i = expect(i, syntax.namePrefix());
         }
@@ -432,6 +436,23 @@ final class SyntaxParser {
     /** Where {@code marker} (its first part) occurs from {@code i}, or -1. */
     private int find(String marker, int i) {
         return text.indexOf(firstPart(marker), i);
+    }
+
+    /** Where the first call starts: at its trigger marker, or at a bare call's start when that comes first. */
+    private int callStart(int i) {
+        int t = find(syntax.trigger(), i);
+        String bare = syntax.bareCallStart();
+        int b = bare == null ? -1 : text.indexOf(bare, i);
+        return b >= 0 && (t < 0 || b < t) ? b : t;
+    }
+
+    /** After the call's opening marker, or after a bare call's start. */
+    private int callOpening(int i) {
+        String bare = syntax.bareCallStart();
+        if (bare != null && !at(i, syntax.callStart()) && at(i, bare)) {
+            return expect(i, bare);
+        }
+        return expect(i, syntax.callStart());
     }
 
     /** Whether {@code marker} is at {@code i} (after optional whitespace where it has line breaks, and before it). */

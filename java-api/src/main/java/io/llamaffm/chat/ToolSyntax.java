@@ -51,6 +51,14 @@ record ToolSyntax(String name, String reasoningStart, String reasoningEnd, Strin
         return !nameKeys.isEmpty();
     }
 
+    /**
+     * The text a call may start with when the model leaves out the call's first marker (Qwen3-Coder writes
+     * {@code <function=...>} without the {@code <tool_call>} before it; llama.cpp accepts that), or null.
+     */
+    String bareCallStart() {
+        return this.name().equals("qwen3-coder") ? "<function=" : null;
+    }
+
     boolean anchored() {
         return sectionStart == null && callStart == null;
     }
