@@ -16,6 +16,16 @@ interface CallSyntax {
     /** {@return the tag that opens reasoning (a prompt ending with it makes the reply start inside reasoning), or null} */
     String reasoningStart();
 
+    /**
+     * Template variables the family's template reads besides {@code tools}, made from the same tool list.
+     *
+     * @param tools the {@code tools} variable: OpenAI-style {@code {"type": "function", "function": {...}}} maps
+     * @return the variables; none by default
+     */
+    default java.util.Map<String, Object> toolVariables(java.util.List<Object> tools) {
+        return java.util.Map.of();
+    }
+
     /** {@return the same syntax with reasoning left in the content} */
     CallSyntax withoutReasoning();
 

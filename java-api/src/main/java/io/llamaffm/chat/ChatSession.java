@@ -126,7 +126,7 @@ public final class ChatSession {
         String[] prompt = new String[1];
         int[] tokens = fit(params.maxTokens(), tools, prompt);
         SamplerChain chain = toolFormat.constrain(sampler, tools, context.model().tokenizer(), prompt[0]);
-        ReplyReader reader = toolFormat.reader(prompt[0], tools, ToolCall::newId, onText == null ? null : contentTo(onText));
+        ReplyReader reader = toolFormat.reader(prompt[0], tools, ToolCall::newId, onText == null ? null : onText::accept);
         Completion c = generate(tokens, params, chain, reader::push);
         ParsedReply parsed = reader.finish();
         pendingCalls.clear();
@@ -138,22 +138,6 @@ public final class ChatSession {
         }
         history.add(ChatMessage.assistant(parsed.content()).withReasoning(parsed.reasoning()));
         return new ChatResult(parsed.content(), parsed.reasoning(), List.of(), finishReason(c, parsed.complete()), c);
-    }
-
-    /** A listener that passes the answer's text on (reasoning and calls are in the result). */
-    private static ReplyReader.Listener contentTo(Consumer<String> onText) {
-        return new ReplyReader.Listener() {
-            @Override
-            public void content(String text) {
-                onText.accept(text);
-            }
-
-            @Override
-            public void callStarted(int index, String id, String name) {}
-
-            @Override
-            public void arguments(int index, String fragment) {}
-        };
     }
 
     private static ChatResult.FinishReason finishReason(Completion c, boolean complete) {

@@ -226,18 +226,7 @@ public final class JsonToolStream implements ReplyReader {
         return (String) v;
     }
 
-    private static final ReplyReader.Listener SILENT = new ReplyReader.Listener() {
-        @Override
-        public void content(String text) {}
-
-        @Override
-        public void callStarted(int index, String id, String name) {}
-
-        @Override
-        public void arguments(int index, String fragment) {}
-    };
-
     private ReplyReader.Listener out() {
-        return listener == null ? SILENT : listener;
+        return listener == null ? text -> { } : listener;
     }
 }

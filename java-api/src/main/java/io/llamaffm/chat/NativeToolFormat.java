@@ -136,10 +136,7 @@ public final class NativeToolFormat implements ToolFormat {
                 list.add(entry);
             }
             all.put("tools", list);
-            if (syntax.name().equals(ToolSyntax.FIREFUNCTION.name())) { // its template lists the functions from a variable of its own
-                all.put("functions", io.llamaffm.internal.NlohmannJson.dump(list.stream()
-                        .map(t -> ((Map<?, ?>) t).get("function")).toList()));
-            }
+            all.putAll(syntax.toolVariables(list));
         }
         all.putAll(variables);
         return template.render(all);

@@ -8,7 +8,11 @@ package io.llamaffm.chat;
  * {@link ToolFormat#reader}; not thread-safe, one per reply.
  */
 public interface ReplyReader {
-    /** What a reply says, as it comes. */
+    /**
+     * What a reply says, as it comes. Only the text is required, so a lambda ({@code text -> ...}) listens to the answer
+     * alone; calls are ignored unless {@link #callStarted} and {@link #arguments} are overridden.
+     */
+    @FunctionalInterface
     interface Listener {
         /**
          * More of the answer's text.
@@ -25,21 +29,21 @@ public interface ReplyReader {
         default void reasoning(String text) {}
 
         /**
-         * A call begins: its name is complete.
+         * A call begins: its name is complete. By default ignored.
          *
          * @param index the call's place in the reply, from 0
          * @param id    its id (the one {@link #finish()} reports)
          * @param name  the tool called
          */
-        void callStarted(int index, String id, String name);
+        default void callStarted(int index, String id, String name) {}
 
         /**
-         * More of a call's arguments.
+         * More of a call's arguments. By default ignored.
          *
          * @param index    the call's place
          * @param fragment compact JSON text; the fragments of a call make up its arguments object
          */
-        void arguments(int index, String fragment);
+        default void arguments(int index, String fragment) {}
     }
 
     /**

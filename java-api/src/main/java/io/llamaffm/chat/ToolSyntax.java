@@ -1,6 +1,7 @@
 package io.llamaffm.chat;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -57,6 +58,16 @@ record ToolSyntax(String name, String reasoningStart, String reasoningEnd, Strin
      */
     String bareCallStart() {
         return this.name().equals("qwen3-coder") ? "<function=" : null;
+    }
+
+    /** FireFunction's template lists the functions from a {@code functions} variable (JSON text), as its own code gives it. */
+    @Override
+    public Map<String, Object> toolVariables(List<Object> tools) {
+        if (!name.equals("firefunction")) {
+            return Map.of();
+        }
+        return Map.of("functions", io.llamaffm.internal.NlohmannJson.dump(tools.stream()
+                .map(t -> ((Map<?, ?>) t).get("function")).toList()));
     }
 
     boolean anchored() {

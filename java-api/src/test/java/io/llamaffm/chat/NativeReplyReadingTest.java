@@ -95,27 +95,13 @@ class NativeReplyReadingTest {
                     public void content(String text) {}
 
                     @Override
-                    public void callStarted(int index, String id, String name) {}
-
-                    @Override
                     public void arguments(int index, String fragment) {
                         streamed.append(fragment);
                     }
                 });
         StringBuilder shown = new StringBuilder();
         SyntaxReader text = new SyntaxReader((t, partial) -> ToolSyntax.LLAMA3.parse(TOOLS, t, partial, false), TOOLS, "",
-                () -> "call_1", new ReplyReader.Listener() {
-                    @Override
-                    public void content(String t) {
-                        shown.append(t);
-                    }
-
-                    @Override
-                    public void callStarted(int index, String id, String name) {}
-
-                    @Override
-                    public void arguments(int index, String fragment) {}
-                });
+                () -> "call_1", shown::append);
         for (char c : "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {}}".toCharArray()) {
             text.push(String.valueOf(c));
         }
