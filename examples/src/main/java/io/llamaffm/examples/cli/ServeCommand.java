@@ -1,8 +1,8 @@
 package io.llamaffm.examples.cli;
 
 import io.llamaffm.Model;
-import io.llamaffm.examples.server.OpenAiServer;
-import io.llamaffm.examples.server.ServerConfig;
+import io.llamaffm.server.OpenAiServer;
+import io.llamaffm.server.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -15,7 +15,7 @@ import io.llamaffm.chat.ToolFormat;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
-import io.llamaffm.examples.LeadingSpaceTrimmer;
+import io.llamaffm.server.LeadingSpaceTrimmer;
 
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -38,7 +38,7 @@ final class GenerationEndpoint {
     /** Fields that would change the answer in ways this server does not implement: refused unless inert. */
     private static final List<String> UNSUPPORTED = List.of("logprobs", "top_logprobs", "echo", "suffix", "best_of",
             "functions", "function_call", "audio", "prediction");
-    private static final System.Logger LOG = System.getLogger("io.llamaffm.examples.server");
+    private static final System.Logger LOG = System.getLogger("io.llamaffm.server");
 
     private final Model model;
     private final ModelIds ids;

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.sun.net.httpserver.HttpExchange;
 import io.llamaffm.ContextPool;

@@ -1,4 +1,4 @@
-package io.llamaffm.examples;
+package io.llamaffm.server;
 
 import java.util.function.Consumer;
 

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
@@ -8,9 +8,9 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
-import static io.llamaffm.examples.server.OpenAiServerIT.JSON;
-import static io.llamaffm.examples.server.OpenAiServerIT.events;
-import static io.llamaffm.examples.server.OpenAiServerIT.post;
+import static io.llamaffm.server.OpenAiServerIT.JSON;
+import static io.llamaffm.server.OpenAiServerIT.events;
+import static io.llamaffm.server.OpenAiServerIT.post;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

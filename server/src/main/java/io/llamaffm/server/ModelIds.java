@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import io.llamaffm.Model;
 

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -49,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  * other machines out; the server has no authentication.
  */
 public final class OpenAiServer implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("io.llamaffm.examples.server");
+    private static final System.Logger LOG = System.getLogger("io.llamaffm.server");
     /** Most tokens per embedding input, and per embedding decode. */
     static final int EMBEDDING_BATCH = 512;
 
@@ -109,6 +109,20 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws io.llamaffm.LlamaException if a context cannot be created
      */
     public static OpenAiServer start(Model model, Model embeddingModel, ServerConfig config) throws IOException {
+        return new OpenAiServer(model, embeddingModel, config);
+    }
+
+    /**
+     * Creates the contexts and starts serving {@code model}, {@code embeddingModel} on {@code /v1/embeddings} and
+     * {@code rerankModel} (a model with rank pooling) on {@code /v1/rerank}; either may be null.
+     *
+     * @throws IOException if the address cannot be bound (port in use, unknown host)
+     * @throws io.llamaffm.LlamaException if a context cannot be created
+     */
+    public static OpenAiServer start(Model model, Model embeddingModel, Model rerankModel, ServerConfig config) throws IOException {
+        if (rerankModel != null) {
+            throw new UnsupportedOperationException("/v1/rerank is not built yet");
+        }
         return new OpenAiServer(model, embeddingModel, config);
     }
 

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 /**
  * A request the server answers with an OpenAI-style error body and a 4xx/5xx status:

@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
@@ -27,7 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import static io.llamaffm.examples.server.OpenAiServerIT.JSON;
+import static io.llamaffm.server.OpenAiServerIT.JSON;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

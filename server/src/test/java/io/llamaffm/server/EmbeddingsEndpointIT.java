@@ -1,4 +1,4 @@
-package io.llamaffm.examples.server;
+package io.llamaffm.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.llamaffm.Context;
@@ -22,8 +22,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 
-import static io.llamaffm.examples.server.OpenAiServerIT.ONE_THREAD;
-import static io.llamaffm.examples.server.OpenAiServerIT.post;
+import static io.llamaffm.server.OpenAiServerIT.ONE_THREAD;
+import static io.llamaffm.server.OpenAiServerIT.post;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
