@@ -15,9 +15,14 @@ package io.llamaffm;
  * @param flashAttention flash attention: AUTO (llama.cpp decides), ENABLED, DISABLED
  * @param embeddings     compute embeddings instead of (or besides) logits
  * @param pooling        how token vectors become one embedding per sequence; {@link Pooling#MODEL}: the model's own
+ * @param unifiedCache   one KV cache shared by all sequences (llama.cpp's {@code kv_unified}): each sequence may then use
+ *                       the whole {@code contextLength}, and a prefix copied between sequences
+ *                       ({@link Context#copySequence}) is stored once; otherwise each sequence has its own share of
+ *                       {@code contextLength / sequences} tokens. Always on for embedding contexts
  */
 public record ContextParams(int contextLength, int batchSize, int microBatchSize, int threads, int polling, int sequences,
-                            CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling) {
+                            CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling,
+                            boolean unifiedCache) {
 
     /** Pooling of token vectors into a sequence embedding (llama_pooling_type). */
     public enum Pooling {
@@ -43,6 +48,25 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
         ENABLED,
         /** Always off. */
         DISABLED
+    }
+
+    /**
+     * The components without {@link #unifiedCache()} (off).
+     *
+     * @param contextLength  see {@link #contextLength()}
+     * @param batchSize      see {@link #batchSize()}
+     * @param microBatchSize see {@link #microBatchSize()}
+     * @param threads        see {@link #threads()}
+     * @param polling        see {@link #polling()}
+     * @param sequences      see {@link #sequences()}
+     * @param cacheType      see {@link #cacheType()}
+     * @param flashAttention see {@link #flashAttention()}
+     * @param embeddings     see {@link #embeddings()}
+     * @param pooling        see {@link #pooling()}
+     */
+    public ContextParams(int contextLength, int batchSize, int microBatchSize, int threads, int polling, int sequences,
+                         CacheType cacheType, FlashAttention flashAttention, boolean embeddings, Pooling pooling) {
+        this(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling, false);
     }
 
     /**
@@ -90,7 +114,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withContextLength(int tokens) {
-        return new ContextParams(tokens, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(tokens, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -101,7 +125,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      */
     public ContextParams withBatchSize(int tokens) {
         return new ContextParams(contextLength, tokens, Math.min(microBatchSize, tokens), threads, polling, sequences, cacheType,
-                flashAttention, embeddings, pooling);
+                flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -111,7 +135,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withMicroBatchSize(int tokens) {
-        return new ContextParams(contextLength, batchSize, tokens, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, tokens, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -121,7 +145,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withThreads(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, n, polling, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, n, polling, sequences, cacheType, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -134,7 +158,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withPolling(int level) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, level, sequences, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, level, sequences, cacheType, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -144,7 +168,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withSequences(int n) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, n, cacheType, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, n, cacheType, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -155,7 +179,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withCacheType(CacheType type) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, type, flashAttention, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, type, flashAttention, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -165,7 +189,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withFlashAttention(FlashAttention fa) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, fa, embeddings, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, fa, embeddings, pooling, unifiedCache);
     }
 
     /**
@@ -175,7 +199,7 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withPooling(Pooling p) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, p);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, p, unifiedCache);
     }
 
     /**
@@ -185,6 +209,16 @@ public record ContextParams(int contextLength, int batchSize, int microBatchSize
      * @return a copy with that change
      */
     public ContextParams withEmbeddings(boolean on) {
-        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, on, pooling);
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, on, pooling, unifiedCache);
+    }
+
+    /**
+     * Sets whether the sequences share one KV cache (see {@link #unifiedCache()}).
+     *
+     * @param on true for one cache shared by all sequences
+     * @return a copy with that change
+     */
+    public ContextParams withUnifiedCache(boolean on) {
+        return new ContextParams(contextLength, batchSize, microBatchSize, threads, polling, sequences, cacheType, flashAttention, embeddings, pooling, on);
     }
 }

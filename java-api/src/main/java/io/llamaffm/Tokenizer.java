@@ -361,7 +361,13 @@ public final class Tokenizer {
         }
     }
 
-    void checkTokens(int[] tokens) {
+    /**
+     * Checks token ids against the vocabulary.
+     *
+     * @param tokens the ids
+     * @throws IllegalArgumentException naming the first id out of range
+     */
+    public void checkTokens(int[] tokens) {
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocabularySize) {
                 throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i + " is out of range 0.."

@@ -9,15 +9,51 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * ggml's persistent CPU thread pool. Without one, llama.cpp's CPU backend creates (and joins) its worker threads on
- * every graph computation, i.e. once per generated token; llama-bench and llama-cli attach a persistent pool, and so
- * does every context of ours. The pool functions live in the CPU backend plugin (one library per CPU variant, loaded
- * by ggml itself), so they are reached through the backend's proc-address table, not through a linked symbol.
+ * ggml's persistent CPU thread pool, one per process (per thread count and polling level), and the one CPU budget of
+ * the process. Without a pool, llama.cpp's CPU backend creates (and joins) its worker threads on every graph
+ * computation, i.e. once per generated token; llama-bench and llama-cli attach a persistent pool, and so does every
+ * context of ours. The pool functions live in the CPU backend plugin (one library per CPU variant, loaded by ggml
+ * itself), so they are reached through the backend's proc-address table, not through a linked symbol.
+ *
+ * <p><b>One budget.</b> Contexts do not get a pool each: N contexts with a pool of T threads each would put N × T
+ * threads (busy-waiting between tokens) on the cores, and several busy contexts would each run slower than one alone.
+ * Every context attaches the shared pool of its thread count, and graph computations take turns ({@link #lock()}, fair):
+ * the process never runs more than T compute threads, the cores are never oversubscribed, and the Java work of one
+ * context (sampling, text) overlaps the computation of another. To compute several sequences at once, put them in
+ * one context (its sequences share each decode): see {@code io.llamaffm.decoding.BatchScheduler}.
  */
 public final class CpuThreadPool {
     private CpuThreadPool() {}
+
+    /** Held around every graph computation (decode) of every context: one at a time, in arrival order. */
+    private static final ReentrantLock COMPUTE = new ReentrantLock(true);
+    /** The shared pools by (threads, polling); they live as long as the process. */
+    private static final Map<Long, MemorySegment> SHARED = new HashMap<>();
+
+    /**
+     * The process's pool of {@code threads} threads at polling level {@code polling}, created on first use and
+     * never freed; NULL where the CPU backend offers no pools.
+     */
+    public static MemorySegment shared(int threads, int polling) {
+        synchronized (SHARED) {
+            return SHARED.computeIfAbsent(((long) threads << 8) | polling, k -> create(threads, polling, Arena.global()));
+        }
+    }
+
+    /** Takes the process's turn to compute: call before a decode, {@link #unlock()} after. */
+    public static void lock() {
+        COMPUTE.lock();
+    }
+
+    /** Ends the turn taken by {@link #lock()}. */
+    public static void unlock() {
+        COMPUTE.unlock();
+    }
 
     /** ggml_threadpool_new / ggml_threadpool_free of the loaded CPU backend, or null where it has none. */
     private record Functions(MethodHandle create, MethodHandle free) {}
@@ -54,7 +90,7 @@ public final class CpuThreadPool {
      * freed when {@code owner} closes. Returns NULL where the CPU backend
      * offers no pools (llama.cpp then falls back to per-computation threads).
      */
-    public static MemorySegment create(int threads, int polling, Arena owner) {
+    private static MemorySegment create(int threads, int polling, Arena owner) {
         Functions f = Holder.FUNCTIONS;
         if (f == null) {
             return MemorySegment.NULL;

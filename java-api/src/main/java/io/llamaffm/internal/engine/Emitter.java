@@ -38,6 +38,9 @@ public final class Emitter {
     private int reusedTokens;
     private long firstTokenNanos;
     private long lastTokenNanos;
+    private final int[] topIds;
+    private final float[] topLogprobs;
+    private int positionLimit;
 
     /**
      * @param engine  the context generating (pieces, end-of-generation tokens, cancellation)
@@ -55,6 +58,24 @@ public final class Emitter {
         int initial = collect ? Math.min(params.maxTokens(), 256) : 0;
         this.tokens = new int[initial];
         this.logprobs = new float[params.logprobs() ? initial : 0];
+        this.topIds = new int[params.topLogprobs()];
+        this.topLogprobs = new float[params.topLogprobs()];
+        this.positionLimit = engine.tokensPerSequence();
+    }
+
+    /** Ends the output with {@link StopReason#CONTEXT_FULL} before position {@code limit} (a sequence's share of a shared cache). */
+    public void limitPositions(int limit) {
+        this.positionLimit = Math.min(limit, engine.tokensPerSequence());
+    }
+
+    /** {@return the ids of the most probable tokens at the last sample, most probable first (a view; empty when not asked for)} */
+    public int[] topIds() {
+        return topIds;
+    }
+
+    /** {@return the log-probabilities of {@link #topIds()} (a view)} */
+    public float[] topLogprobs() {
+        return topLogprobs;
     }
 
     /** Records that the prompt is in the cache: {@code promptTokens} tokens, {@code reused} of them from the cache. */
@@ -84,7 +105,7 @@ public final class Emitter {
             end(StopReason.CANCELLED);
         } else if (count >= params.maxTokens()) {
             end(StopReason.MAX_TOKENS);
-        } else if (position >= engine.tokensPerSequence()) {
+        } else if (position >= positionLimit) {
             end(StopReason.CONTEXT_FULL);
         }
         return reason == null;

@@ -49,6 +49,7 @@ public final class Engine implements AutoCloseable {
     private final PieceBuffer pieces;        // one token's text
     private int lastOutput;                  // batch index of the last prompt token's logits after prefill
     private MemorySegment logitsView;        // the last row of logits viewed
+    private long decodes;                    // successful llama_decode calls
 
     /**
      * Creates a context for a loaded model.
@@ -59,19 +60,16 @@ public final class Engine implements AutoCloseable {
      * @param modelName the model's name, for messages
      */
     public Engine(MemorySegment model, ContextParams params, int cacheType, String modelName) {
-        MemorySegment[] threadPool = new MemorySegment[1];
-        this.owner = NativeOwner.open(a -> {
-            // a persistent CPU thread pool, created first so that the arena frees it after the context (cleanups run
-            // last-in first-out); without one ggml starts and joins its worker threads for every decoded token
-            threadPool[0] = CpuThreadPool.create(params.threads(), params.polling(), a);
-            return LlamaH.llama_init_from_model(model, nativeParams(a, params, cacheType));
-        }, LlamaH::llama_free, () -> new LlamaException("llama.cpp could not create a context with " + params + " for "
+        // the process's persistent CPU thread pool for this thread count (one CPU budget for all contexts: see
+        // CpuThreadPool); without one ggml starts and joins its worker threads for every decoded token
+        MemorySegment threadPool = CpuThreadPool.shared(params.threads(), params.polling());
+        this.owner = NativeOwner.open(a -> LlamaH.llama_init_from_model(model, nativeParams(a, params, cacheType)), LlamaH::llama_free, () -> new LlamaException("llama.cpp could not create a context with " + params + " for "
                 + modelName + " (out of memory, or a setting the model or backend does not support)"));
         try {
             this.handle = owner.handle();
             Arena a = owner.arena();
-            if (!threadPool[0].equals(MemorySegment.NULL)) {
-                LlamaH.llama_attach_threadpool(handle, threadPool[0], MemorySegment.NULL);
+            if (!threadPool.equals(MemorySegment.NULL)) {
+                LlamaH.llama_attach_threadpool(handle, threadPool, MemorySegment.NULL);
             }
             // aborts a running decode when cancel() is called or the decoding thread is interrupted; installed only for
             // decodes of several tokens (see runDecode), as ggml polls it once per graph node from its worker threads
@@ -116,7 +114,7 @@ public final class Engine implements AutoCloseable {
         llama_context_params.embeddings(cp, params.embeddings());
         // pooled embeddings need each sequence inside one micro-batch; a unified cache splits batches in order
         // (a split cache splits by sequence and would pool a long sequence in pieces)
-        llama_context_params.kv_unified(cp, params.embeddings());
+        llama_context_params.kv_unified(cp, params.embeddings() || params.unifiedCache());
         llama_context_params.pooling_type(cp, switch (params.pooling()) {
             case MODEL -> LlamaH.LLAMA_POOLING_TYPE_UNSPECIFIED();
             case NONE -> LlamaH.LLAMA_POOLING_TYPE_NONE();
@@ -266,6 +264,9 @@ public final class Engine implements AutoCloseable {
             }
         }
         int rc = runDecode(b, n);
+        if (rc == 0) {
+            decodes++;
+        }
         if (rc != 0) {
             boolean[] repaired = new boolean[sequences]; // the failure path only: each sequence of the batch once
             for (int i = 0; i < n; i++) {
@@ -302,11 +303,18 @@ public final class Engine implements AutoCloseable {
             abortInstalled = wantAbort;
         }
         worker = Thread.currentThread();
+        CpuThreadPool.lock(); // one computation at a time in the process: the contexts share one pool of threads
         try {
             return LlamaH.llama_decode(handle, b.prepared());
         } finally {
+            CpuThreadPool.unlock();
             worker = null;
         }
+    }
+
+    /** {@return how many decodes succeeded on this context} */
+    public long decodeCount() {
+        return decodes;
     }
 
     /** Decodes one token at {@code position} of {@code sequence}, with logits (batch index 0). */
@@ -414,6 +422,31 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** {@return how many leading tokens of {@code prompt} the record of {@code sequence} holds} */
+    public int commonPrefix(int sequence, int[] prompt) {
+        int[] k = known[sequence];
+        int limit = Math.min(knownCount[sequence], prompt.length);
+        int common = 0;
+        while (common < limit && k[common] == prompt[common]) {
+            common++;
+        }
+        return common;
+    }
+
+    /**
+     * Makes {@code target} hold the first {@code count} tokens of {@code source} (as far as its record holds them), its
+     * earlier content removed. In a unified cache the cells are shared, not copied: the prefix is stored once.
+     */
+    public void copyPrefix(int source, int target, int count) {
+        count = Math.min(count, knownCount[source]);
+        LlamaH.llama_memory_seq_rm(memory, target, -1, -1);
+        knownCount[target] = 0;
+        if (count > 0) {
+            LlamaH.llama_memory_seq_cp(memory, source, target, 0, count);
+            setKnown(target, known[source], count);
+        }
+    }
+
     /** Makes {@code target} a copy of the whole of {@code source} (its earlier content is removed). */
     public void replaceSequence(int source, int target) {
         LlamaH.llama_memory_seq_rm(memory, target, -1, -1);
@@ -487,6 +520,34 @@ public final class Engine implements AutoCloseable {
     public float logprob(int index, int token) {
         MemorySegment logits = logits(index);
         return (float) (logits.getAtIndex(ValueLayout.JAVA_FLOAT, token) - logSumExp(logits));
+    }
+
+    /**
+     * Writes the {@code ids.length} most probable tokens under the raw logits of batch index {@code index} into
+     * {@code ids}, most probable first, and their log-probabilities into {@code logprobs}.
+     */
+    public void topLogprobs(int index, int[] ids, float[] logprobs) {
+        MemorySegment logits = logits(index);
+        int k = ids.length;
+        int filled = 0;
+        for (int t = 0; t < vocabularySize; t++) {
+            float v = logits.getAtIndex(ValueLayout.JAVA_FLOAT, t);
+            if (filled == k && v <= logprobs[k - 1]) {
+                continue;
+            }
+            int at = filled < k ? filled++ : k - 1; // insertion into the sorted top k (k is small)
+            while (at > 0 && logprobs[at - 1] < v) {
+                logprobs[at] = logprobs[at - 1];
+                ids[at] = ids[at - 1];
+                at--;
+            }
+            logprobs[at] = v;
+            ids[at] = t;
+        }
+        float lse = (float) logSumExp(logits);
+        for (int i = 0; i < k; i++) {
+            logprobs[i] -= lse;
+        }
     }
 
     /** Writes the log-softmax of the logits of batch index {@code index} into {@code out} (one value per token). */
