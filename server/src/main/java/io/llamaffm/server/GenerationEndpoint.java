@@ -3,8 +3,7 @@ package io.llamaffm.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import io.llamaffm.Completion;
-import io.llamaffm.Context;
-import io.llamaffm.ContextPool;
+import io.llamaffm.decoding.BatchScheduler;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
@@ -15,7 +14,6 @@ import io.llamaffm.chat.ToolFormat;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
-import io.llamaffm.server.LeadingSpaceTrimmer;
 
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -26,41 +24,54 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.Map;
+import java.util.LinkedHashMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
- * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: checks the request, leases a context from the
- * pool and generates, answering with one JSON object or, with {@code "stream": true}, a stream of chunks.
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: checks the request, submits each prompt to the
+ * {@link BatchScheduler} (its choices take a slot each and are batched with every other request's), and answers
+ * with one JSON object or, with {@code "stream": true}, a stream of chunks. The scheduler's steps reach this request's
+ * thread through a queue; a client that goes away (a failed write) cancels its tickets, which frees their slots and
+ * cache cells at once.
  */
 final class GenerationEndpoint {
     /** OpenAI's default {@code max_tokens} for {@code /v1/completions}; chat replies run until the context is full. */
     static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
     private static final int MAX_STOP_STRINGS = 4;
     /** Fields that would change the answer in ways this server does not implement: refused unless inert. */
-    private static final List<String> UNSUPPORTED = List.of("logprobs", "top_logprobs", "echo", "suffix", "best_of",
+    private static final List<String> UNSUPPORTED = List.of("echo", "suffix", "best_of",
             "functions", "function_call", "audio", "prediction");
     private static final System.Logger LOG = System.getLogger("io.llamaffm.server");
 
     private final Model model;
     private final ModelIds ids;
-    private final ContextPool pool;
+    private final BatchScheduler scheduler;
     private final int contextLength;
     private final ChatFormat chatFormat;
     private final ToolFormat toolFormat;
     private final Duration queueTimeout;
 
-    GenerationEndpoint(Model model, ModelIds ids, ContextPool pool, Duration queueTimeout) {
+    GenerationEndpoint(Model model, ModelIds ids, BatchScheduler scheduler, Duration queueTimeout) {
         this.model = model;
         this.ids = ids;
-        this.pool = pool;
-        this.contextLength = pool.contextLength().orElseThrow(); // the server's pools are eager
+        this.scheduler = scheduler;
+        this.contextLength = scheduler.tokensPerSlot();
         this.chatFormat = ChatFormat.forModel(model);
         this.toolFormat = chatFormat.toolFormat();
         this.queueTimeout = queueTimeout;
     }
 
     /** What a checked request asks for: one prompt per choice. */
-    record Job(List<int[]> prompts, GenerationParams params, SamplerChain chain, boolean stream, boolean includeUsage,
+    record Job(List<int[]> prompts, GenerationParams params, List<SamplerChain> chains, boolean stream, boolean includeUsage,
                boolean chat, Tools tools, String chatPrompt, ToolFormat toolFormat) {
+        /** {@return whether log-probabilities go into the response} */
+        boolean logprobs() {
+            return params.logprobs();
+        }
+
         /** {@return whether the reply is held to tool calls or a response (the tools are active)} */
         boolean toolReply() {
             return tools != null && tools.active();
@@ -74,18 +85,13 @@ final class GenerationEndpoint {
         return job.tools() != null ? job.tools() : Tools.of();
     }
 
-    /** The text and counts of one generated choice. */
-    private record Choice(String text, Completion completion) {}
-
     /** Handles {@code /v1/completions} ({@code chat} false) or {@code /v1/chat/completions}. */
     void handle(HttpExchange exchange, byte[] body, boolean chat) throws InterruptedException {
         Job job = plan(body, chat);
-        try (ContextPool.Lease lease = pool.acquire(queueTimeout)) {
-            if (job.stream()) {
-                stream(exchange, lease.context(), job);
-            } else {
-                OpenAiServer.sendJson(exchange, 200, respond(lease.context(), job));
-            }
+        if (job.stream()) {
+            stream(exchange, job);
+        } else {
+            OpenAiServer.sendJson(exchange, 200, respond(job));
         }
     }
 
@@ -96,23 +102,30 @@ final class GenerationEndpoint {
         refuseUnsupported(tree);
         Requests.Generation r = ApiJson.bind(tree, Requests.Generation.class);
         ids.requireGeneration(r.model());
-        if (r.n() != null && r.n() != 1) {
-            throw ApiException.invalidValue("n", "this server makes one choice per prompt (n = 1), got " + r.n() + ".");
+        int n = r.n() == null ? 1 : r.n();
+        if (n < 1 || n > scheduler.slots()) {
+            throw ApiException.invalidValue("n", "must be between 1 and " + scheduler.slots() + " (this server's slots; each "
+                    + "choice generates in one), got " + n + ".");
         }
+        int topLogprobs = chat ? chatLogprobs(tree) : completionLogprobs(tree);
         Tools tools = chat ? ToolRequests.tools(r) : ToolRequests.refuseOnCompletions(r);
         ToolFormat toolFormat = chat ? toolFormat(r) : null;
         ChatPrompt chatPrompt = chat ? chatPrompt(toolFormat, r.messages(), tools) : null;
         List<int[]> prompts = chat ? List.of(chatPrompt.tokens()) : completionPrompts(r.prompt());
         List<String> stops = stopStrings(r.stop(), chat);
         int maxTokens = maxTokens(r, chat);
-        SamplerChain chain = RequestSampling.chain(r, model.tokenizer().vocabularySize(), contextLength);
+        List<SamplerChain> chains = RequestSampling.chains(r, model.tokenizer().vocabularySize(), contextLength, n);
         if (tools != null && tools.active()) {
             if (r.responseFormat() != null && !"text".equals(r.responseFormat().type())) {
                 throw ApiException.invalidValue("response_format", "cannot be combined with tools: the tools' grammar holds "
                         + "the reply.");
             }
             try {
-                chain = toolFormat.constrain(chain, tools, model.tokenizer(), chatPrompt.text());
+                List<SamplerChain> constrained = new ArrayList<>(n);
+                for (SamplerChain chain : chains) {
+                    constrained.add(toolFormat.constrain(chain, tools, model.tokenizer(), chatPrompt.text()));
+                }
+                chains = constrained;
             } catch (IllegalArgumentException e) {
                 throw ApiException.invalidValue("tools", e.getMessage());
             }
@@ -123,8 +136,45 @@ final class GenerationEndpoint {
         }
         boolean usage = r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         boolean ignoreEos = Boolean.TRUE.equals(r.ignoreEos());
-        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, false), chain, stream, usage, chat, tools,
-                chat ? chatPrompt.text() : null, toolFormat);
+        return new Job(prompts, new GenerationParams(maxTokens, stops, ignoreEos, topLogprobs >= 0, Math.max(0, topLogprobs)),
+                chains, stream, usage, chat, tools, chat ? chatPrompt.text() : null, toolFormat);
+    }
+
+    /** Chat's {@code logprobs} (a boolean) and {@code top_logprobs} (0..20, with logprobs): -1 when off. */
+    private static int chatLogprobs(JsonNode tree) {
+        JsonNode on = tree.get("logprobs");
+        JsonNode top = tree.get("top_logprobs");
+        if (on != null && !on.isNull() && !on.isBoolean()) {
+            throw ApiException.invalid("Invalid type for 'logprobs': expected a boolean, got " + ApiJson.kind(on) + ".",
+                    "logprobs", "invalid_type");
+        }
+        boolean wanted = on != null && on.isBoolean() && on.booleanValue();
+        if (top == null || top.isNull()) {
+            return wanted ? 0 : -1;
+        }
+        int k = smallInt(top, "top_logprobs");
+        if (!wanted) {
+            throw ApiException.invalidValue("top_logprobs", "needs 'logprobs': true.");
+        }
+        return k;
+    }
+
+    /** The completions' {@code logprobs}: how many alternatives per token (0..20), -1 when absent. */
+    private static int completionLogprobs(JsonNode tree) {
+        JsonNode v = tree.get("logprobs");
+        return v == null || v.isNull() ? -1 : smallInt(v, "logprobs");
+    }
+
+    private static int smallInt(JsonNode v, String param) {
+        if (!v.isIntegralNumber()) {
+            throw ApiException.invalid("Invalid type for '" + param + "': expected an integer, got " + ApiJson.kind(v) + ".",
+                    param, "invalid_type");
+        }
+        if (!v.canConvertToInt() || v.intValue() < 0 || v.intValue() > GenerationParams.MAX_TOP_LOGPROBS) {
+            throw ApiException.invalidValue(param, "must be between 0 and " + GenerationParams.MAX_TOP_LOGPROBS + ", got "
+                    + v.asText() + ".");
+        }
+        return v.intValue();
     }
 
     private static void refuseUnsupported(JsonNode tree) {
@@ -309,111 +359,312 @@ final class GenerationEndpoint {
 
     // ---- answering -------------------------------------------------------------------------------------------
 
-    private Object respond(Context ctx, Job job) {
-        List<Choice> choices = new ArrayList<>(job.prompts().size());
-        for (int[] prompt : job.prompts()) {
-            StringBuilder text = new StringBuilder();
-            Completion c = generate(ctx, prompt, job, text::append);
-            choices.add(new Choice(text.toString(), c));
-        }
-        Responses.Usage usage = usage(choices);
-        String id = newId(job.chat());
-        long created = Instant.now().getEpochSecond();
-        if (job.chat()) {
-            Choice c = choices.getFirst();
-            String finish = finishReason(c.completion());
-            ParsedReply reply = job.toolFormat().parse(job.chatPrompt(), c.completion().text(), tools(job), ToolCall::newId);
-            Responses.AssistantMessage message = new Responses.AssistantMessage("assistant",
-                    reply.calls().isEmpty() || !reply.content().isEmpty() ? reply.content() : null, reply.reasoning(),
-                    ToolRequests.out(reply.calls()));
-            if (job.toolReply()) {
-                finish = ToolRequests.finishReason(reply, finish);
+    /** One event of a request's runs, in the order the scheduler produced them. */
+    private sealed interface Event permits Piece, Done {}
+
+    /** A step of choice {@code choice} of prompt {@code run}. */
+    private record Piece(int run, int choice, BatchScheduler.Step step) implements Event {}
+
+    /** The end of prompt {@code run}: its completions, or why it failed. */
+    private record Done(int run, List<Completion> completions, Throwable failure) implements Event {}
+
+    /** Submits every prompt of the job (all of them batched with whatever else runs) and waits for their slots. */
+    private List<BatchScheduler.Ticket> submit(Job job, BlockingQueue<Event> events) throws InterruptedException {
+        List<BatchScheduler.Ticket> tickets = new ArrayList<>(job.prompts().size());
+        try {
+            for (int p = 0; p < job.prompts().size(); p++) {
+                int run = p;
+                BatchScheduler.Ticket t = scheduler.submit(job.prompts().get(p), job.params(), job.chains(),
+                        (choice, step) -> events.add(new Piece(run, choice, step)));
+                tickets.add(t);
+                t.completions().whenComplete((c, failure) -> events.add(new Done(run, c, failure)));
             }
-            return new Responses.ChatCompletion(id, "chat.completion", created, ids.generation(), List.of(new Responses.ChatChoice(0,
-                    message, null, finish)), usage);
+            // at least a second: a request that finds a free slot still waits for the scheduler's thread to take it
+            long deadline = System.nanoTime() + Math.max(queueTimeout.toNanos(), 1_000_000_000L);
+            for (BatchScheduler.Ticket t : tickets) {
+                if (!t.awaitStart(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                    throw busy();
+                }
+            }
+            return tickets;
+        } catch (RejectedExecutionException e) {
+            tickets.forEach(BatchScheduler.Ticket::cancel);
+            throw busy();
+        } catch (RuntimeException | InterruptedException e) {
+            tickets.forEach(BatchScheduler.Ticket::cancel);
+            throw e;
         }
-        List<Responses.TextChoice> out = new ArrayList<>(choices.size());
-        for (int i = 0; i < choices.size(); i++) {
-            out.add(new Responses.TextChoice(choices.get(i).text(), i, null, finishReason(choices.get(i).completion())));
-        }
-        return new Responses.TextCompletion(id, "text_completion", created, ids.generation(), out, usage);
     }
 
-    private void stream(HttpExchange exchange, Context ctx, Job job) {
-        EventStream events = new EventStream(exchange);
-        String id = newId(job.chat());
-        long created = Instant.now().getEpochSecond();
-        List<Choice> choices = new ArrayList<>(job.prompts().size());
+    private ApiException busy() {
+        return new ApiException(503, "server_error", "All " + scheduler.slots() + " slot(s) of this server are busy and "
+                + "its queue is full or the wait ran out; retry later (or start the server with a larger --parallel).",
+                null, "server_busy");
+    }
+
+    /** What one choice has produced so far. */
+    private final class ChoiceState {
+        final int index;
+        final StringBuilder text = new StringBuilder();
+        final List<BatchScheduler.Step> steps = new ArrayList<>();
+        final Consumer<String> sink;
+        ReplyReader reader;
+        boolean opened;
+        Completion completion;
+
+        ChoiceState(int index, Consumer<String> sink) {
+            this.index = index;
+            this.sink = sink;
+        }
+    }
+
+    private Object respond(Job job) throws InterruptedException {
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        List<BatchScheduler.Ticket> tickets = submit(job, events);
         try {
-            for (int i = 0; i < job.prompts().size(); i++) {
-                int index = i;
-                boolean[] opened = {false};
-                Runnable open = () -> {
-                    if (job.chat() && !opened[0]) { // the first chunk of a chat stream names the role
-                        events.send(chatChunk(id, created, index, new Responses.Delta("assistant", ""), null));
-                    }
-                    opened[0] = true;
-                };
-                // a chat reply is read as it comes: its text and reasoning, each call (index, id, name) then its arguments
-                ReplyReader reader = !job.chat() ? null : job.toolFormat().reader(job.chatPrompt(), tools(job), ToolCall::newId,
-                        ToolRequests.deltas(delta -> {
-                            open.run();
-                            events.send(chatChunk(id, created, index, delta, null));
-                        }));
-                Completion c = generate(ctx, job.prompts().get(i), job, reader != null ? reader::push : piece -> {
-                    open.run();
-                    events.send(textChunk(id, created, index, piece, null));
-                });
-                open.run();
-                String finish = finishReason(c);
-                if (reader != null) {
-                    ParsedReply reply = reader.finish();
+            int n = job.chains().size();
+            List<ChoiceState> choices = new ArrayList<>();
+            for (int i = 0; i < tickets.size() * n; i++) {
+                ChoiceState c = new ChoiceState(i, null);
+                choices.add(c);
+            }
+            drain(events, tickets.size(), piece -> {
+                ChoiceState c = choices.get(piece.run() * n + piece.choice());
+                c.text.append(piece.step().text());
+                if (job.logprobs() && piece.step().token() >= 0) {
+                    c.steps.add(piece.step());
+                }
+            }, done -> {
+                for (int i = 0; i < n; i++) {
+                    choices.get(done.run() * n + i).completion = done.completions().get(i);
+                }
+            });
+            Responses.Usage usage = usage(job, choices);
+            String id = newId(job.chat());
+            long created = Instant.now().getEpochSecond();
+            if (job.chat()) {
+                List<Responses.ChatChoice> out = new ArrayList<>(choices.size());
+                for (ChoiceState c : choices) {
+                    String finish = finishReason(c.completion);
+                    // a chat reply starts after "Assistant:" (or the template's header): its opening whitespace is not content
+                    ParsedReply reply = job.toolFormat().parse(job.chatPrompt(), c.text.toString().stripLeading(), tools(job),
+                            ToolCall::newId);
+                    Responses.AssistantMessage message = new Responses.AssistantMessage("assistant",
+                            reply.calls().isEmpty() || !reply.content().isEmpty() ? reply.content() : null, reply.reasoning(),
+                            ToolRequests.out(reply.calls()));
                     if (job.toolReply()) {
                         finish = ToolRequests.finishReason(reply, finish);
                     }
+                    out.add(new Responses.ChatChoice(c.index, message, job.logprobs() ? chatLogprobs(c.steps) : null, finish));
                 }
-                events.send(job.chat() ? chatChunk(id, created, index, new Responses.Delta(null, null), finish)
-                        : textChunk(id, created, index, "", finish));
-                choices.add(new Choice("", c));
+                return new Responses.ChatCompletion(id, "chat.completion", created, ids.generation(), out, usage);
             }
-            if (job.includeUsage()) {
-                events.send(job.chat() ? new Responses.ChatChunk(id, "chat.completion.chunk", created, ids.generation(), List.of(),
-                        usage(choices)) : new Responses.TextCompletion(id, "text_completion", created, ids.generation(),
-                        List.of(), usage(choices)));
+            List<Responses.TextChoice> out = new ArrayList<>(choices.size());
+            for (ChoiceState c : choices) {
+                out.add(new Responses.TextChoice(c.text.toString(), c.index, job.logprobs() ? textLogprobs(c.steps) : null,
+                        finishReason(c.completion)));
             }
-            events.done();
-        } catch (UncheckedIOException e) {
-            throw e; // the client went away: nobody to tell
-        } catch (RuntimeException e) {
-            if (!events.started()) {
-                throw e; // still time for a plain error response
-            }
-            LOG.log(System.Logger.Level.WARNING, "generation failed in the middle of a stream", e);
-            events.send(OpenAiServer.errorFor(e).body());
+            return new Responses.TextCompletion(id, "text_completion", created, ids.generation(), out, usage);
+        } finally {
+            tickets.forEach(BatchScheduler.Ticket::cancel); // the client went away, or an error: free the slots at once
         }
     }
 
-    private Completion generate(Context ctx, int[] prompt, Job job, Consumer<String> onText) {
-        // a chat reply starts after "Assistant:" (or the template's header): its opening whitespace is not content
-        return ctx.generate(prompt, job.params(), job.chain(), job.chat() ? new LeadingSpaceTrimmer(onText) : onText);
+    /**
+     * Takes the events of {@code runs} prompts until each is done, passing pieces and ends on; a failed run fails the
+     * request. Waits at most as long as a generation may run (they end by budget or context), so a wedged scheduler
+     * cannot hold the request forever.
+     */
+    private static void drain(BlockingQueue<Event> events, int runs, Consumer<Piece> onPiece, Consumer<Done> onDone)
+            throws InterruptedException {
+        for (int remaining = runs; remaining > 0; ) {
+            Event e = events.take();
+            switch (e) {
+                case Piece piece -> onPiece.accept(piece);
+                case Done done -> {
+                    if (done.failure() != null) {
+                        throw done.failure() instanceof RuntimeException r ? r
+                                : new IllegalStateException("generation failed: " + done.failure(), done.failure());
+                    }
+                    onDone.accept(done);
+                    remaining--;
+                }
+            }
+        }
     }
 
-    private Responses.ChatChunk chatChunk(String id, long created, int index, Responses.Delta delta, String finish) {
+    private void stream(HttpExchange exchange, Job job) throws InterruptedException {
+        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        List<BatchScheduler.Ticket> tickets = submit(job, events);
+        EventStream out = new EventStream(exchange);
+        String id = newId(job.chat());
+        long created = Instant.now().getEpochSecond();
+        int n = job.chains().size();
+        List<ChoiceState> choices = new ArrayList<>();
+        try {
+            for (int i = 0; i < tickets.size() * n; i++) {
+                int index = i;
+                ChoiceState[] self = new ChoiceState[1];
+                Consumer<String> sink = job.chat() ? null : piece -> out.send(textChunk(id, created, index, piece, null, null));
+                ChoiceState c = new ChoiceState(index, sink);
+                self[0] = c;
+                if (job.chat()) {
+                    // a chat reply is read as it comes: its text and reasoning, each call (index, id, name) then its arguments
+                    c.reader = job.toolFormat().reader(job.chatPrompt(), tools(job), ToolCall::newId,
+                            ToolRequests.deltas(delta -> {
+                                open(out, job, id, created, self[0]);
+                                out.send(chatChunk(id, created, index, delta, pendingLogprobs(self[0]), null));
+                            }));
+                }
+                choices.add(c);
+            }
+            drain(events, tickets.size(), piece -> {
+                ChoiceState c = choices.get(piece.run() * n + piece.choice());
+                BatchScheduler.Step step = piece.step();
+                if (job.logprobs() && step.token() >= 0) {
+                    c.steps.add(step);
+                }
+                if (job.chat()) {
+                    String text = c.opened || c.text.length() > 0 ? step.text() : step.text().stripLeading();
+                    c.text.append(text);
+                    if (!text.isEmpty()) {
+                        c.reader.push(text);
+                    }
+                    if (job.logprobs() && !c.steps.isEmpty()) { // logprobs of a step whose text the reader held back
+                        open(out, job, id, created, c);
+                        out.send(chatChunk(id, created, c.index, new Responses.Delta(null, null), pendingLogprobs(c), null));
+                    }
+                } else if (!step.text().isEmpty() || (job.logprobs() && step.token() >= 0)) {
+                    out.send(textChunk(id, created, c.index, step.text(), job.logprobs() ? textLogprobs(drainSteps(c)) : null, null));
+                }
+            }, done -> {
+                for (int i = 0; i < n; i++) {
+                    ChoiceState c = choices.get(done.run() * n + i);
+                    c.completion = done.completions().get(i);
+                    String finish = finishReason(c.completion);
+                    if (job.chat()) {
+                        open(out, job, id, created, c);
+                        ParsedReply reply = c.reader.finish();
+                        if (job.toolReply()) {
+                            finish = ToolRequests.finishReason(reply, finish);
+                        }
+                        out.send(chatChunk(id, created, c.index, new Responses.Delta(null, null), null, finish));
+                    } else {
+                        out.send(textChunk(id, created, c.index, "", null, finish));
+                    }
+                }
+            });
+            if (job.includeUsage()) {
+                Responses.Usage usage = usage(job, choices);
+                out.send(job.chat() ? new Responses.ChatChunk(id, "chat.completion.chunk", created, ids.generation(), List.of(),
+                        usage) : new Responses.TextCompletion(id, "text_completion", created, ids.generation(), List.of(), usage));
+            }
+            out.done();
+        } catch (UncheckedIOException e) {
+            throw e; // the client went away: nobody to tell (the finally below frees its slots)
+        } catch (RuntimeException e) {
+            if (!out.started()) {
+                throw e; // still time for a plain error response
+            }
+            LOG.log(System.Logger.Level.WARNING, "generation failed in the middle of a stream", e);
+            out.send(OpenAiServer.errorFor(e).body());
+        } finally {
+            tickets.forEach(BatchScheduler.Ticket::cancel);
+        }
+    }
+
+    /** The first chunk of a chat choice names the role. */
+    private void open(EventStream out, Job job, String id, long created, ChoiceState c) {
+        if (!c.opened) {
+            c.opened = true;
+            out.send(chatChunk(id, created, c.index, new Responses.Delta("assistant", ""), null, null));
+        }
+    }
+
+    /** The chat logprobs of the steps not yet sent with a chunk, or null (none, or not asked for). */
+    private Object pendingLogprobs(ChoiceState c) {
+        return c.steps.isEmpty() ? null : chatLogprobs(drainSteps(c));
+    }
+
+    private static List<BatchScheduler.Step> drainSteps(ChoiceState c) {
+        List<BatchScheduler.Step> steps = List.copyOf(c.steps);
+        c.steps.clear();
+        return steps;
+    }
+
+    /** {@code {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]}}: the chat shape. */
+    private Responses.ChatLogprobs chatLogprobs(List<BatchScheduler.Step> steps) {
+        List<Responses.TokenLogprob> content = new ArrayList<>(steps.size());
+        for (BatchScheduler.Step s : steps) {
+            List<Responses.TopLogprob> top = new ArrayList<>(s.topTokens().length);
+            for (int k = 0; k < s.topTokens().length; k++) {
+                byte[] bytes = pieceBytes(s.topTokens()[k]);
+                top.add(new Responses.TopLogprob(text(bytes), s.topLogprobs()[k], unsigned(bytes)));
+            }
+            byte[] bytes = pieceBytes(s.token());
+            content.add(new Responses.TokenLogprob(text(bytes), s.logprob(), unsigned(bytes), top));
+        }
+        return new Responses.ChatLogprobs(content);
+    }
+
+    /** {@code {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}}: the completions shape. */
+    private Responses.TextLogprobs textLogprobs(List<BatchScheduler.Step> steps) {
+        List<String> tokens = new ArrayList<>(steps.size());
+        List<Float> logprobs = new ArrayList<>(steps.size());
+        List<Map<String, Float>> top = new ArrayList<>(steps.size());
+        List<Integer> offsets = new ArrayList<>(steps.size());
+        int offset = 0;
+        for (BatchScheduler.Step s : steps) {
+            String text = text(pieceBytes(s.token()));
+            tokens.add(text);
+            logprobs.add(s.logprob());
+            Map<String, Float> alternatives = new LinkedHashMap<>();
+            for (int k = 0; k < s.topTokens().length; k++) {
+                alternatives.putIfAbsent(text(pieceBytes(s.topTokens()[k])), s.topLogprobs()[k]);
+            }
+            top.add(alternatives);
+            offsets.add(offset);
+            offset += text.length();
+        }
+        return new Responses.TextLogprobs(tokens, logprobs, top, offsets);
+    }
+
+    private byte[] pieceBytes(int token) {
+        return model.tokenizer().pieceBytes(token, true);
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static List<Integer> unsigned(byte[] bytes) {
+        List<Integer> out = new ArrayList<>(bytes.length);
+        for (byte b : bytes) {
+            out.add(b & 0xFF);
+        }
+        return out;
+    }
+
+    private Responses.ChatChunk chatChunk(String id, long created, int index, Responses.Delta delta, Object logprobs,
+                                          String finish) {
         return new Responses.ChatChunk(id, "chat.completion.chunk", created, ids.generation(),
-                List.of(new Responses.ChunkChoice(index, delta, null, finish)), null);
+                List.of(new Responses.ChunkChoice(index, delta, logprobs, finish)), null);
     }
 
-    private Responses.TextCompletion textChunk(String id, long created, int index, String text, String finish) {
+    private Responses.TextCompletion textChunk(String id, long created, int index, String text, Object logprobs, String finish) {
         return new Responses.TextCompletion(id, "text_completion", created, ids.generation(),
-                List.of(new Responses.TextChoice(text, index, null, finish)), null);
+                List.of(new Responses.TextChoice(text, index, logprobs, finish)), null);
     }
 
-    private static Responses.Usage usage(List<Choice> choices) {
+    /** The prompt tokens of each prompt once, and the tokens of every choice. */
+    private static Responses.Usage usage(Job job, List<ChoiceState> choices) {
         int prompt = 0;
+        for (int[] p : job.prompts()) {
+            prompt += p.length;
+        }
         int completion = 0;
-        for (Choice c : choices) {
-            prompt += c.completion().promptTokens();
-            completion += c.completion().tokens().length;
+        for (ChoiceState c : choices) {
+            completion += c.completion.tokens().length;
         }
         return Responses.Usage.of(prompt, completion);
     }

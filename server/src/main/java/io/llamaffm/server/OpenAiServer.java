@@ -6,6 +6,7 @@ import io.llamaffm.ContextParams;
 import io.llamaffm.ContextPool;
 import io.llamaffm.ContextPoolTimeoutException;
 import io.llamaffm.Model;
+import io.llamaffm.decoding.BatchScheduler;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,7 +56,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private final HttpServer http;
     private final ExecutorService executor;
-    private final ContextPool generationPool;
+    private final BatchScheduler scheduler;
     private final ContextPool embeddingPool;
     private final ModelIds ids;
     private final long created = Instant.now().getEpochSecond();
@@ -72,11 +73,11 @@ public final class OpenAiServer implements AutoCloseable {
     private OpenAiServer(Model model, Model embeddingModel, ServerConfig config) throws IOException {
         this.maxRequestBytes = config.maxRequestBytes();
         this.ids = new ModelIds(ModelIds.idOf(model), embeddingModel == null ? null : ModelIds.idOf(embeddingModel));
-        this.generationPool = ContextPool.eager(model, config.context(), config.parallel());
+        this.scheduler = BatchScheduler.start(model, config.context().withSequences(config.parallel()), config.queueSize());
         ContextPool embeddings = null;
         try {
             embeddings = embeddingModel == null ? null : ContextPool.eager(embeddingModel, embeddingContext(config), config.parallel());
-            GenerationEndpoint generation = new GenerationEndpoint(model, ids, generationPool, config.queueTimeout());
+            GenerationEndpoint generation = new GenerationEndpoint(model, ids, scheduler, config.queueTimeout());
             EmbeddingsEndpoint embed = new EmbeddingsEndpoint(ids, embeddings,
                     embeddingModel == null ? 0 : embeddingModel.config().embeddingLength(), config.queueTimeout());
             this.routes = Map.of(
@@ -89,7 +90,7 @@ public final class OpenAiServer implements AutoCloseable {
             this.embeddingPool = embeddings;
             this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 0);
         } catch (IOException | RuntimeException | Error e) {
-            generationPool.close();
+            scheduler.close();
             if (embeddings != null) {
                 embeddings.close();
             }
@@ -138,14 +139,14 @@ public final class OpenAiServer implements AutoCloseable {
         return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort());
     }
 
-    /** Tokens each generation context holds (prompt and reply), as llama.cpp sized it. */
+    /** Tokens each slot holds (prompt and reply): the context's length divided among the slots. */
     public int contextLength() {
-        return generationPool.contextLength().orElseThrow(); // an eager pool knows it
+        return scheduler.tokensPerSlot();
     }
 
-    /** The pool of generation contexts (tests hold one to fill the server). */
-    ContextPool generationPool() {
-        return generationPool;
+    /** The scheduler of the generation slots (tests read its figures). */
+    BatchScheduler scheduler() {
+        return scheduler;
     }
 
     /**
@@ -167,7 +168,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeUnlessLeased(generationPool);
+        scheduler.close();
         closeUnlessLeased(embeddingPool);
     }
 

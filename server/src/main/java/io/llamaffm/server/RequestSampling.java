@@ -3,7 +3,9 @@ package io.llamaffm.server;
 import io.llamaffm.SamplerChain;
 import io.llamaffm.SamplingParams;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,8 +23,26 @@ final class RequestSampling {
 
     private RequestSampling() {}
 
+    /**
+     * One chain per choice: the same recipe, with seeds {@code seed}, {@code seed + 1}, ... when the request gives one
+     * (so choices differ but a request is repeatable), each a random seed otherwise.
+     */
+    static List<SamplerChain> chains(Requests.Generation r, int vocabularySize, int contextLength, int choices) {
+        SamplingParams recipe = recipe(r, vocabularySize, contextLength);
+        List<SamplerChain> chains = new ArrayList<>(choices);
+        for (int i = 0; i < choices; i++) {
+            chains.add(recipe.seed() == SamplingParams.RANDOM_SEED || i == 0 ? recipe.toChain()
+                    : recipe.withSeed((int) ((Integer.toUnsignedLong(recipe.seed()) + i) % (MAX_SEED + 1))).toChain());
+        }
+        return chains;
+    }
+
     /** The chain for {@code r}; {@code vocabularySize} bounds {@code logit_bias} ids. */
     static SamplerChain chain(Requests.Generation r, int vocabularySize, int contextLength) {
+        return recipe(r, vocabularySize, contextLength).toChain();
+    }
+
+    private static SamplingParams recipe(Requests.Generation r, int vocabularySize, int contextLength) {
         SamplerChain.Grammar grammar = grammar(r.responseFormat());
         float frequency = range(r.frequencyPenalty(), 0, -2, 2, "frequency_penalty");
         float presence = range(r.presencePenalty(), 0, -2, 2, "presence_penalty");
@@ -36,7 +56,7 @@ final class RequestSampling {
         }
         return SamplingParams.defaults().withGrammar(grammar).withLogitBias(bias).withPenaltyLastN(contextLength)
                 .withFrequencyPenalty(frequency).withPresencePenalty(presence).withTemperature(temperature).withTopK(topK)
-                .withTopP(topP).withMinP(minP).withSeed(seed(r.seed())).toChain();
+                .withTopP(topP).withMinP(minP).withSeed(seed(r.seed()));
     }
 
     /** The grammar of a {@code response_format}, or null for {@code text} (and none given). */

@@ -74,6 +74,19 @@ final class Responses {
         }
     }
 
+    /** A chat choice's {@code logprobs}: one entry per generated token. */
+    record ChatLogprobs(List<TokenLogprob> content) {}
+
+    /** A generated token: its text, log-probability, UTF-8 bytes, and the most probable tokens at its step. */
+    record TokenLogprob(String token, float logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {}
+
+    /** One of the most probable tokens at a step. */
+    record TopLogprob(String token, float logprob, List<Integer> bytes) {}
+
+    /** A text completion's {@code logprobs} (the legacy shape): parallel lists per token. */
+    record TextLogprobs(List<String> tokens, List<Float> tokenLogprobs, List<java.util.Map<String, Float>> topLogprobs,
+                        List<Integer> textOffset) {}
+
     /** {@code /v1/embeddings}. */
     record EmbeddingList(String object, List<EmbeddingItem> data, String model, EmbeddingUsage usage) {}
 

@@ -27,7 +27,7 @@ public final class ServerMain {
                   --host ADDRESS          the address to listen on (default 127.0.0.1: this machine only)
                   --port PORT             the TCP port (default 8080; 0 picks a free one)
               -np, --parallel N           slots: requests generating at once in the one batch (default 4)
-              -c, --ctx TOKENS            the context, shared by the slots (default 4096 per slot)
+              -c, --ctx TOKENS            the context, shared by the slots: each holds ctx/parallel (default 4096)
               -t, --threads N             CPU threads (default: the cores)
               -b, --batch-size TOKENS     the most tokens decoded in one step (default 512)
                   --queue-size N          requests waiting for a slot before 503 (default 64)
@@ -136,7 +136,7 @@ public final class ServerMain {
     static ServerConfig config(Map<String, String> o) {
         int parallel = integer(o, "parallel", 4, 1);
         ContextParams context = ContextParams.defaults()
-                .withContextLength(integer(o, "ctx", 4096 * parallel, 16))
+                .withContextLength(integer(o, "ctx", 4096, 16))
                 .withBatchSize(integer(o, "batch-size", 512, 1));
         if (o.containsKey("threads")) {
             context = context.withThreads(integer(o, "threads", 0, 1));

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
-import io.llamaffm.ContextPool;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
@@ -55,7 +54,8 @@ class OpenAiServerIT {
         Path file = Path.of(System.getProperty("llamaffm.shared.dir", "../shared"), "models", "stories260K.gguf");
         Assumptions.assumeTrue(Files.isRegularFile(file), "../shared/models/stories260K.gguf is absent");
         model = Model.load(file);
-        server = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withParallel(2).withContext(ONE_THREAD));
+        server = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withParallel(2)
+                .withContext(ONE_THREAD.withContextLength(1024))); // 512 tokens per slot
     }
 
     @AfterAll
@@ -360,12 +360,18 @@ class OpenAiServerIT {
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}",
                         400, "invalid_value", "stop"),
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"stop\":[\"\"]}", 400, "invalid_value", "stop"),
-                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"n\":2}", 400, "invalid_value", "n"),
+                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"n\":3}", 400, "invalid_value", "n"),
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"seed\":-5}", 400, "invalid_value", "seed"),
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"logit_bias\":{\"99999\":5}}",
                         400, "invalid_value", "logit_bias"),
-                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"logprobs\":true}",
-                        400, "unsupported_parameter", "logprobs"),
+                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"top_logprobs\":3}",
+                        400, "invalid_value", "top_logprobs"),
+                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"logprobs\":true,\"top_logprobs\":21}",
+                        400, "invalid_value", "top_logprobs"),
+                new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"logprobs\":1}",
+                        400, "invalid_type", "logprobs"),
+                new Bad("POST", "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"a\",\"logprobs\":true}",
+                        400, "invalid_type", "logprobs"),
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"stream_options\":{\"include_usage\":true}}",
                         400, "invalid_value", "stream_options"),
                 new Bad("POST", "/v1/chat/completions", "{\"model\":\"stories260K\"," + msgs + ",\"response_format\":{\"type\":\"yaml\"}}",
@@ -416,29 +422,48 @@ class OpenAiServerIT {
         }
     }
 
+    /** Starts an endless stream on {@code s} and reads its first bytes: the request then holds a slot until closed. */
+    static InputStream holdASlot(OpenAiServer s) throws Exception {
+        HttpResponse<InputStream> r = HTTP.send(HttpRequest.newBuilder(s.baseUri().resolve("/v1/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\","
+                        + "\"max_tokens\":100000,\"ignore_eos\":true,\"stream\":true}")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        InputStream in = r.body();
+        assertEquals("data: ", new String(in.readNBytes(6), StandardCharsets.UTF_8));
+        return in;
+    }
+
     @Test
-    void whenEveryContextIsBusyARequestWaitsUpToTheQueueTimeoutThenGets503() throws Exception {
+    void whenEverySlotIsBusyARequestWaitsInTheQueueOrGets503() throws Exception {
         String body = "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"temperature\":0}";
-        try (OpenAiServer busy = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withContext(ONE_THREAD)
-                .withQueueTimeout(Duration.ZERO))) {
-            try (ContextPool.Lease held = busy.generationPool().acquire(Duration.ZERO)) {
+        ContextParams endless = ONE_THREAD.withContextLength(32768);
+        try (OpenAiServer busy = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withContext(endless)
+                .withQueueSize(0))) {
+            try (InputStream held = holdASlot(busy)) {
                 Reply r = post(busy, "/v1/completions", body);
                 assertEquals(503, r.status(), r.raw());
                 assertEquals("server_error", r.body().at("/error/type").asText());
                 assertEquals("server_busy", r.body().at("/error/code").asText());
                 assertEquals(200, send(HttpRequest.newBuilder(busy.baseUri().resolve("/v1/models"))).status(),
-                        "listing models needs no context");
+                        "listing models needs no slot");
             }
-            assertEquals(GREEDY_16, post(busy, "/v1/completions", body).body().at("/choices/0/text").asText());
+            // the stream's client went away: its slot comes back once the server notices (its next write fails)
+            Reply after = null;
+            for (int i = 0; i < 100 && (after == null || after.status() == 503); i++) {
+                Thread.sleep(50);
+                after = post(busy, "/v1/completions", body);
+            }
+            assertEquals(GREEDY_16, after.body().at("/choices/0/text").asText(), after.raw());
         }
-        try (OpenAiServer queued = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withContext(ONE_THREAD)
+        try (OpenAiServer queued = OpenAiServer.start(model, null, ServerConfig.defaults().withPort(0).withContext(endless)
                 .withQueueTimeout(Duration.ofSeconds(60)))) {
             CompletableFuture<HttpResponse<String>> waiting;
-            try (ContextPool.Lease held = queued.generationPool().acquire(Duration.ZERO)) {
+            try (InputStream held = holdASlot(queued)) {
                 waiting = HTTP.sendAsync(HttpRequest.newBuilder(queued.baseUri().resolve("/v1/completions"))
                         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
                 Thread.sleep(500);
-                assertFalse(waiting.isDone(), "the request waits for the held context");
+                assertFalse(waiting.isDone(), "the request waits for the held slot");
+                assertEquals(1, queued.scheduler().stats().queued());
             }
             HttpResponse<String> r = waiting.get(60, TimeUnit.SECONDS);
             assertEquals(200, r.statusCode(), r.body());

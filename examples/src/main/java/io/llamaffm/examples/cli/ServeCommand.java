@@ -23,9 +23,9 @@ import java.util.concurrent.TimeUnit;
         description = {"Serves the model over HTTP with OpenAI's API: GET /v1/models, POST /v1/completions, "
                 + "POST /v1/chat/completions (streaming with \"stream\": true), and POST /v1/embeddings with "
                 + "--embedding-model. Prints 'listening on URL' when ready; stops on Ctrl-C (SIGINT) or SIGTERM.",
-                "Each of --parallel requests generates on its own context (--ctx tokens each); further requests "
-                        + "wait up to --queue-timeout for one, then get 503. There is no authentication: keep the default "
-                        + "loopback --host unless the network is trusted."})
+                "Continuous batching: --parallel slots share one context of --ctx tokens (ctx/parallel each) and every "
+                        + "step decodes the next token of every busy slot in one batch; further requests wait up to "
+                        + "--queue-timeout for a slot, then get 503. Set --api-key before opening --host beyond this machine."})
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
     LlamaCli cli;
@@ -49,12 +49,16 @@ final class ServeCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--parallel", paramLabel = "N", defaultValue = "1",
-            description = "Requests served at once, one context each (default ${DEFAULT-VALUE}).")
+            description = "Slots: requests generating at once in one batch (default ${DEFAULT-VALUE}).")
     int parallel;
 
     @Option(names = "--queue-timeout", paramLabel = "SECONDS", defaultValue = "60",
             description = "How long a request waits for a free context before it gets 503 (default ${DEFAULT-VALUE}).")
     int queueTimeoutSeconds;
+
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:LLAMAFFM_API_KEY}",
+            description = "Require 'Authorization: Bearer KEY' on every request but /health (default: $LLAMAFFM_API_KEY; none).")
+    String apiKey;
 
     @Mixin
     ContextOptions context;
@@ -70,7 +74,8 @@ final class ServeCommand implements Callable<Integer> {
         CliException.atLeast(parallel, 1, "--parallel");
         CliException.atLeast(queueTimeoutSeconds, 0, "--queue-timeout");
         ServerConfig config = ServerConfig.defaults().withHost(host).withPort(port).withParallel(parallel)
-                .withContext(context.params()).withQueueTimeout(Duration.ofSeconds(queueTimeoutSeconds));
+                .withContext(context.params()).withQueueTimeout(Duration.ofSeconds(queueTimeoutSeconds))
+                .withApiKey(apiKey == null || apiKey.isEmpty() ? null : apiKey);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CountDownLatch stop = new CountDownLatch(1);
@@ -87,7 +92,7 @@ final class ServeCommand implements Callable<Integer> {
         try (Model m = cli.loadModel(model, load.params(), err);
              Model e = embeddingModel == null ? null : cli.loadModel(embeddingModel, load.params(), err);
              OpenAiServer server = start(m, e, config)) {
-            out.println("listening on " + server.baseUri() + " (" + parallel + " context" + (parallel == 1 ? "" : "s")
+            out.println("listening on " + server.baseUri() + " (" + parallel + " slot" + (parallel == 1 ? "" : "s")
                     + " of " + server.contextLength() + " tokens; Ctrl-C stops)");
             out.flush();
             stop.await();

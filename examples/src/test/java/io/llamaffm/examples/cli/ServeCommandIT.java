@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (as the README's curl example does), then stopped with SIGTERM as Ctrl-C would.
  */
 class ServeCommandIT {
-    static final Pattern LISTENING = Pattern.compile("^listening on (http://127\\.0\\.0\\.1:\\d+) \\(2 contexts of 512 tokens; "
+    static final Pattern LISTENING = Pattern.compile("^listening on (http://127\\.0\\.0\\.1:\\d+) \\(2 slots of 512 tokens; "
             + "Ctrl-C stops\\)$");
     static Path model;
 
@@ -54,7 +54,7 @@ class ServeCommandIT {
     @Test
     void serveAnswersTheReadmesCurlRequestAndStopsOnSigterm() throws Exception {
         Path err = Files.createTempFile("serve", ".err");
-        Process p = serve(err, "--port", "0", "--parallel", "2", "--ctx", "512", "--threads", "1");
+        Process p = serve(err, "--port", "0", "--parallel", "2", "--ctx", "1024", "--threads", "1");
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
