@@ -47,8 +47,9 @@ final class GenerationEndpoint {
     private final ChatFormat chatFormat;
     private final ToolFormat toolFormat;
     private final Duration queueTimeout;
+    private final Metrics metrics;
 
-    GenerationEndpoint(Model model, ModelIds ids, ContextPool pool, Duration queueTimeout) {
+    GenerationEndpoint(Model model, ModelIds ids, ContextPool pool, Duration queueTimeout, Metrics metrics) {
         this.model = model;
         this.ids = ids;
         this.pool = pool;
@@ -56,6 +57,7 @@ final class GenerationEndpoint {
         this.chatFormat = ChatFormat.forModel(model);
         this.toolFormat = chatFormat.toolFormat();
         this.queueTimeout = queueTimeout;
+        this.metrics = metrics;
     }
 
     /** What a checked request asks for: one prompt per choice. */
@@ -317,6 +319,7 @@ final class GenerationEndpoint {
             choices.add(new Choice(text.toString(), c));
         }
         Responses.Usage usage = usage(choices);
+        metrics.generation(usage.promptTokens(), usage.completionTokens());
         String id = newId(job.chat());
         long created = Instant.now().getEpochSecond();
         if (job.chat()) {
@@ -376,6 +379,7 @@ final class GenerationEndpoint {
                         : textChunk(id, created, index, "", finish));
                 choices.add(new Choice("", c));
             }
+            metrics.generation(usage(choices).promptTokens(), usage(choices).completionTokens());
             if (job.includeUsage()) {
                 events.send(job.chat() ? new Responses.ChatChunk(id, "chat.completion.chunk", created, ids.generation(), List.of(),
                         usage(choices)) : new Responses.TextCompletion(id, "text_completion", created, ids.generation(),
@@ -423,7 +427,8 @@ final class GenerationEndpoint {
         return switch (c.stopReason()) {
             case END_OF_GENERATION, STOP_STRING -> "stop";
             case MAX_TOKENS, CONTEXT_FULL -> "length";
-            case CANCELLED -> throw new IllegalStateException("the generation was cancelled (the server is stopping)");
+            case CANCELLED -> throw new ApiException(503, "server_error", "The server is shutting down: this generation was "
+                    + "cancelled.", null, "shutting_down");
         };
     }
 
