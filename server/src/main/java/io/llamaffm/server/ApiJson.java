@@ -1,7 +1,10 @@
 package io.llamaffm.server;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -98,8 +101,33 @@ final class ApiJson {
             }
             return ApiException.invalid("Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type");
         }
+        InputCoercionException outOfRange = e instanceof InputCoercionException ic ? ic
+                : e instanceof JsonMappingException jm && jm.getCause() instanceof InputCoercionException ic ? ic : null;
+        if (outOfRange != null) {
+            // an integer too large for its field (99999999999999999999 tokens): the value's fault, not the JSON's
+            String param = e instanceof JsonMappingException jm && !jm.getPath().isEmpty() ? path(jm)
+                    : outOfRange.getProcessor() instanceof JsonParser p ? param(p.getParsingContext()) : null;
+            Class<?> target = outOfRange.getTargetType();
+            String message = "the number is out of range (" + (target == Long.TYPE || target == Long.class ? "a 64-bit"
+                    : "a 32-bit") + " integer is expected).";
+            return param == null || param.isEmpty() ? ApiException.invalid("Invalid value: " + message, null, "invalid_value")
+                    : ApiException.invalidValue(param, message);
+        }
         String detail = e instanceof JacksonException je ? je.getOriginalMessage() : e.getMessage();
         return ApiException.invalid("We could not parse the JSON body of your request: " + detail, null, "invalid_json");
+    }
+
+    /** {@code messages[0].content} from a parser's context (where it stopped). */
+    private static String param(JsonStreamContext context) {
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            parts.push(c.inArray() ? "[" + Math.max(c.getCurrentIndex(), 0) + "]" : c.getCurrentName() == null ? "" : c.getCurrentName());
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String part : parts) {
+            sb.append(sb.isEmpty() || part.startsWith("[") ? "" : ".").append(part);
+        }
+        return sb.toString();
     }
 
     /** {@code messages[0].content} from Jackson's reference path. */
