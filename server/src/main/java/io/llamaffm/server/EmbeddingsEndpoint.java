@@ -57,9 +57,9 @@ final class EmbeddingsEndpoint {
             data.add(new Responses.EmbeddingItem("embedding", i, base64 ? base64(v) : v));
             tokens += vectors.get(i).tokens();
         }
+        metrics.embeddingInputs(vectors.size());
         OpenAiServer.sendJson(exchange, 200, new Responses.EmbeddingList("list", data, ids.embedding(),
                 new Responses.EmbeddingUsage(tokens, tokens)));
-        metrics.embeddingInputs(vectors.size());
     }
 
     /** Refuses, naming it, an input longer than one micro-batch or that is not valid Unicode (a lone surrogate). */

@@ -41,6 +41,7 @@ final class EventStream {
                 if (out == null) {
                     exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
                     exchange.getResponseHeaders().set("Cache-Control", "no-cache");
+                    RunningRequest.answered(200);
                     exchange.sendResponseHeaders(200, 0); // chunked
                     out = exchange.getResponseBody();
                 }

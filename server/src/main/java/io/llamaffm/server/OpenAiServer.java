@@ -394,15 +394,14 @@ public final class OpenAiServer implements AutoCloseable {
     // ---- routing and errors --------------------------------------------------------------------------------
 
     private void dispatch(HttpExchange exchange) {
-        RunningRequest request = new RunningRequest(Thread.currentThread());
+        RunningRequest request = new RunningRequest(Thread.currentThread(), metrics, endpoint(exchange.getRequestURI().getPath()));
         running.add(request);
-        String endpoint = endpoint(exchange.getRequestURI().getPath());
         try {
             ScopedValue.where(RunningRequest.CURRENT, request).run(() -> {
                 try {
                     answer(exchange);
                 } finally {
-                    metrics.request(endpoint, exchange.getResponseCode());
+                    request.count(Math.max(exchange.getResponseCode(), 0)); // counted here when nothing could be sent
                     try {
                         RunningRequest.writeToClient(exchange::close); // ends a stream cleanly, even once cancelled
                     } catch (IOException | RuntimeException e) {
@@ -579,6 +578,7 @@ public final class OpenAiServer implements AutoCloseable {
             RunningRequest.writeToClient(() -> {
                 exchange.getResponseHeaders().set("Content-Type", "application/json");
                 exchange.getResponseHeaders().set("Connection", "close");
+                RunningRequest.answered(408);
                 exchange.sendResponseHeaders(408, bytes.length);
                 OutputStream out = exchange.getResponseBody();
                 out.write(bytes);
@@ -637,6 +637,7 @@ public final class OpenAiServer implements AutoCloseable {
         try {
             RunningRequest.writeToClient(() -> {
                 exchange.getResponseHeaders().set("Content-Type", contentType);
+                RunningRequest.answered(status);
                 exchange.sendResponseHeaders(status, bytes.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(bytes);

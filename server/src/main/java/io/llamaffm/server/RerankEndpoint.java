@@ -77,9 +77,9 @@ final class RerankEndpoint {
         for (int i : order.subList(0, n)) {
             results.add(new Responses.RerankResult(i, scores[i], withText ? new Responses.RerankDocument(documents.get(i)) : null));
         }
+        metrics.rerankDocuments(documents.size());
         OpenAiServer.sendJson(exchange, 200, new Responses.RerankList(ids.rerank(), "list",
                 new Responses.EmbeddingUsage(tokens, tokens), results));
-        metrics.rerankDocuments(documents.size());
     }
 
     /** The documents: strings or {@code {"text": string}} objects, at least one, none empty. */

@@ -28,12 +28,36 @@ final class RunningRequest {
     }
 
     private final Thread thread;
+    private final Metrics metrics;
+    private final String endpoint;
     private final ReentrantLock writing = new ReentrantLock();
+    private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Thread worker; // the platform thread decoding for this request, when it was handed one
     private volatile boolean cancelled;
 
-    RunningRequest(Thread thread) {
+    /** A request handled on {@code thread}, counted in {@code metrics} under {@code endpoint}. */
+    RunningRequest(Thread thread, Metrics metrics, String endpoint) {
         this.thread = thread;
+        this.metrics = metrics;
+        this.endpoint = endpoint;
+    }
+
+    /**
+     * Counts the current request as answered with {@code status} (0: nothing could be sent), once: called as the status
+     * line goes out, so the count is in {@code /metrics} before the client has its answer.
+     */
+    static void answered(int status) {
+        RunningRequest r = current();
+        if (r != null) {
+            r.count(status);
+        }
+    }
+
+    /** Counts this request as answered with {@code status}, unless it was already counted. */
+    void count(int status) {
+        if (counted.compareAndSet(false, true)) {
+            metrics.request(endpoint, status);
+        }
     }
 
     /** The request of the current thread, or null outside one. */
