@@ -77,7 +77,7 @@ final class EmbeddingBatcher implements AutoCloseable {
                 throw new ApiException(503, "server_error", "The server is shutting down.", null, "shutting_down");
             }
             if (queue.size() >= Math.max(queueSize, 1)) {
-                throw busy(queue.size() + " embedding requests are already waiting");
+                throw busy(queue.size() + " request(s) already waiting, the most this server queues");
             }
             queue.addLast(p);
             arrived.signal();
