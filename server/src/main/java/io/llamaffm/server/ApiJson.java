@@ -59,9 +59,14 @@ final class ApiJson {
     /**
      * Parses a request body, which must be one JSON object.
      *
-     * @throws ApiException 400 for an empty body, malformed JSON, duplicate keys, or a value that is not an object
+     * @throws ApiException 400 for an empty body, malformed JSON, duplicate keys, a body that is not UTF-8, or a value that
+     *                      is not an object
      */
     static JsonNode parseTree(byte[] body) {
+        if (looksUtf16or32(body)) { // Jackson would detect and read these; the API takes UTF-8 (RFC 8259, section 8.1)
+            throw ApiException.invalid("We could not parse the JSON body of your request: it must be UTF-8 (it looks like "
+                    + "UTF-16 or UTF-32).", null, "invalid_json");
+        }
         JsonNode tree;
         try {
             tree = MAPPER.readTree(body);
@@ -75,6 +80,19 @@ final class ApiJson {
             throw ApiException.invalid("The request body must be a JSON object, got " + kind(tree) + ".", null, "invalid_json");
         }
         return tree;
+    }
+
+    /** Whether {@code body} starts with a UTF-16 byte order mark or has a zero byte among its first four (UTF-16/32 JSON). */
+    private static boolean looksUtf16or32(byte[] body) {
+        if (body.length >= 2 && ((body[0] == (byte) 0xFE && body[1] == (byte) 0xFF) || (body[0] == (byte) 0xFF && body[1] == (byte) 0xFE))) {
+            return true;
+        }
+        for (int i = 0; i < Math.min(4, body.length); i++) {
+            if (body[i] == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The compact JSON text of {@code value}. */

@@ -192,7 +192,10 @@ class ServerRequestsTest {
                 ("{\"a\":" + "{\"a\":".repeat(5_000) + "1" + "}".repeat(5_001)).getBytes(StandardCharsets.UTF_8),
                 "{\"prompt\":\"a\u00ffb\"}".getBytes(StandardCharsets.ISO_8859_1), // 0xFF is never UTF-8
                 {'{', '"', 'p', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}, // a UTF-8-encoded surrogate
-                {'{', '"', 'p', '"', ':', '"', (byte) 0xC3, '"', '}'}}) { // a cut two-byte sequence
+                {'{', '"', 'p', '"', ':', '"', (byte) 0xC3, '"', '}'}, // a cut two-byte sequence
+                "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_16), // with a byte order mark
+                "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_16LE),
+                "{\"model\":\"m\"}".getBytes(java.nio.charset.Charset.forName("UTF-32BE"))}) {
             ApiException e = assertThrows(ApiException.class, () -> ApiJson.parseTree(body));
             assertEquals(400, e.status());
             assertEquals("invalid_json", e.body().error().code());
