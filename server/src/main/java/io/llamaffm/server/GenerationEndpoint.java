@@ -35,6 +35,8 @@ final class GenerationEndpoint {
     /** OpenAI's default {@code max_tokens} for {@code /v1/completions}; chat replies run until the context is full. */
     static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
     private static final int MAX_STOP_STRINGS = 4;
+    /** The most prompts of one {@code /v1/completions} request (each is generated in turn). */
+    static final int MAX_PROMPTS = 2048;
     /** Fields that would change the answer in ways this server does not implement: refused unless inert. */
     private static final List<String> UNSUPPORTED = List.of("logprobs", "top_logprobs", "echo", "suffix", "best_of",
             "functions", "function_call", "audio", "prediction");
@@ -144,6 +146,9 @@ final class GenerationEndpoint {
         if (prompts == null || prompts.isEmpty()) {
             throw ApiException.invalid("Missing required parameter: 'prompt' (a string or an array of strings).", "prompt",
                     "missing_required_parameter");
+        }
+        if (prompts.size() > MAX_PROMPTS) {
+            throw ApiException.invalidValue("prompt", "at most " + MAX_PROMPTS + " prompts per request, got " + prompts.size() + ".");
         }
         List<int[]> tokens = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {

@@ -119,6 +119,8 @@ class MalformedInputIT {
                 new Case("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"\\udfff\"}", 400, "invalid_value", "prompt"),
                 new Case("/v1/completions", new byte[] {(byte) 0xFE, (byte) 0xFF, 0, '{', 0, '}'}, 400, "invalid_json", null),
                 new Case("/v1/completions", new byte[0], 400, "invalid_json", null),
+                new Case("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":[" + "\"a\",".repeat(GenerationEndpoint.MAX_PROMPTS)
+                        + "\"a\"]}", 400, "invalid_value", "prompt"),
                 new Case("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"x\"" + ",\"stop\":\"a\"".repeat(2) + "}", 400, "invalid_json", null));
         for (Case c : cases) {
             String what = c.path() + " " + new String(c.body(), 0, Math.min(80, c.body().length), StandardCharsets.ISO_8859_1);

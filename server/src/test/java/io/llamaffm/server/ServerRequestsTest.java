@@ -164,6 +164,21 @@ class ServerRequestsTest {
     }
 
     @Test
+    void serverMainReadsTheKeyTheTimeoutsAndRefusesBadValues() {
+        ServerConfig c = ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--api-key", "sk-1", "--read-timeout", "5",
+                "--shutdown-timeout=3", "--queue-size", "2"}));
+        assertEquals("sk-1", c.apiKey());
+        assertEquals(Duration.ofSeconds(5), c.requestReadTimeout());
+        assertEquals(Duration.ofSeconds(3), c.shutdownTimeout());
+        assertEquals(2, c.queueSize());
+        assertEquals(Duration.ofSeconds(30), ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf"})).requestReadTimeout());
+        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+                () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--read-timeout", "0"})));
+        assertEquals("--read-timeout must be at least 1, got 0", zero.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ServerMain.parse(new String[] {"--read-timeout"}));
+    }
+
+    @Test
     void integersOutOfRangeAreInvalidValuesOfTheirField() {
         for (String[] c : new String[][] {
                 {"{\"max_tokens\":99999999999999999999}", "max_tokens", "a 32-bit"},
