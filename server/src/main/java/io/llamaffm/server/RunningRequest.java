@@ -99,11 +99,6 @@ final class RunningRequest {
         }
     }
 
-    /** Whether {@link #cancel} was called. */
-    boolean cancelled() {
-        return cancelled;
-    }
-
     /**
      * Cancels the request: interrupts its threads, once no write is in progress (or after a short wait for one, when the
      * client reads nothing: the interrupt then closes its connection).
