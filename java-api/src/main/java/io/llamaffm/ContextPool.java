@@ -42,6 +42,7 @@ public final class ContextPool implements AutoCloseable {
     private final Deque<Context> idle = new ArrayDeque<>(); // guarded by lock; the most recently returned first
     private int created; // guarded by lock; contexts that exist or are being created
     private int leased; // guarded by lock
+    private int waiting; // guarded by lock: callers inside acquire waiting for a context to come back
     private boolean closed; // guarded by lock
     private volatile int contextLength; // 0 until a context exists
 
@@ -113,6 +114,34 @@ public final class ContextPool implements AutoCloseable {
     }
 
     /**
+     * How many contexts are leased now (a gauge for monitoring: it may change as soon as it is read).
+     *
+     * @return the open leases, 0 to {@link #size()}
+     */
+    public int leased() {
+        lock.lock();
+        try {
+            return leased;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * How many callers are waiting in {@link #acquire} for a context to come back (a gauge for monitoring).
+     *
+     * @return the waiting callers
+     */
+    public int waiting() {
+        lock.lock();
+        try {
+            return waiting;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Tokens each context holds, as llama.cpp sized them ({@link Context#contextLength()}); the same for every context
      * of the pool.
      *
@@ -176,7 +205,12 @@ public final class ContextPool implements AutoCloseable {
                 if (timeout != null && nanos <= 0) {
                     throw new ContextPoolTimeoutException(size, timeout);
                 }
-                nanos = returned.awaitNanos(nanos);
+                waiting++;
+                try {
+                    nanos = returned.awaitNanos(nanos);
+                } finally {
+                    waiting--;
+                }
             }
         } finally {
             lock.unlock();

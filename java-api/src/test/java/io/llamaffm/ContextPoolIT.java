@@ -88,8 +88,11 @@ class ContextPoolIT {
     @Test
     void aWaitingAcquireGetsTheContextWhenItsLeaseCloses() throws Exception {
         try (ContextPool pool = ContextPool.eager(model, SMALL, 1)) {
+            assertEquals(0, pool.leased());
             ContextPool.Lease held = pool.acquire(Duration.ZERO);
             Context context = held.context();
+            assertEquals(1, pool.leased());
+            assertEquals(0, pool.waiting());
             CompletableFuture<Context> waiter = CompletableFuture.supplyAsync(() -> {
                 try (ContextPool.Lease l = pool.acquire(Duration.ofSeconds(30))) {
                     return l.context();
@@ -97,10 +100,16 @@ class ContextPoolIT {
                     throw new AssertionError(e);
                 }
             });
-            Thread.sleep(200);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (pool.waiting() == 0 && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, pool.waiting(), "the second caller waits");
             assertFalse(waiter.isDone(), "waits while the only context is leased");
             held.close();
             assertSame(context, waiter.get(30, TimeUnit.SECONDS));
+            assertEquals(0, pool.waiting());
+            assertEquals(0, pool.leased(), "both leases closed");
         }
     }
 

@@ -1,7 +1,10 @@
 package io.llamaffm.server;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -56,9 +59,14 @@ final class ApiJson {
     /**
      * Parses a request body, which must be one JSON object.
      *
-     * @throws ApiException 400 for an empty body, malformed JSON, duplicate keys, or a value that is not an object
+     * @throws ApiException 400 for an empty body, malformed JSON, duplicate keys, a body that is not UTF-8, or a value that
+     *                      is not an object
      */
     static JsonNode parseTree(byte[] body) {
+        if (looksUtf16or32(body)) { // Jackson would detect and read these; the API takes UTF-8 (RFC 8259, section 8.1)
+            throw ApiException.invalid("We could not parse the JSON body of your request: it must be UTF-8 (it looks like "
+                    + "UTF-16 or UTF-32).", null, "invalid_json");
+        }
         JsonNode tree;
         try {
             tree = MAPPER.readTree(body);
@@ -72,6 +80,19 @@ final class ApiJson {
             throw ApiException.invalid("The request body must be a JSON object, got " + kind(tree) + ".", null, "invalid_json");
         }
         return tree;
+    }
+
+    /** Whether {@code body} starts with a UTF-16 byte order mark or has a zero byte among its first four (UTF-16/32 JSON). */
+    private static boolean looksUtf16or32(byte[] body) {
+        if (body.length >= 2 && ((body[0] == (byte) 0xFE && body[1] == (byte) 0xFF) || (body[0] == (byte) 0xFF && body[1] == (byte) 0xFE))) {
+            return true;
+        }
+        for (int i = 0; i < Math.min(4, body.length); i++) {
+            if (body[i] == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The compact JSON text of {@code value}. */
@@ -98,8 +119,33 @@ final class ApiJson {
             }
             return ApiException.invalid("Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type");
         }
+        InputCoercionException outOfRange = e instanceof InputCoercionException ic ? ic
+                : e instanceof JsonMappingException jm && jm.getCause() instanceof InputCoercionException ic ? ic : null;
+        if (outOfRange != null) {
+            // an integer too large for its field (99999999999999999999 tokens): the value's fault, not the JSON's
+            String param = e instanceof JsonMappingException jm && !jm.getPath().isEmpty() ? path(jm)
+                    : outOfRange.getProcessor() instanceof JsonParser p ? param(p.getParsingContext()) : null;
+            Class<?> target = outOfRange.getTargetType();
+            String message = "the number is out of range (" + (target == Long.TYPE || target == Long.class ? "a 64-bit"
+                    : "a 32-bit") + " integer is expected).";
+            return param == null || param.isEmpty() ? ApiException.invalid("Invalid value: " + message, null, "invalid_value")
+                    : ApiException.invalidValue(param, message);
+        }
         String detail = e instanceof JacksonException je ? je.getOriginalMessage() : e.getMessage();
         return ApiException.invalid("We could not parse the JSON body of your request: " + detail, null, "invalid_json");
+    }
+
+    /** {@code messages[0].content} from a parser's context (where it stopped). */
+    private static String param(JsonStreamContext context) {
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            parts.push(c.inArray() ? "[" + Math.max(c.getCurrentIndex(), 0) + "]" : c.getCurrentName() == null ? "" : c.getCurrentName());
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String part : parts) {
+            sb.append(sb.isEmpty() || part.startsWith("[") ? "" : ".").append(part);
+        }
+        return sb.toString();
     }
 
     /** {@code messages[0].content} from Jackson's reference path. */

@@ -1,35 +1,37 @@
 package io.llamaffm.server;
 
 import com.sun.net.httpserver.HttpExchange;
-import io.llamaffm.ContextPool;
 import io.llamaffm.Embedding;
-import io.llamaffm.EmbeddingParams;
+import io.llamaffm.Tokenizer;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
 /**
  * {@code POST /v1/embeddings}: L2-normalized embeddings of one or more texts with the embedding model's pooling,
- * as float arrays or ({@code "encoding_format": "base64"}) base64 strings of little-endian float32 values.
+ * as float arrays or ({@code "encoding_format": "base64"}) base64 strings of little-endian float32 values. The inputs
+ * are checked here (each must fit one micro-batch: refused, never truncated), then embedded by the
+ * {@link EmbeddingBatcher} together with other requests' inputs.
  */
 final class EmbeddingsEndpoint {
     /** OpenAI's limit on inputs per request. */
     static final int MAX_INPUTS = 2048;
 
     private final ModelIds ids;
-    private final ContextPool pool; // null when the server has no embedding model
+    private final EmbeddingBatcher batcher; // null when the server has no embedding model
+    private final Tokenizer tokenizer;
     private final int dimension;
-    private final Duration queueTimeout;
+    private final Metrics metrics;
 
-    EmbeddingsEndpoint(ModelIds ids, ContextPool pool, int dimension, Duration queueTimeout) {
+    EmbeddingsEndpoint(ModelIds ids, EmbeddingBatcher batcher, Tokenizer tokenizer, int dimension, Metrics metrics) {
         this.ids = ids;
-        this.pool = pool;
+        this.batcher = batcher;
+        this.tokenizer = tokenizer;
         this.dimension = dimension;
-        this.queueTimeout = queueTimeout;
+        this.metrics = metrics;
     }
 
     void handle(HttpExchange exchange, byte[] body) throws InterruptedException {
@@ -41,10 +43,11 @@ final class EmbeddingsEndpoint {
             throw ApiException.invalidValue("dimensions", "this model makes " + dimension + "-dimensional embeddings only, got "
                     + r.dimensions() + ".");
         }
+        checkLengths(input);
         List<Embedding> vectors;
-        try (ContextPool.Lease lease = pool.acquire(queueTimeout)) {
-            vectors = lease.context().embed(input, EmbeddingParams.defaults());
-        } catch (IllegalArgumentException e) { // an input longer than one batch (refused, never truncated), bad Unicode
+        try {
+            vectors = batcher.embed(input);
+        } catch (IllegalArgumentException e) { // checked above; should the library still refuse an input
             throw ApiException.invalidValue("input", e.getMessage());
         }
         List<Responses.EmbeddingItem> data = new ArrayList<>(vectors.size());
@@ -54,8 +57,27 @@ final class EmbeddingsEndpoint {
             data.add(new Responses.EmbeddingItem("embedding", i, base64 ? base64(v) : v));
             tokens += vectors.get(i).tokens();
         }
+        metrics.embeddingInputs(vectors.size());
         OpenAiServer.sendJson(exchange, 200, new Responses.EmbeddingList("list", data, ids.embedding(),
                 new Responses.EmbeddingUsage(tokens, tokens)));
+    }
+
+    /** Refuses, naming it, an input longer than one micro-batch or that is not valid Unicode (a lone surrogate). */
+    private void checkLengths(List<String> input) {
+        int limit = batcher.maxTokens();
+        for (int i = 0; i < input.size(); i++) {
+            String param = input.size() == 1 ? "input" : "input[" + i + "]";
+            int tokens;
+            try {
+                tokens = tokenizer.encode(input.get(i), true, false).length;
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalidValue(param, e.getMessage());
+            }
+            if (tokens > limit) {
+                throw ApiException.invalidValue(param, "the input has " + tokens + " tokens; this embedding model takes at "
+                        + "most " + limit + " per input (longer inputs are refused, not truncated).");
+            }
+        }
     }
 
     private static List<String> inputs(List<String> input) {

@@ -37,14 +37,17 @@ final class EventStream {
 
     private void write(String text) {
         try {
-            if (out == null) {
-                exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-                exchange.getResponseHeaders().set("Cache-Control", "no-cache");
-                exchange.sendResponseHeaders(200, 0); // chunked
-                out = exchange.getResponseBody();
-            }
-            out.write(text.getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            RunningRequest.writeToClient(() -> { // never interrupted halfway: see RunningRequest
+                if (out == null) {
+                    exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+                    exchange.getResponseHeaders().set("Cache-Control", "no-cache");
+                    RunningRequest.answered(200);
+                    exchange.sendResponseHeaders(200, 0); // chunked
+                    out = exchange.getResponseBody();
+                }
+                out.write(text.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            });
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -41,6 +41,8 @@ final class GenerationEndpoint {
     /** OpenAI's default {@code max_tokens} for {@code /v1/completions}; chat replies run until the context is full. */
     static final int COMPLETION_DEFAULT_MAX_TOKENS = 16;
     private static final int MAX_STOP_STRINGS = 4;
+    /** The most prompts of one {@code /v1/completions} request (each is generated in turn). */
+    static final int MAX_PROMPTS = 2048;
     /** Fields that would change the answer in ways this server does not implement: refused unless inert. */
     private static final List<String> UNSUPPORTED = List.of("echo", "suffix", "best_of",
             "functions", "function_call", "audio", "prediction");
@@ -53,8 +55,9 @@ final class GenerationEndpoint {
     private final ChatFormat chatFormat;
     private final ToolFormat toolFormat;
     private final Duration queueTimeout;
+    private final Metrics metrics;
 
-    GenerationEndpoint(Model model, ModelIds ids, BatchScheduler scheduler, Duration queueTimeout) {
+    GenerationEndpoint(Model model, ModelIds ids, BatchScheduler scheduler, Duration queueTimeout, Metrics metrics) {
         this.model = model;
         this.ids = ids;
         this.scheduler = scheduler;
@@ -62,6 +65,7 @@ final class GenerationEndpoint {
         this.chatFormat = ChatFormat.forModel(model);
         this.toolFormat = chatFormat.toolFormat();
         this.queueTimeout = queueTimeout;
+        this.metrics = metrics;
     }
 
     /** What a checked request asks for: one prompt per choice. */
@@ -192,6 +196,9 @@ final class GenerationEndpoint {
         if (prompts == null || prompts.isEmpty()) {
             throw ApiException.invalid("Missing required parameter: 'prompt' (a string or an array of strings).", "prompt",
                     "missing_required_parameter");
+        }
+        if (prompts.size() > MAX_PROMPTS) {
+            throw ApiException.invalidValue("prompt", "at most " + MAX_PROMPTS + " prompts per request, got " + prompts.size() + ".");
         }
         List<int[]> tokens = new ArrayList<>(prompts.size());
         for (int i = 0; i < prompts.size(); i++) {
@@ -440,6 +447,7 @@ final class GenerationEndpoint {
                 }
             });
             Responses.Usage usage = usage(job, choices);
+            metrics.generation(usage.promptTokens(), usage.completionTokens());
             String id = newId(job.chat());
             long created = Instant.now().getEpochSecond();
             if (job.chat()) {
@@ -475,10 +483,15 @@ final class GenerationEndpoint {
      * request. Waits at most as long as a generation may run (they end by budget or context), so a wedged scheduler
      * cannot hold the request forever.
      */
-    private static void drain(BlockingQueue<Event> events, int runs, Consumer<Piece> onPiece, Consumer<Done> onDone)
-            throws InterruptedException {
+    private static void drain(BlockingQueue<Event> events, int runs, Consumer<Piece> onPiece, Consumer<Done> onDone) {
         for (int remaining = runs; remaining > 0; ) {
-            Event e = events.take();
+            Event e;
+            try {
+                e = events.take();
+            } catch (InterruptedException stopping) { // close() ends what runs past its deadline
+                throw new ApiException(503, "server_error", "The server is shutting down: this generation was cancelled.",
+                        null, "shutting_down");
+            }
             switch (e) {
                 case Piece piece -> onPiece.accept(piece);
                 case Done done -> {
@@ -554,8 +567,9 @@ final class GenerationEndpoint {
                     }
                 }
             });
+            Responses.Usage usage = usage(job, choices);
+            metrics.generation(usage.promptTokens(), usage.completionTokens());
             if (job.includeUsage()) {
-                Responses.Usage usage = usage(job, choices);
                 out.send(job.chat() ? new Responses.ChatChunk(id, "chat.completion.chunk", created, ids.generation(), List.of(),
                         usage) : new Responses.TextCompletion(id, "text_completion", created, ids.generation(), List.of(), usage));
             }
@@ -674,7 +688,8 @@ final class GenerationEndpoint {
         return switch (c.stopReason()) {
             case END_OF_GENERATION, STOP_STRING -> "stop";
             case MAX_TOKENS, CONTEXT_FULL -> "length";
-            case CANCELLED -> throw new IllegalStateException("the generation was cancelled (the server is stopping)");
+            case CANCELLED -> throw new ApiException(503, "server_error", "The server is shutting down: this generation was "
+                    + "cancelled.", null, "shutting_down");
         };
     }
 

@@ -13,8 +13,14 @@ import java.util.List;
  *
  * @param generation the id of the model behind {@code /v1/completions} and {@code /v1/chat/completions}
  * @param embedding  the id of the model behind {@code /v1/embeddings}; null when the server has none
+ * @param rerank     the id of the model behind {@code /v1/rerank}; null when the server has none
  */
-record ModelIds(String generation, String embedding) {
+record ModelIds(String generation, String embedding, String rerank) {
+    /** The ids of a server without a rerank model. */
+    ModelIds(String generation, String embedding) {
+        this(generation, embedding, null);
+    }
+
     /** The id of {@code model}: its file (or resource) name without the {@code .gguf} extension. */
     static String idOf(Model model) {
         Path name = model.path().getFileName();
@@ -25,8 +31,11 @@ record ModelIds(String generation, String embedding) {
     /** Every distinct id, generation model first. */
     List<String> all() {
         List<String> ids = new ArrayList<>(List.of(generation));
-        if (embedding != null && !embedding.equals(generation)) {
+        if (embedding != null && !ids.contains(embedding)) {
             ids.add(embedding);
+        }
+        if (rerank != null && !ids.contains(rerank)) {
+            ids.add(rerank);
         }
         return ids;
     }
@@ -35,8 +44,9 @@ record ModelIds(String generation, String embedding) {
     void requireGeneration(String requested) {
         require(requested);
         if (!requested.equals(generation)) {
-            throw ApiException.invalid("The model '" + requested + "' makes embeddings only: use /v1/embeddings, or '"
-                    + generation + "' for completions.", "model", "model_not_supported");
+            String only = requested.equals(embedding) ? "makes embeddings only: use /v1/embeddings" : "ranks documents only: use /v1/rerank";
+            throw ApiException.invalid("The model '" + requested + "' " + only + ", or '" + generation + "' for completions.",
+                    "model", "model_not_supported");
         }
     }
 
@@ -47,6 +57,19 @@ record ModelIds(String generation, String embedding) {
             throw ApiException.invalid("The model '" + requested + "' does not make embeddings on this server"
                     + (embedding == null ? ": start it with --embedding-model." : ": use '" + embedding + "'."),
                     "model", "model_not_supported");
+        }
+    }
+
+    /** Checks the {@code model} field of a rerank request, which may be absent (the rerank model then). */
+    void requireRerank(String requested) {
+        if (requested == null) {
+            return;
+        }
+        require(requested);
+        if (!requested.equals(rerank)) {
+            throw ApiException.invalid("The model '" + requested + "' does not rank documents on this server"
+                    + (rerank == null ? ": start it with --rerank-model." : ": use '" + rerank + "'."), "model",
+                    "model_not_supported");
         }
     }
 

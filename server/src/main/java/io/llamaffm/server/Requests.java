@@ -77,4 +77,10 @@ final class Requests {
                       @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> input,
                       String encodingFormat,
                       Integer dimensions) {}
+
+    /**
+     * The body of {@code /v1/rerank}: {@code documents} is an array of strings or {@code {"text": ...}} objects (read
+     * by the endpoint, which names the element at fault).
+     */
+    record Rerank(String model, String query, JsonNode documents, Integer topN, Boolean returnDocuments) {}
 }

@@ -95,4 +95,13 @@ final class Responses {
 
     /** Token counts of an embeddings request. */
     record EmbeddingUsage(int promptTokens, int totalTokens) {}
+
+    /** {@code /v1/rerank}, in Jina's (and llama-server's) shape. */
+    record RerankList(String model, String object, EmbeddingUsage usage, List<RerankResult> results) {}
+
+    /** One ranked document: its index in the request, its score, and its text when asked for. */
+    record RerankResult(int index, float relevanceScore, @JsonInclude(JsonInclude.Include.NON_NULL) RerankDocument document) {}
+
+    /** The text of a ranked document. */
+    record RerankDocument(String text) {}
 }

@@ -19,15 +19,19 @@ import java.util.Objects;
  * @param apiKey          when not null, every request but {@code /health} must send {@code Authorization: Bearer <key>}
  * @param shutdownTimeout how long running requests may go on once {@link OpenAiServer#close()} is called; streams still
  *                        running then are ended with an error event
+ * @param requestReadTimeout how long a client may take to send a request body once its headers arrived; a slower one
+ *                        gets 408 {@code request_timeout} and its connection is closed
  */
 public record ServerConfig(String host, int port, int parallel, ContextParams context, int queueSize, Duration queueTimeout,
-                           long maxRequestBytes, String apiKey, Duration shutdownTimeout) {
+                           long maxRequestBytes, String apiKey, Duration shutdownTimeout,
+                           Duration requestReadTimeout) {
     /** Validates the fields. */
     public ServerConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(queueTimeout, "queueTimeout");
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+        Objects.requireNonNull(requestReadTimeout, "requestReadTimeout");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be in 0..65535, got " + port);
         }
@@ -40,6 +44,9 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
         if (queueTimeout.isNegative() || shutdownTimeout.isNegative()) {
             throw new IllegalArgumentException("timeouts must not be negative");
         }
+        if (requestReadTimeout.isNegative() || requestReadTimeout.isZero()) {
+            throw new IllegalArgumentException("requestReadTimeout must be positive, got " + requestReadTimeout);
+        }
         if (maxRequestBytes < 1) {
             throw new IllegalArgumentException("maxRequestBytes must be >= 1, got " + maxRequestBytes);
         }
@@ -48,55 +55,63 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
         }
     }
 
-    /** 127.0.0.1:8080, one slot in a context of 4096 tokens, 64 queued requests waiting up to 60 s, bodies up to 16 MiB, no key. */
+    /**
+     * 127.0.0.1:8080, one slot in a context of 4096 tokens, 64 queued requests waiting up to 60 s, bodies up to 16 MiB
+     * arriving within 30 s, no key, 10 s for running requests on close.
+     */
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 8080, 1, ContextParams.defaults().withContextLength(4096), 64,
-                Duration.ofSeconds(60), 16L << 20, null, Duration.ofSeconds(10));
+                Duration.ofSeconds(60), 16L << 20, null, Duration.ofSeconds(10), Duration.ofSeconds(30));
     }
 
     /** This configuration listening on {@code h} (a host name or address). */
     public ServerConfig withHost(String h) {
-        return new ServerConfig(h, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(h, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration on port {@code p} (0: any free port). */
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(host, p, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration with {@code n} slots. */
     public ServerConfig withParallel(int n) {
-        return new ServerConfig(host, port, n, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(host, port, n, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration with the generation context made with {@code c}. */
     public ServerConfig withContext(ContextParams c) {
-        return new ServerConfig(host, port, parallel, c, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(host, port, parallel, c, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration letting up to {@code n} requests wait for a slot. */
     public ServerConfig withQueueSize(int n) {
-        return new ServerConfig(host, port, parallel, context, n, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(host, port, parallel, context, n, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration letting requests wait up to {@code d} for a slot. */
     public ServerConfig withQueueTimeout(Duration d) {
-        return new ServerConfig(host, port, parallel, context, queueSize, d, maxRequestBytes, apiKey, shutdownTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, d, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration accepting request bodies of up to {@code n} bytes. */
     public ServerConfig withMaxRequestBytes(long n) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, n, apiKey, shutdownTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, n, apiKey, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration requiring {@code key} as a Bearer token (null: no key). */
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, key, shutdownTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, key, shutdownTimeout, requestReadTimeout);
     }
 
     /** This configuration giving running requests {@code d} to finish on close. */
     public ServerConfig withShutdownTimeout(Duration d) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, d);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, d, requestReadTimeout);
+    }
+
+    /** This configuration giving clients {@code d} to send a request body. */
+    public ServerConfig withRequestReadTimeout(Duration d) {
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, d);
     }
 
     /** The fields, with the API key hidden. */
@@ -104,6 +119,7 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
     public String toString() {
         return "ServerConfig[host=" + host + ", port=" + port + ", parallel=" + parallel + ", context=" + context
                 + ", queueSize=" + queueSize + ", queueTimeout=" + queueTimeout + ", maxRequestBytes=" + maxRequestBytes
-                + ", apiKey=" + (apiKey == null ? "none" : "(set)") + ", shutdownTimeout=" + shutdownTimeout + "]";
+                + ", apiKey=" + (apiKey == null ? "none" : "(set)") + ", shutdownTimeout=" + shutdownTimeout
+                + ", requestReadTimeout=" + requestReadTimeout + "]";
     }
 }

@@ -17,6 +17,11 @@ import java.util.concurrent.CountDownLatch;
  * {@code java -jar llama-ffm-server.jar --model FILE [options]}: serves a model until the process is stopped (Ctrl-C
  * or SIGTERM end running requests within the shutdown deadline, then close the contexts and the models). The same
  * server runs as {@code llama-ffm serve} in the CLI.
+ *
+ * <p>As it owns the JVM, it also bounds how long the JDK's HTTP server waits for a request's headers and body (the
+ * system property {@code sun.net.httpserver.maxReqTime}, in seconds, unless already set): the read timeout plus
+ * {@value #HEADER_GRACE_SECONDS} s, so a client that never finishes its headers loses its connection, while a slow
+ * body still gets the server's own 408 first.
  */
 public final class ServerMain {
     private static final String USAGE = """
@@ -34,7 +39,10 @@ public final class ServerMain {
                   --queue-timeout SECONDS how long a request waits for a slot before 503 (default 60)
                   --api-key KEY           require 'Authorization: Bearer KEY' (also: LLAMAFFM_API_KEY)
                   --shutdown-timeout SECONDS  how long running requests may finish on stop (default 10)
+                  --read-timeout SECONDS  how long a client may take to send a request body (default 30; then 408)
             """;
+    /** Seconds the JDK's HTTP server gives a request beyond the read timeout before it drops the connection. */
+    static final int HEADER_GRACE_SECONDS = 5;
 
     private ServerMain() {}
 
@@ -62,6 +70,10 @@ public final class ServerMain {
             err.println("error: " + e.getMessage());
             err.print(USAGE);
             return 2;
+        }
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime",
+                    Long.toString(config.requestReadTimeout().toSeconds() + HEADER_GRACE_SECONDS));
         }
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -102,7 +114,7 @@ public final class ServerMain {
     private static final Map<String, String> ALIASES = Map.of("-m", "model", "-np", "parallel", "-c", "ctx", "-t", "threads",
             "-b", "batch-size", "-h", "help");
     private static final List<String> NAMES = List.of("model", "embedding-model", "rerank-model", "host", "port", "parallel",
-            "ctx", "threads", "batch-size", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "help");
+            "ctx", "threads", "batch-size", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "read-timeout", "help");
 
     static Map<String, String> parse(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -147,6 +159,7 @@ public final class ServerMain {
                 .withQueueSize(integer(o, "queue-size", 64, 0))
                 .withQueueTimeout(Duration.ofSeconds(integer(o, "queue-timeout", 60, 0)))
                 .withShutdownTimeout(Duration.ofSeconds(integer(o, "shutdown-timeout", 10, 0)))
+                .withRequestReadTimeout(Duration.ofSeconds(integer(o, "read-timeout", 30, 1)))
                 .withApiKey(apiKey == null || apiKey.isEmpty() ? null : apiKey);
     }
 

@@ -161,6 +161,99 @@ class EmbeddingsEndpointIT {
         assertEquals("all-minilm-l6-v2", models.at("/data/1/id").asText());
     }
 
+    @Test
+    void concurrentRequestsShareOneEmbedCallAndGetTheVectorsOfSerialRequests() throws Exception {
+        List<String> bodies = List.of(
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":\"The cat sleeps on the sofa.\"}",
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":[\"Stock markets fell sharply today.\",\"A kitten naps on the couch.\"]}",
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":\"hello world\"}",
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":[\"one\",\"two\",\"three\"]}",
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":\"Berlin is the capital of Germany and its largest city.\"}",
+                "{\"model\":\"all-minilm-l6-v2\",\"input\":\"I like turtles.\",\"encoding_format\":\"base64\"}");
+        EmbeddingBatcher batcher = server.embeddingBatcher();
+        long before = batcher.embedCalls();
+        List<JsonNode> serial = new java.util.ArrayList<>();
+        for (String b : bodies) {
+            OpenAiServerIT.Reply r = post(server, "/v1/embeddings", b);
+            assertEquals(200, r.status(), r.raw());
+            serial.add(r.body());
+        }
+        assertEquals(bodies.size(), batcher.embedCalls() - before, "one call per request made one at a time");
+        long beforeConcurrent = batcher.embedCalls();
+        List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> replies = new java.util.ArrayList<>();
+        try (AutoCloseable held = batcher.hold()) { // the worker takes nothing until all six wait
+            for (String b : bodies) {
+                replies.add(OpenAiServerIT.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(server.baseUri().resolve("/v1/embeddings"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(b)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()));
+            }
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (batcher.waiting() < bodies.size()) {
+                assertTrue(System.nanoTime() < until, "only " + batcher.waiting() + " requests arrived");
+                Thread.sleep(10);
+            }
+        }
+        for (int i = 0; i < bodies.size(); i++) {
+            java.net.http.HttpResponse<String> r = replies.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode b = OpenAiServerIT.JSON.readTree(r.body());
+            JsonNode expected = serial.get(i);
+            assertEquals(expected.get("usage"), b.get("usage"), bodies.get(i));
+            assertEquals(expected.get("data").size(), b.get("data").size(), bodies.get(i));
+            for (int j = 0; j < b.get("data").size(); j++) {
+                JsonNode got = b.get("data").get(j).get("embedding");
+                JsonNode want = expected.get("data").get(j).get("embedding");
+                assertEquals(j, b.get("data").get(j).get("index").asInt());
+                if (want.isTextual()) {
+                    assertArrayEquals(decode(want.asText()), decode(got.asText()), 1e-6f, bodies.get(i));
+                } else {
+                    assertArrayEquals(floats(want), floats(got), 1e-6f, bodies.get(i));
+                }
+            }
+        }
+        assertEquals(1, batcher.embedCalls() - beforeConcurrent, "the six waiting requests were embedded in one call");
+    }
+
+    @Test
+    void aFullQueueAndAQueueTimeoutGet503ServerBusy() throws Exception {
+        try (OpenAiServer small = OpenAiServer.start(generator, embedder, ServerConfig.defaults().withPort(0).withContext(ONE_THREAD)
+                .withQueueSize(1).withQueueTimeout(java.time.Duration.ofMillis(500)))) {
+            String body = "{\"model\":\"all-minilm-l6-v2\",\"input\":\"hello world\"}";
+            EmbeddingBatcher batcher = small.embeddingBatcher();
+            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> first;
+            try (AutoCloseable held = batcher.hold()) {
+                first = OpenAiServerIT.HTTP.sendAsync(java.net.http.HttpRequest.newBuilder(small.baseUri().resolve("/v1/embeddings"))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (batcher.waiting() < 1) {
+                    assertTrue(System.nanoTime() < until, "the first request never arrived");
+                    Thread.sleep(5);
+                }
+                OpenAiServerIT.Reply full = post(small, "/v1/embeddings", body);
+                assertEquals(503, full.status(), full.raw());
+                assertEquals("{\"error\":{\"message\":\"The embedding model is busy (1 request(s) already waiting, the most this server queues); "
+                        + "retry later.\",\"type\":\"server_error\",\"param\":null,\"code\":\"server_busy\"}}", full.raw());
+                java.net.http.HttpResponse<String> timedOut = first.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(503, timedOut.statusCode(), timedOut.body());
+                assertEquals("{\"error\":{\"message\":\"The embedding model is busy (this request waited 500 ms for the "
+                        + "embedding model); retry later.\",\"type\":\"server_error\",\"param\":null,\"code\":\"server_busy\"}}",
+                        timedOut.body());
+                assertEquals(0, batcher.waiting(), "the timed-out request left the queue");
+            }
+            OpenAiServerIT.Reply ok = post(small, "/v1/embeddings", body);
+            assertEquals(200, ok.status(), ok.raw());
+            assertArrayEquals(viaApi(List.of("hello world")).getFirst().vector(), floats(ok.body().at("/data/0/embedding")), 1e-6f);
+        }
+    }
+
+    private static float[] decode(String base64) {
+        ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(base64)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] v = new float[bytes.remaining() / 4];
+        bytes.asFloatBuffer().get(v);
+        return v;
+    }
+
     private static double dot(float[] a, float[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {

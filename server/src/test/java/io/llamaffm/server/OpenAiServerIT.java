@@ -83,7 +83,8 @@ class OpenAiServerIT {
 
     static Reply send(HttpRequest.Builder request) throws Exception {
         HttpResponse<String> r = HTTP.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
-        JsonNode body = r.body().isEmpty() || r.body().startsWith("data:") ? null : JSON.readTree(r.body());
+        boolean json = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json");
+        JsonNode body = !json || r.body().isEmpty() ? null : JSON.readTree(r.body());
         return new Reply(r.statusCode(), body, r.body(), r);
     }
 

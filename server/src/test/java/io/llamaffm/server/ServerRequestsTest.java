@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -150,5 +151,87 @@ class ServerRequestsTest {
         assertThrows(IllegalArgumentException.class, () -> d.withParallel(0));
         assertThrows(IllegalArgumentException.class, () -> d.withQueueTimeout(Duration.ofSeconds(-1)));
         assertThrows(IllegalArgumentException.class, () -> d.withMaxRequestBytes(0));
+        assertEquals(Duration.ofSeconds(30), d.requestReadTimeout());
+        assertEquals(Duration.ofSeconds(10), d.shutdownTimeout());
+        assertThrows(IllegalArgumentException.class, () -> d.withRequestReadTimeout(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> d.withApiKey(" "));
+        ServerConfig keyed = d.withApiKey("sk-secret-123").withRequestReadTimeout(Duration.ofSeconds(2));
+        assertEquals("sk-secret-123", keyed.apiKey());
+        assertEquals(Duration.ofSeconds(2), keyed.requestReadTimeout());
+        assertEquals("sk-secret-123", keyed.withPort(0).withShutdownTimeout(Duration.ZERO).apiKey(), "withers keep the key");
+        assertTrue(keyed.toString().contains("apiKey=(set)"), keyed::toString);
+        assertFalse(keyed.toString().contains("sk-secret-123"), "the key is never printed");
+    }
+
+    @Test
+    void serverMainReadsTheKeyTheTimeoutsAndRefusesBadValues() {
+        ServerConfig c = ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--api-key", "sk-1", "--read-timeout", "5",
+                "--shutdown-timeout=3", "--queue-size", "2"}));
+        assertEquals("sk-1", c.apiKey());
+        assertEquals(Duration.ofSeconds(5), c.requestReadTimeout());
+        assertEquals(Duration.ofSeconds(3), c.shutdownTimeout());
+        assertEquals(2, c.queueSize());
+        assertEquals(Duration.ofSeconds(30), ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf"})).requestReadTimeout());
+        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+                () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--read-timeout", "0"})));
+        assertEquals("--read-timeout must be at least 1, got 0", zero.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ServerMain.parse(new String[] {"--read-timeout"}));
+    }
+
+    @Test
+    void integersOutOfRangeAreInvalidValuesOfTheirField() {
+        for (String[] c : new String[][] {
+                {"{\"max_tokens\":99999999999999999999}", "max_tokens", "a 32-bit"},
+                {"{\"top_k\":2147483648}", "top_k", "a 32-bit"},
+                {"{\"seed\":99999999999999999999999}", "seed", "a 64-bit"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_completion_tokens\":-99999999999999999999}",
+                        "max_completion_tokens", "a 32-bit"}}) {
+            ApiException e = refused(c[0]);
+            assertEquals(400, e.status(), c[0]);
+            assertEquals(c[1], e.body().error().param(), c[0]);
+            assertEquals("invalid_value", e.body().error().code(), c[0]);
+            assertEquals("Invalid value for '" + c[1] + "': the number is out of range (" + c[2] + " integer is expected).",
+                    e.getMessage(), c[0]);
+        }
+        // a float out of double's range is infinite, which the sampling checks refuse by name
+        ApiException hot = assertThrows(ApiException.class, () -> RequestSampling.chain(generation("{\"temperature\":1e400}"), 512, 4096));
+        assertEquals("Invalid value for 'temperature': must be between 0 and 2, got Infinity.", hot.getMessage());
+        assertEquals("Invalid type for 'max_tokens': expected an integer.", refused("{\"max_tokens\":1e400}").getMessage());
+    }
+
+    @Test
+    void nestingDeeperThanTheReaderAllowsAndBadUtf8AreInvalidJson() {
+        for (byte[] body : new byte[][] {
+                "[".repeat(100_000).getBytes(StandardCharsets.UTF_8),
+                ("{\"prompt\":" + "[".repeat(100_000)).getBytes(StandardCharsets.UTF_8),
+                ("{\"a\":" + "{\"a\":".repeat(5_000) + "1" + "}".repeat(5_001)).getBytes(StandardCharsets.UTF_8),
+                "{\"prompt\":\"a\u00ffb\"}".getBytes(StandardCharsets.ISO_8859_1), // 0xFF is never UTF-8
+                {'{', '"', 'p', '"', ':', '"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"', '}'}, // a UTF-8-encoded surrogate
+                {'{', '"', 'p', '"', ':', '"', (byte) 0xC3, '"', '}'}, // a cut two-byte sequence
+                "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_16), // with a byte order mark
+                "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_16LE),
+                "{\"model\":\"m\"}".getBytes(java.nio.charset.Charset.forName("UTF-32BE"))}) {
+            ApiException e = assertThrows(ApiException.class, () -> ApiJson.parseTree(body));
+            assertEquals(400, e.status());
+            assertEquals("invalid_json", e.body().error().code());
+            assertNull(e.body().error().param());
+            assertTrue(e.getMessage().startsWith("We could not parse the JSON body of your request: "), e.getMessage());
+        }
+        assertTrue(assertThrows(ApiException.class, () -> ApiJson.parseTree("[".repeat(100_000).getBytes(StandardCharsets.UTF_8)))
+                .getMessage().contains("nesting depth"));
+    }
+
+    @Test
+    void rerankIdsAreSeparateFromTheOthers() {
+        ModelIds ids = new ModelIds("stories260K", "minilm", "minilm-rank");
+        assertEquals(List.of("stories260K", "minilm", "minilm-rank"), ids.all());
+        ids.requireRerank(null); // optional on /v1/rerank
+        ids.requireRerank("minilm-rank");
+        assertEquals("model_not_supported", assertThrows(ApiException.class, () -> ids.requireRerank("minilm")).body().error().code());
+        ApiException gen = assertThrows(ApiException.class, () -> ids.requireGeneration("minilm-rank"));
+        assertEquals("The model 'minilm-rank' ranks documents only: use /v1/rerank, or 'stories260K' for completions.", gen.getMessage());
+        assertEquals(404, assertThrows(ApiException.class, () -> ids.requireRerank("bge")).status());
+        ApiException none = assertThrows(ApiException.class, () -> new ModelIds("stories260K", null).requireRerank("stories260K"));
+        assertTrue(none.getMessage().contains("--rerank-model"), none.getMessage());
     }
 }
