@@ -58,7 +58,7 @@ class CpuBudgetIT {
                     contexts.add(m.newContext(params));
                 }
                 String alone = contexts.getFirst().generate(prompt, gen, SamplerChain.greedy(), null).text();
-                double[] ratios = new double[5];
+                double[] ratios = new double[7];
                 for (int round = 0; round < ratios.length; round++) {
                     double single = tokensPerSecond(pool, contexts.subList(0, 1), prompt, gen, alone);
                     double four = tokensPerSecond(pool, contexts, prompt, gen, alone);
@@ -67,9 +67,10 @@ class CpuBudgetIT {
                             ratios[round]);
                 }
                 Arrays.sort(ratios);
-                // the median of paired ratios (this VM's speed drifts); 4 contexts in turn are ~1.0x of one, never the
-                // 0.07x that separate pools gave
-                assertTrue(ratios[ratios.length / 2] >= 0.9, "4 busy contexts / 1 context, median of paired rounds: "
+                // the median of paired ratios (this VM's speed drifts, and a round now and then runs at a hundredth of
+                // the usual speed on both sides); 4 contexts taking turns give ~1.0x of one on a quiet machine, where
+                // separate pools gave 0.07x; 0.8 leaves room for the noise
+                assertTrue(ratios[ratios.length / 2] >= 0.8, "4 busy contexts / 1 context, median of paired rounds: "
                         + ratios[ratios.length / 2] + " " + Arrays.toString(ratios));
             } finally {
                 pool.shutdownNow();
