@@ -3,6 +3,7 @@ package io.llamaffm.internal.engine;
 import io.llamaffm.Completion.StopReason;
 import io.llamaffm.DecodeException;
 import io.llamaffm.Sampler;
+import io.llamaffm.internal.CpuThreadPool;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -158,6 +159,17 @@ public final class DecodeLoop {
      * @return how many slots are still generating
      */
     public int step(java.util.function.Consumer<Slot> sampled) {
+        // the whole step (sampling, the text, the decode) is one turn of the process's CPU budget: sampling while
+        // another context's decode runs would take a core from its spinning compute threads
+        CpuThreadPool.lock();
+        try {
+            return stepInTurn(sampled);
+        } finally {
+            CpuThreadPool.unlock();
+        }
+    }
+
+    private int stepInTurn(java.util.function.Consumer<Slot> sampled) {
         batch.clear();
         int count = slots.size(); // indexed loops: the per-token path allocates no iterators
         for (int i = 0; i < count; i++) {
