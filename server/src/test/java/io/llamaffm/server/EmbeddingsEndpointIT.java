@@ -5,8 +5,6 @@ import io.llamaffm.Context;
 import io.llamaffm.Embedding;
 import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
-import io.llamaffm.convert.OnnxToGguf;
-import io.llamaffm.gguf.GgmlType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,22 +42,12 @@ class EmbeddingsEndpointIT {
     static void start() throws Exception {
         Path stories = Path.of(System.getProperty("llamaffm.shared.dir", "../shared"), "models", "stories260K.gguf");
         Assumptions.assumeTrue(Files.isRegularFile(stories), "../shared/models/stories260K.gguf is absent");
-        Path onnx = copy("all-minilm-l6-v2.onnx");
-        Path tokenizer = copy("all-minilm-l6-v2-tokenizer.json");
-        Path gguf = dir.resolve("all-minilm-l6-v2.gguf");
-        OnnxToGguf.convert(onnx, tokenizer, gguf, GgmlType.F16);
+        Path gguf = MiniLm.gguf(dir);
         generator = Model.load(stories);
         embedder = Model.load(gguf);
         server = OpenAiServer.start(generator, embedder, ServerConfig.defaults().withPort(0).withContext(ONE_THREAD));
     }
 
-    private static Path copy(String resource) throws Exception {
-        Path p = dir.resolve(resource);
-        try (InputStream in = EmbeddingsEndpointIT.class.getClassLoader().getResourceAsStream(resource)) {
-            Files.copy(Objects.requireNonNull(in, "MiniLM artifact on the test class path"), p);
-        }
-        return p;
-    }
 
     @AfterAll
     static void stop() {

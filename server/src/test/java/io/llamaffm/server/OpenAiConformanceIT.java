@@ -23,8 +23,6 @@ import io.llamaffm.EmbeddingParams;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
-import io.llamaffm.convert.OnnxToGguf;
-import io.llamaffm.gguf.GgmlType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,8 +66,7 @@ class OpenAiConformanceIT {
     static void start() throws Exception {
         Path stories = Path.of(System.getProperty("llamaffm.shared.dir", "../shared"), "models", "stories260K.gguf");
         Assumptions.assumeTrue(Files.isRegularFile(stories), "../shared/models/stories260K.gguf is absent");
-        Path gguf = dir.resolve("all-minilm-l6-v2.gguf");
-        OnnxToGguf.convert(copy("all-minilm-l6-v2.onnx"), copy("all-minilm-l6-v2-tokenizer.json"), gguf, GgmlType.F16);
+        Path gguf = MiniLm.gguf(dir);
         generator = Model.load(stories);
         embedder = Model.load(gguf);
         server = OpenAiServer.start(generator, embedder, ServerConfig.defaults().withPort(0).withParallel(4)
@@ -78,13 +75,6 @@ class OpenAiConformanceIT {
                 .timeout(Duration.ofSeconds(60)).maxRetries(0).build();
     }
 
-    private static Path copy(String resource) throws Exception {
-        Path p = dir.resolve(resource);
-        try (InputStream in = OpenAiConformanceIT.class.getClassLoader().getResourceAsStream(resource)) {
-            Files.copy(Objects.requireNonNull(in, "MiniLM artifact on the test class path"), p);
-        }
-        return p;
-    }
 
     @AfterAll
     static void stop() {

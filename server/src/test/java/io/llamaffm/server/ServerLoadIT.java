@@ -5,9 +5,7 @@ import io.llamaffm.ContextParams;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
-import io.llamaffm.convert.OnnxToGguf;
 import io.llamaffm.decoding.BatchScheduler;
-import io.llamaffm.gguf.GgmlType;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,8 +58,7 @@ class ServerLoadIT {
         Assumptions.assumeTrue(Files.isRegularFile(stories), "../shared/models/stories260K.gguf is absent");
         int clients = Integer.getInteger("llamaffm.load.clients", CLIENTS);
         int requests = Integer.getInteger("llamaffm.load.requests", REQUESTS);
-        Path gguf = dir.resolve("minilm.gguf");
-        OnnxToGguf.convert(copy("all-minilm-l6-v2.onnx"), copy("all-minilm-l6-v2-tokenizer.json"), gguf, GgmlType.F16);
+        Path gguf = MiniLm.gguf(dir);
         try (Model model = Model.load(stories); Model embedder = Model.load(gguf)) {
             Map<String, String> expected = new ConcurrentHashMap<>();
             try (Context ctx = model.newContext(ContextParams.defaults().withContextLength(256).withThreads(1))) {
@@ -159,7 +156,7 @@ class ServerLoadIT {
                 check(expected.get(prompt).equals(text), "completion of '" + prompt + "': " + text, tally);
             }
             case 2 -> { // embeddings
-                HttpResponse<String> r = HTTP.send(request(server, "/v1/embeddings", "{\"model\":\"minilm\",\"input\":"
+                HttpResponse<String> r = HTTP.send(request(server, "/v1/embeddings", "{\"model\":\"all-minilm-l6-v2\",\"input\":"
                         + JSON.writeValueAsString(prompt) + "}"), HttpResponse.BodyHandlers.ofString());
                 if (refused(r, tally)) {
                     return;
@@ -237,11 +234,4 @@ class ServerLoadIT {
         throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
-    private static Path copy(String resource) throws Exception {
-        Path p = dir.resolve(resource);
-        try (InputStream in = ServerLoadIT.class.getClassLoader().getResourceAsStream(resource)) {
-            Files.copy(Objects.requireNonNull(in, "MiniLM artifact on the test class path"), p);
-        }
-        return p;
-    }
 }
