@@ -42,7 +42,16 @@ record LoadLevel(int clients, double wallSeconds, List<StreamedCompletion> reque
 
     /** Prompt tokens by usage, median over the requests that reported it; -1 when none did. */
     int promptTokens() {
-        double[] p = requests.stream().mapToInt(StreamedCompletion::promptTokens).filter(t -> t >= 0).asDoubleStream().toArray();
+        return median(requests.stream().mapToInt(StreamedCompletion::promptTokens));
+    }
+
+    /** Prompt tokens the server took from its cache, median over the requests that reported it; -1 when none did. */
+    int cachedTokens() {
+        return median(requests.stream().mapToInt(StreamedCompletion::cachedTokens));
+    }
+
+    private static int median(java.util.stream.IntStream reported) {
+        double[] p = reported.filter(t -> t >= 0).asDoubleStream().toArray();
         return p.length == 0 ? -1 : (int) Math.round(new Stats(p).median());
     }
 

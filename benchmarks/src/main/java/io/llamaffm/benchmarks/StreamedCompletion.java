@@ -17,10 +17,12 @@ import java.util.List;
  * @param tokens            generated tokens (usage when sent, else {@link #contentChunks})
  * @param contentChunks     chunks whose {@code choices[0].delta.content} is a non-empty string
  * @param promptTokens      {@code usage.prompt_tokens}; -1 without usage
+ * @param cachedTokens      {@code usage.prompt_tokens_details.cached_tokens}: prompt tokens the server took from its
+ *                          cache instead of decoding them; -1 when it does not say
  * @param tokensFromUsage   whether {@link #tokens} comes from usage
  */
 record StreamedCompletion(double ttftMillis, double[] itlMillis, int tokens, int contentChunks, int promptTokens,
-                          boolean tokensFromUsage) {
+                          int cachedTokens, boolean tokensFromUsage) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One event's data and when its last line arrived ({@link System#nanoTime()}). */
@@ -48,6 +50,7 @@ record StreamedCompletion(double ttftMillis, double[] itlMillis, int tokens, int
         int chunks = 0;
         int completionTokens = -1;
         int promptTokens = -1;
+        int cachedTokens = -1;
         for (Event e : events) {
             if (e.data().equals("[DONE]")) {
                 break;
@@ -75,6 +78,7 @@ record StreamedCompletion(double ttftMillis, double[] itlMillis, int tokens, int
             if (usage.isObject()) {
                 completionTokens = usage.path("completion_tokens").asInt(-1);
                 promptTokens = usage.path("prompt_tokens").asInt(-1);
+                cachedTokens = usage.path("prompt_tokens_details").path("cached_tokens").asInt(-1);
             }
         }
         if (first < 0) {
@@ -82,6 +86,6 @@ record StreamedCompletion(double ttftMillis, double[] itlMillis, int tokens, int
         }
         boolean fromUsage = completionTokens >= 0;
         return new StreamedCompletion((first - startNanos) / 1e6, java.util.Arrays.copyOf(gaps, chunks - 1),
-                fromUsage ? completionTokens : chunks, chunks, promptTokens, fromUsage);
+                fromUsage ? completionTokens : chunks, chunks, promptTokens, cachedTokens, fromUsage);
     }
 }

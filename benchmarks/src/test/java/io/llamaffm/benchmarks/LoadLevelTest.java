@@ -18,6 +18,7 @@ class LoadLevelTest {
         assertEquals(160, l.tokens());
         assertEquals(64.0, l.tokensPerSecond());
         assertEquals(32, l.promptTokens()); // median of 30 and 34; the request without usage does not count
+        assertEquals(31, l.cachedTokens());
     }
 
     @Test
@@ -45,6 +46,7 @@ class LoadLevelTest {
     }
 
     private static StreamedCompletion request(double ttft, double[] itl, int tokens, int promptTokens) {
-        return new StreamedCompletion(ttft, itl, tokens, itl.length + 1, promptTokens, promptTokens >= 0);
+        return new StreamedCompletion(ttft, itl, tokens, itl.length + 1, promptTokens, promptTokens >= 0 ? promptTokens - 1 : -1,
+                promptTokens >= 0);
     }
 }

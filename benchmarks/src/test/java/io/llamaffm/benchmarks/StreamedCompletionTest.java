@@ -24,7 +24,8 @@ class StreamedCompletionTest {
                 event(1030, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":null}}]}"),
                 event(1042, content(" a")),
                 event(1050, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}"),
-                event(1051, "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":4,\"total_tokens\":16}}"),
+                event(1051, "{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":4,\"total_tokens\":16,"
+                        + "\"prompt_tokens_details\":{\"cached_tokens\":11}}}"),
                 event(1052, "[DONE]"),
                 event(1999, content("after the end"))));
         assertEquals(25.0, c.ttftMillis());
@@ -32,6 +33,7 @@ class StreamedCompletionTest {
         assertEquals(4, c.tokens()); // usage counts a token whose text came out empty, chunks do not
         assertEquals(3, c.contentChunks());
         assertEquals(12, c.promptTokens());
+        assertEquals(11, c.cachedTokens());
         assertTrue(c.tokensFromUsage());
     }
 
@@ -42,6 +44,7 @@ class StreamedCompletionTest {
         assertArrayEquals(new double[0], c.itlMillis());
         assertEquals(1, c.tokens());
         assertEquals(-1, c.promptTokens());
+        assertEquals(-1, c.cachedTokens());
         assertFalse(c.tokensFromUsage());
     }
 
