@@ -51,8 +51,11 @@ public final class ServerBench implements Callable<Integer> {
     int rounds;
     @Option(names = "--warmup", defaultValue = "1", description = "unmeasured requests after each start (default ${DEFAULT-VALUE})")
     int warmup;
-    @Option(names = "--threads", defaultValue = "2")
+    @Option(names = "--threads", defaultValue = "2", description = "CPU threads of both servers (default ${DEFAULT-VALUE})")
     int threads;
+    @Option(names = "--control-threads", defaultValue = "1",
+            description = "also run stories260K's levels at this thread count, as a control, when it differs from --threads (default ${DEFAULT-VALUE}; 0: none)")
+    int controlThreads;
     @Option(names = "--ctx-per-slot", defaultValue = "512", description = "context tokens per slot (default ${DEFAULT-VALUE})")
     int ctxPerSlot;
     @Option(names = "--model-cache", defaultValue = "${sys:user.home}/.cache/llama-ffm-bench")
@@ -80,6 +83,7 @@ public final class ServerBench implements Callable<Integer> {
         describeLlamaServer();
         StringBuilder tables = new StringBuilder();
         StringBuilder verdicts = new StringBuilder();
+        ModelResult control = null;
         for (String m : models) {
             Path model = switch (m) {
                 case "stories" -> smallModel;
@@ -89,9 +93,16 @@ public final class ServerBench implements Callable<Integer> {
             if (!Files.isRegularFile(model)) {
                 throw new IOException("no model file " + model);
             }
-            ModelResult r = measure(model);
+            ModelResult r = measure(model, threads);
             tables.append(r.table());
             verdicts.append(r.verdicts());
+            if (controlThreads > 0 && controlThreads != threads && m.equals("stories")) {
+                control = measure(model, controlThreads);
+            }
+        }
+        if (control != null) {
+            tables.append(controlNote()).append(control.table());
+            verdicts.append(control.verdicts());
         }
         String section = section(tables.toString(), verdicts.toString());
         String doc = Files.isRegularFile(out) ? Files.readString(out) : "# llama-ffm benchmark results\n\n";
@@ -101,29 +112,31 @@ public final class ServerBench implements Callable<Integer> {
         return 0;
     }
 
-    /** Every level of one model, {@link #rounds} times, both servers in turn. */
-    private ModelResult measure(Path model) throws Exception {
+    /** Every level of one model, {@link #rounds} times, both servers in turn, with {@code threads} threads each. */
+    private ModelResult measure(Path model, int threads) throws Exception {
         LoadLevel[][][] results = new LoadLevel[SIDES.length][levels.length][rounds];
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < levels.length; i++) {
                 for (int k = 0; k < SIDES.length; k++) {
                     int side = EmbeddingBench.turn(k, i + r, SIDES.length);
                     Thread.sleep(EmbeddingBench.SETTLE_MS);
-                    results[side][i][r] = run(side, model, levels[i]);
-                    log(String.format(Locale.ROOT, "%s %s round %d: %s", model.getFileName(), SIDES[side], r + 1, results[side][i][r].summary()));
+                    results[side][i][r] = run(side, model, levels[i], threads);
+                    log(String.format(Locale.ROOT, "%s, %d threads, %s round %d: %s", model.getFileName(), threads, SIDES[side], r + 1,
+                            results[side][i][r].summary()));
                 }
             }
         }
-        return new ModelResult(model.getFileName().toString(), results);
+        String name = model.getFileName() + (threads == this.threads ? "" : ", " + threads + " thread" + (threads == 1 ? "" : "s"));
+        return new ModelResult(name, results);
     }
 
     /** Starts one server with {@code clients} slots, warms it up, runs the level and stops it. */
-    private LoadLevel run(int side, Path model, int clients) throws Exception {
+    private LoadLevel run(int side, Path model, int clients, int threads) throws Exception {
         int port = ServerProcess.freePort();
         URI base = URI.create("http://127.0.0.1:" + port);
         String name = SIDES[side];
-        Path log = logs.resolve(String.format(Locale.ROOT, "%s-%s-%d.log", name, model.getFileName(), clients));
-        try (ServerProcess server = ServerProcess.start(name, serverCommand(side, model, port, clients), base, log, START_TIMEOUT)) {
+        Path log = logs.resolve(String.format(Locale.ROOT, "%s-%s-t%d-c%d.log", name, model.getFileName(), threads, clients));
+        try (ServerProcess server = ServerProcess.start(name, serverCommand(side, model, port, clients, threads), base, log, START_TIMEOUT)) {
             ServerLoad load = ServerLoad.connect(base, maxTokens, LEVEL_TIMEOUT);
             for (int w = 0; w < warmup; w++) {
                 load.request(ServerLoad.PROMPTS.get(w % ServerLoad.PROMPTS.size()));
@@ -133,7 +146,7 @@ public final class ServerBench implements Callable<Integer> {
     }
 
     /** The command line of one server; {@code slots} slots of {@link #ctxPerSlot} tokens each. */
-    List<String> serverCommand(int side, Path model, int port, int slots) {
+    List<String> serverCommand(int side, Path model, int port, int slots, int threads) {
         String ctx = Integer.toString(ctxPerSlot * slots);
         if (side == 0) {
             return List.of(llamaServer.toString(), "-m", model.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
@@ -262,6 +275,13 @@ public final class ServerBench implements Callable<Integer> {
         private String ratioCell(Stats s) {
             return rounds == 1 ? String.format(Locale.ROOT, "%.3f", s.median()) : s.ratioCell();
         }
+    }
+
+    private String controlNote() {
+        return "Control: stories260K at " + controlThreads + " thread" + (controlThreads == 1 ? "" : "s") + ", same method. On a "
+                + Runtime.getRuntime().availableProcessors() + "-core machine a server's " + threads + " compute threads share the cores "
+                + "with its HTTP threads and the load generator; a compute thread preempted there leaves its partner spinning at ggml's "
+                + "barrier, and on a model this small (well under a millisecond per step) such stalls, not the servers, can set the pace.\n\n";
     }
 
     private int index(int clients) {

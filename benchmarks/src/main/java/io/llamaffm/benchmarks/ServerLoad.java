@@ -47,7 +47,6 @@ public final class ServerLoad implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http;
     private final URI base;
     private final String model;
     private final int maxTokens;
@@ -66,11 +65,10 @@ public final class ServerLoad implements Callable<Integer> {
 
     /** For picocli only. */
     ServerLoad() {
-        this(null, null, null, 0, null);
+        this(null, null, 0, null);
     }
 
-    private ServerLoad(HttpClient http, URI base, String model, int maxTokens, Duration timeout) {
-        this.http = http;
+    private ServerLoad(URI base, String model, int maxTokens, Duration timeout) {
         this.base = base;
         this.model = model;
         this.maxTokens = maxTokens;
@@ -87,10 +85,11 @@ public final class ServerLoad implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("max_tokens must be at least 1: " + maxTokens);
         }
-        // HTTP/1.1: neither server speaks HTTP/2, and a plain-text upgrade attempt is only noise
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        HttpResponse<String> models = http.send(HttpRequest.newBuilder(base.resolve("/v1/models")).timeout(Duration.ofSeconds(30)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> models;
+        try (HttpClient http = newClient()) {
+            models = http.send(HttpRequest.newBuilder(base.resolve("/v1/models")).timeout(Duration.ofSeconds(30)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
         if (models.statusCode() != 200) {
             throw new IOException("GET /v1/models answered " + models.statusCode() + ": " + models.body());
         }
@@ -98,7 +97,18 @@ public final class ServerLoad implements Callable<Integer> {
         if (id == null) {
             throw new IOException("GET /v1/models lists no model: " + models.body());
         }
-        return new ServerLoad(http, base, id, maxTokens, timeout);
+        return new ServerLoad(base, id, maxTokens, timeout);
+    }
+
+    /**
+     * A client of this load generator: HTTP/1.1 (neither server speaks HTTP/2, and a plain-text upgrade attempt is only
+     * noise). Each request gets a client, and so a connection, of its own, closed when its response has been read:
+     * llama-server closes the connection after each streamed response (while its headers promise keep-alive), and a
+     * pooled connection reused before the client had seen that close failed with "header parser received no bytes".
+     * One connection per request, the same for both servers, has no such race.
+     */
+    static HttpClient newClient() {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     /** The model id the requests name. */
@@ -108,8 +118,10 @@ public final class ServerLoad implements Callable<Integer> {
 
     /** One request, measured (a warm-up, or a check). */
     StreamedCompletion request(String prompt) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        return StreamedCompletion.of(start, send(prompt));
+        try (HttpClient http = newClient()) {
+            long start = System.nanoTime();
+            return StreamedCompletion.of(start, send(http, prompt));
+        }
     }
 
     /** {@code clients} clients sending {@code requestsPerClient} requests each, back to back, all started at once. */
@@ -132,8 +144,11 @@ public final class ServerLoad implements Callable<Integer> {
                     go.await();
                     List<Sent> mine = new ArrayList<>();
                     for (int j = 0; j < requestsPerClient; j++) {
-                        long t0 = System.nanoTime();
-                        mine.add(new Sent(t0, send(PROMPTS.get((client + j) % PROMPTS.size()))));
+                        // made before the clock starts; closed, and with it the connection, once the response is read
+                        try (HttpClient http = newClient()) {
+                            long t0 = System.nanoTime();
+                            mine.add(new Sent(t0, send(http, PROMPTS.get((client + j) % PROMPTS.size()))));
+                        }
                     }
                     return mine;
                 }));
@@ -163,7 +178,7 @@ public final class ServerLoad implements Callable<Integer> {
     }
 
     /** Sends one streaming request and returns its events with their arrival times; fails on a status other than 200. */
-    private List<StreamedCompletion.Event> send(String prompt) throws IOException, InterruptedException {
+    private List<StreamedCompletion.Event> send(HttpClient http, String prompt) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
                 .header("Content-Type", "application/json")
                 .timeout(timeout)
@@ -171,27 +186,31 @@ public final class ServerLoad implements Callable<Integer> {
                 .build();
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
         try (Stream<String> lines = response.body()) {
-            if (response.statusCode() != 200) {
-                throw new IOException("POST /v1/chat/completions answered " + response.statusCode() + ": "
-                        + String.join("\n", lines.toList()));
-            }
-            List<StreamedCompletion.Event> events = new ArrayList<>();
-            ServerSentEvents decoder = new ServerSentEvents();
-            for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
-                String data = decoder.line(it.next());
-                if (data != null) {
-                    events.add(new StreamedCompletion.Event(System.nanoTime(), data));
-                }
-            }
-            String last = decoder.end();
-            if (last != null) {
-                events.add(new StreamedCompletion.Event(System.nanoTime(), last));
-            }
-            if (events.isEmpty()) {
-                throw new IOException("the response had no events");
-            }
-            return events;
+            return events(response.statusCode(), lines);
         }
+    }
+
+    /** The events of a response with their arrival times; fails on a status other than 200. */
+    private static List<StreamedCompletion.Event> events(int status, Stream<String> lines) throws IOException {
+        if (status != 200) {
+            throw new IOException("POST /v1/chat/completions answered " + status + ": " + String.join("\n", lines.toList()));
+        }
+        List<StreamedCompletion.Event> events = new ArrayList<>();
+        ServerSentEvents decoder = new ServerSentEvents();
+        for (Iterator<String> it = lines.iterator(); it.hasNext(); ) {
+            String data = decoder.line(it.next());
+            if (data != null) {
+                events.add(new StreamedCompletion.Event(System.nanoTime(), data));
+            }
+        }
+        String last = decoder.end();
+        if (last != null) {
+            events.add(new StreamedCompletion.Event(System.nanoTime(), last));
+        }
+        if (events.isEmpty()) {
+            throw new IOException("the response had no events");
+        }
+        return events;
     }
 
     /** The JSON body of one request. */

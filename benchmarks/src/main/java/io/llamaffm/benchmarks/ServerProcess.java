@@ -68,22 +68,24 @@ final class ServerProcess implements AutoCloseable {
     }
 
     private void awaitHealthy(Duration timeout) throws IOException, InterruptedException {
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest health = HttpRequest.newBuilder(base.resolve("/health")).timeout(Duration.ofSeconds(5)).GET().build();
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IOException(name + " ended with status " + process.exitValue() + " before it was ready; the end of its log ("
-                        + log + "):\n" + ChildJvm.tail(log));
-            }
-            try {
-                if (http.send(health, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
+        // closed when ready, so that its kept-alive connection holds none of the server's threads during the measurement
+        try (HttpClient http = ServerLoad.newClient()) {
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IOException(name + " ended with status " + process.exitValue() + " before it was ready; the end of its log ("
+                            + log + "):\n" + ChildJvm.tail(log));
                 }
-            } catch (IOException notListeningYet) {
-                // connection refused while it starts
+                try {
+                    if (http.send(health, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                        return;
+                    }
+                } catch (IOException notListeningYet) {
+                    // connection refused while it starts
+                }
+                Thread.sleep(100);
             }
-            Thread.sleep(100);
         }
         throw new IOException(name + " was not ready within " + timeout + "; the end of its log (" + log + "):\n" + ChildJvm.tail(log));
     }
