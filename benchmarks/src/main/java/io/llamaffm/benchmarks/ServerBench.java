@@ -249,7 +249,7 @@ public final class ServerBench implements Callable<Integer> {
             List<String> below = new ArrayList<>();
             for (int i = 0; i < levels.length; i++) {
                 if (ratio(i).median() < TARGET_RATIO) {
-                    below.add(levels[i] + " clients (" + String.format(Locale.ROOT, "%.3f", ratio(i).median()) + ")");
+                    below.add(levels[i] + (levels[i] == 1 ? " client" : " clients") + String.format(Locale.ROOT, " (%.3f)", ratio(i).median()));
                 }
             }
             md.append("- ").append(model).append(", (a) llama-ffm ≥ ").append(TARGET_RATIO).append("× llama-server's tokens/s at every level: ")
