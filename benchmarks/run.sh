@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # The whole performance comparison in one command; writes benchmarks/RESULTS.md.
-#   benchmarks/run.sh [--threads N] [--reps N (30)] [--large-reps N (8)] [--skip-large] [--no-jmh] [--no-jni] [--jni-large] [--out FILE]
+#   benchmarks/run.sh [--threads N] [--reps N (30)] [--large-reps N (8)] [--skip-large] [--no-jmh] [--no-jni] [--jni-large]
+#                     [--skip-server] [--out FILE]
 # In one run, same machine and threads: native llama-bench (the pinned build) vs llama-ffm vs the JNI binding
 # (de.kherud:llama 4.1.0) on stories260K and on the synthetic 1B-class models (generated on first use into
 # ~/.cache/llama-ffm-bench), embeddings vs ONNX Runtime, the prebuilt natives vs a -march=native build, and the
-# JMH hot-path benchmarks. A first run builds the -march=native libraries (minutes) and the models (minutes).
+# JMH hot-path benchmarks; then our OpenAI-compatible server next to llama-server under concurrent load
+# (benchmarks/server.sh, which also runs alone; --skip-server leaves it out). A first run builds the -march=native
+# libraries (minutes), llama-server (15-25 minutes on 2 cores) and the models (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
 source native/scripts/common.sh
 jmh=1
+server=1
 args=()
+server_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-jmh) jmh=0 ;;
+    --skip-server) server=0 ;;
+    --threads|--out) args+=("$1" "$2"); server_args+=("$1" "$2"); shift ;;
+    --skip-large) args+=("$1"); server_args+=(--models stories) ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -43,7 +51,12 @@ if [ "$jmh" = 1 ]; then
     cat benchmarks/target/overhead.txt; } > "$jmh_out"
 fi
 
-exec java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
+java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmarks/target/lib/*" \
     io.llamaffm.benchmarks.SideBySide --llama-bench "$bin/llama-bench" --native-build "$native_bin" \
     --prebuilt "$prebuilt/linux-x64" \
     $( [ "$jmh" = 1 ] && echo "--jmh $jmh_out" ) --command "benchmarks/run.sh ${args[*]-}" "${args[@]+"${args[@]}"}"
+# SideBySide rewrote the whole report: the server section goes back in after it
+if [ "$server" = 1 ]; then
+  log "our server next to llama-server under concurrent load (benchmarks/server.sh)"
+  benchmarks/server.sh "${server_args[@]+"${server_args[@]}"}"
+fi

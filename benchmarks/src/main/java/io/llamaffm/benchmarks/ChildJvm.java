@@ -165,7 +165,8 @@ final class ChildJvm {
         }
     }
 
-    private static void kill(Process p) {
+    /** Kills {@code p} and its descendants and waits up to 10 s for it to end. */
+    static void kill(Process p) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
         try {
