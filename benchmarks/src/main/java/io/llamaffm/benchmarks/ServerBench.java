@@ -130,6 +130,27 @@ public final class ServerBench implements Callable<Integer> {
         return new ModelResult(name, results);
     }
 
+    private final java.util.Map<Path, List<Integer>> notUtf8 = new java.util.HashMap<>();
+
+    /** The tokens of {@code model} whose text alone is not valid UTF-8 (byte tokens, parts of characters). */
+    private List<Integer> notUtf8(Path model) {
+        return notUtf8.computeIfAbsent(model, m -> {
+            List<Integer> out = new java.util.ArrayList<>();
+            try (io.llamaffm.Model loaded = io.llamaffm.Model.load(m, io.llamaffm.ModelParams.defaults().withVocabOnly(true))) {
+                io.llamaffm.Tokenizer t = loaded.tokenizer();
+                java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder();
+                for (int id = 0; id < t.vocabularySize(); id++) {
+                    try {
+                        utf8.decode(java.nio.ByteBuffer.wrap(t.pieceBytes(id, false)));
+                    } catch (java.nio.charset.CharacterCodingException e) {
+                        out.add(id);
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
     /** Starts one server with {@code clients} slots, warms it up, runs the level and stops it. */
     private LoadLevel run(int side, Path model, int clients, int threads) throws Exception {
         int port = ServerProcess.freePort();
@@ -138,6 +159,9 @@ public final class ServerBench implements Callable<Integer> {
         Path log = logs.resolve(String.format(Locale.ROOT, "%s-%s-t%d-c%d.log", name, model.getFileName(), threads, clients));
         try (ServerProcess server = ServerProcess.start(name, serverCommand(side, model, port, clients, threads), base, log, START_TIMEOUT)) {
             ServerLoad load = ServerLoad.connect(base, maxTokens, LEVEL_TIMEOUT);
+            if (!model.equals(smallModel)) {
+                load.banned(notUtf8(model)); // the synthetic model's random bytes: see ServerLoad.banned
+            }
             for (int w = 0; w < warmup; w++) {
                 load.request(ServerLoad.PROMPTS.get(w % ServerLoad.PROMPTS.size()));
             }
@@ -310,7 +334,10 @@ public final class ServerBench implements Callable<Integer> {
                 .append(rounds > 1 ? " (" + rounds + " rounds; tokens/s as median (min–max), the ratio as the median [quartiles] of the per-round ratios; latencies pooled over the rounds)" : " (one round)")
                 .append(". Requests: one short user message (").append(ServerLoad.PROMPTS.size())
                 .append(" fixed ones, taken in turn), `max_tokens: ").append(maxTokens)
-                .append("`, `temperature: 0`, `ignore_eos: true`, `stream: true`, `stream_options.include_usage: true`. ")
+                .append("`, `temperature: 0`, `ignore_eos: true`, `stream: true`, `stream_options.include_usage: true`; on the synthetic ")
+                .append("model also `logit_bias` -100 for every token whose text alone is not UTF-8 (its random weights write such bytes, and ")
+                .append("llama-server's chat parser then ends the stream with a 500 error event: \"The model produced output that does not match ")
+                .append("the expected ... format\"). ")
                 .append("tokens/s: the generated tokens of every request of the level (by usage) over its wall time, first request sent to last event read. ")
                 .append("TTFT: from sending a request to its first chunk with content; ITL: the gaps between successive chunks with content, pooled over the level's requests; ")
                 .append("p50 / p99 linearly interpolated. The load generator (ServerLoad, java.net.http, one thread per client) runs in the ")

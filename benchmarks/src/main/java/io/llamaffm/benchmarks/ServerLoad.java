@@ -49,6 +49,8 @@ public final class ServerLoad implements Callable<Integer> {
 
     private final URI base;
     private final String model;
+    /** Tokens every request bans ({@code logit_bias} -100). */
+    private List<Integer> banned = List.of();
     private final int maxTokens;
     private final Duration timeout;
 
@@ -98,6 +100,19 @@ public final class ServerLoad implements Callable<Integer> {
             throw new IOException("GET /v1/models lists no model: " + models.body());
         }
         return new ServerLoad(base, id, maxTokens, timeout);
+    }
+
+    /**
+     * Adds {@code logit_bias: -100} for {@code tokens} to every request: for a synthetic model, whose random weights
+     * would otherwise write bytes that are not UTF-8, which llama-server's chat parser rejects at the end of the stream
+     * (a 500 error event: "The model produced output that does not match the expected ... format").
+     *
+     * @param tokens the token ids to ban
+     * @return this load generator
+     */
+    ServerLoad banned(java.util.Collection<Integer> tokens) {
+        this.banned = List.copyOf(tokens);
+        return this;
     }
 
     /**
@@ -182,7 +197,7 @@ public final class ServerLoad implements Callable<Integer> {
         HttpRequest request = HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
                 .header("Content-Type", "application/json")
                 .timeout(timeout)
-                .POST(HttpRequest.BodyPublishers.ofString(body(model, prompt, maxTokens)))
+                .POST(HttpRequest.BodyPublishers.ofString(body(model, prompt, maxTokens, banned)))
                 .build();
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
         try (Stream<String> lines = response.body()) {
@@ -215,9 +230,18 @@ public final class ServerLoad implements Callable<Integer> {
 
     /** The JSON body of one request. */
     static String body(String model, String prompt, int maxTokens) {
+        return body(model, prompt, maxTokens, List.of());
+    }
+
+    /** The JSON body of one request, banning {@code banned} tokens when there are any. */
+    static String body(String model, String prompt, int maxTokens, List<Integer> banned) {
         ObjectNode body = JSON.createObjectNode();
         body.put("model", model);
         body.putArray("messages").addObject().put("role", "user").put("content", prompt);
+        if (!banned.isEmpty()) {
+            ObjectNode bias = body.putObject("logit_bias");
+            banned.forEach(t -> bias.put(Integer.toString(t), -100));
+        }
         body.put("max_tokens", maxTokens);
         body.put("temperature", 0);
         body.put("ignore_eos", true);
