@@ -366,8 +366,10 @@ public final class Tokenizer {
      *
      * @param tokens the ids
      * @throws IllegalArgumentException naming the first id out of range
+     * @throws IllegalStateException    if the model is closed
      */
     public void checkTokens(int[] tokens) {
+        model.ensureOpen();
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocabularySize) {
                 throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i + " is out of range 0.."
