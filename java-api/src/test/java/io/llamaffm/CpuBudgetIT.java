@@ -58,7 +58,7 @@ class CpuBudgetIT {
                     contexts.add(m.newContext(params));
                 }
                 String alone = contexts.getFirst().generate(prompt, gen, SamplerChain.greedy(), null).text();
-                double[] ratios = new double[7];
+                double[] ratios = new double[9];
                 for (int round = 0; round < ratios.length; round++) {
                     double single = tokensPerSecond(pool, contexts.subList(0, 1), prompt, gen, alone);
                     double four = tokensPerSecond(pool, contexts, prompt, gen, alone);
