@@ -229,10 +229,6 @@ public final class ServerLoad implements Callable<Integer> {
     }
 
     /** The JSON body of one request. */
-    static String body(String model, String prompt, int maxTokens) {
-        return body(model, prompt, maxTokens, List.of());
-    }
-
     /** The JSON body of one request, banning {@code banned} tokens when there are any. */
     static String body(String model, String prompt, int maxTokens, List<Integer> banned) {
         ObjectNode body = JSON.createObjectNode();

@@ -414,14 +414,12 @@ final class GenerationEndpoint {
         final int index;
         final StringBuilder text = new StringBuilder();
         final List<BatchScheduler.Step> steps = new ArrayList<>();
-        final Consumer<String> sink;
         ReplyReader reader;
         boolean opened;
         Completion completion;
 
-        ChoiceState(int index, Consumer<String> sink) {
+        ChoiceState(int index) {
             this.index = index;
-            this.sink = sink;
         }
     }
 
@@ -432,7 +430,7 @@ final class GenerationEndpoint {
             int n = job.chains().size();
             List<ChoiceState> choices = new ArrayList<>();
             for (int i = 0; i < tickets.size() * n; i++) {
-                ChoiceState c = new ChoiceState(i, null);
+                ChoiceState c = new ChoiceState(i);
                 choices.add(c);
             }
             drain(events, tickets.size(), piece -> {
@@ -489,8 +487,7 @@ final class GenerationEndpoint {
             try {
                 e = events.take();
             } catch (InterruptedException stopping) { // close() ends what runs past its deadline
-                throw new ApiException(503, "server_error", "The server is shutting down: this generation was cancelled.",
-                        null, "shutting_down");
+                throw shuttingDown();
             }
             switch (e) {
                 case Piece piece -> onPiece.accept(piece);
@@ -518,8 +515,7 @@ final class GenerationEndpoint {
             for (int i = 0; i < tickets.size() * n; i++) {
                 int index = i;
                 ChoiceState[] self = new ChoiceState[1];
-                Consumer<String> sink = job.chat() ? null : piece -> out.send(textChunk(id, created, index, piece, null, null));
-                ChoiceState c = new ChoiceState(index, sink);
+                ChoiceState c = new ChoiceState(index);
                 self[0] = c;
                 if (job.chat()) {
                     // a chat reply is read as it comes: its text and reasoning, each call (index, id, name) then its arguments
@@ -688,9 +684,14 @@ final class GenerationEndpoint {
         return switch (c.stopReason()) {
             case END_OF_GENERATION, STOP_STRING -> "stop";
             case MAX_TOKENS, CONTEXT_FULL -> "length";
-            case CANCELLED -> throw new ApiException(503, "server_error", "The server is shutting down: this generation was "
-                    + "cancelled.", null, "shutting_down");
+            case CANCELLED -> throw shuttingDown();
         };
+    }
+
+    /** A generation ended by {@code close()} past its deadline (cancelled, or its thread interrupted). */
+    private static ApiException shuttingDown() {
+        return new ApiException(503, "server_error", "The server is shutting down: this generation was cancelled.", null,
+                "shutting_down");
     }
 
     private static String newId(boolean chat) {

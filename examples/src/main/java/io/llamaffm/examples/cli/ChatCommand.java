@@ -8,7 +8,7 @@ import io.llamaffm.Context;
 import io.llamaffm.GenerationParams;
 import io.llamaffm.Model;
 import io.llamaffm.SamplerChain;
-import io.llamaffm.server.LeadingSpaceTrimmer;
+import io.llamaffm.examples.LeadingSpaceTrimmer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -211,7 +211,7 @@ class CliTest {
     @Test
     void theChatReplyPrinterDropsOnlyTheLeadingSpace() {
         StringBuilder sb = new StringBuilder();
-        io.llamaffm.server.LeadingSpaceTrimmer t = new io.llamaffm.server.LeadingSpaceTrimmer(sb::append);
+        io.llamaffm.examples.LeadingSpaceTrimmer t = new io.llamaffm.examples.LeadingSpaceTrimmer(sb::append);
         for (String piece : List.of(" ", " Hello", " there", "\n", " you")) {
             t.accept(piece);
         }

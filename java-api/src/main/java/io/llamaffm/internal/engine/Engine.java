@@ -354,13 +354,7 @@ public final class Engine implements AutoCloseable {
      * @return the length of the prefix kept: decoding continues from there
      */
     public int reusablePrefix(int sequence, int[] prompt) {
-        int[] k = known[sequence];
-        int count = knownCount[sequence];
-        int common = 0;
-        int limit = Math.min(count, prompt.length);
-        while (common < limit && k[common] == prompt[common]) {
-            common++;
-        }
+        int common = commonPrefix(sequence, prompt);
         if (common == prompt.length) {
             common--;
         }

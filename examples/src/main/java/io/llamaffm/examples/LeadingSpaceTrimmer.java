@@ -1,4 +1,4 @@
-package io.llamaffm.server;
+package io.llamaffm.examples;
 
 import java.util.function.Consumer;
 
