@@ -25,6 +25,14 @@ if command -v flock >/dev/null 2>&1; then
   exec 9>"$out.lock"
   flock 9
 fi
+# The folder is shared by every checkout (worktrees, fresh clones), but CMake ties it to the checkout that configured
+# it: when that is another one (perhaps deleted since), configure again for this one. Object files whose command lines
+# stay the same (all of llama.cpp's) are kept, so this costs a configure and a few of our own files, not a cold build.
+configured="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$out/CMakeCache.txt" 2>/dev/null || true)"
+if [ -n "$configured" ] && [ "$configured" != "$(cd "$REPO_DIR" && pwd -P)" ]; then
+  log "build folder configured for $configured: configuring it for $REPO_DIR"
+  rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"
+fi
 if [ ! -f "$out/CMakeCache.txt" ]; then
   cmake -S "$REPO_DIR" -B "$out" "${generator[@]+"${generator[@]}"}" -DCMAKE_BUILD_TYPE=Release \
         -DLLAMAFFM_LLAMA_SOURCE_DIR="$src" "${opts[@]+"${opts[@]}"}" >"$out/configure.log" 2>&1 \
