@@ -49,7 +49,8 @@ public final class ServerBench implements Callable<Integer> {
     int maxTokens;
     @Option(names = "--rounds", defaultValue = "1", description = "times each level is run on both servers (default ${DEFAULT-VALUE})")
     int rounds;
-    @Option(names = "--warmup", defaultValue = "1", description = "unmeasured requests after each start (default ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "1", description = "unmeasured passes of the level's whole load after each start "
+            + "(default ${DEFAULT-VALUE}): a JVM server compiles its hot code during its first thousands of tokens")
     int warmup;
     @Option(names = "--threads", defaultValue = "2", description = "CPU threads of both servers (default ${DEFAULT-VALUE})")
     int threads;
@@ -163,7 +164,7 @@ public final class ServerBench implements Callable<Integer> {
                 load.banned(notUtf8(model)); // the synthetic model's random bytes: see ServerLoad.banned
             }
             for (int w = 0; w < warmup; w++) {
-                load.request(ServerLoad.PROMPTS.get(w % ServerLoad.PROMPTS.size()));
+                load.level(clients, requests);
             }
             return load.level(clients, requests);
         }
@@ -328,8 +329,9 @@ public final class ServerBench implements Callable<Integer> {
         md.append("- llama-ffm server: ").append(serverJar).append(" (java -jar, this JVM's java)\n\n");
         md.append("Our OpenAI-compatible server (`server/`) and llama.cpp's llama-server, both over HTTP only, same model, ")
                 .append("same threads (").append(threads).append("). For each concurrency level C each server is started fresh with C slots ")
-                .append("and ").append(ctx).append(" tokens of context, waited for (`GET /health` 200), warmed up with ").append(warmup)
-                .append(" request").append(warmup == 1 ? "" : "s").append(", then C clients start at once and each sends ").append(requests)
+                .append("and ").append(ctx).append(" tokens of context, waited for (`GET /health` 200), warmed up with ")
+                .append(warmup == 1 ? "one unmeasured pass" : warmup + " unmeasured passes").append(" of the level's load (the same requests; ")
+                .append("a JVM server compiles its hot code during its first thousands of tokens, as a server in service long has), then C clients start at once and each sends ").append(requests)
                 .append(" streaming `POST /v1/chat/completions` back to back, and the server is stopped; at each level the two take turns at going first")
                 .append(rounds > 1 ? " (" + rounds + " rounds; tokens/s as median (min–max), the ratio as the median [quartiles] of the per-round ratios; latencies pooled over the rounds)" : " (one round)")
                 .append(". Requests: one short user message (").append(ServerLoad.PROMPTS.size())

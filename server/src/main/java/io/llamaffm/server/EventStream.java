@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * A response of server-sent events: {@code data: {json}\n\n} per event, then {@code data: [DONE]\n\n}. The status
  * line and headers go out with the first event, so a request that fails before it still gets a plain JSON error.
+ * Events are buffered until {@link #flush()} (or the end): the request's thread sends what the scheduler queued for it
+ * since it last woke in one write, instead of one system call per token.
  * A write that fails (the client went away) throws {@link UncheckedIOException}, which ends the generation.
  */
 final class EventStream {
@@ -25,17 +27,24 @@ final class EventStream {
         return out != null;
     }
 
-    /** Sends one event with {@code value} as its JSON data. */
+    /** Buffers one event with {@code value} as its JSON data. */
     void send(Object value) {
-        write("data: " + ApiJson.write(value) + "\n\n");
+        write("data: " + ApiJson.write(value) + "\n\n", false);
     }
 
-    /** Ends the stream the way OpenAI's does. */
+    /** Sends the events buffered so far, if the response has begun. */
+    void flush() {
+        if (out != null) {
+            write("", true);
+        }
+    }
+
+    /** Ends the stream the way OpenAI's does, and sends it. */
     void done() {
-        write("data: [DONE]\n\n");
+        write("data: [DONE]\n\n", true);
     }
 
-    private void write(String text) {
+    private void write(String text, boolean flush) {
         try {
             RunningRequest.writeToClient(() -> { // never interrupted halfway: see RunningRequest
                 if (out == null) {
@@ -45,8 +54,12 @@ final class EventStream {
                     exchange.sendResponseHeaders(200, 0); // chunked
                     out = exchange.getResponseBody();
                 }
-                out.write(text.getBytes(StandardCharsets.UTF_8));
-                out.flush();
+                if (!text.isEmpty()) {
+                    out.write(text.getBytes(StandardCharsets.UTF_8));
+                }
+                if (flush) {
+                    out.flush();
+                }
             });
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -443,7 +443,7 @@ final class GenerationEndpoint {
                 for (int i = 0; i < n; i++) {
                     choices.get(done.run() * n + i).completion = done.completions().get(i);
                 }
-            });
+            }, () -> { });
             Responses.Usage usage = usage(job, choices);
             metrics.generation(usage.promptTokens(), usage.completionTokens());
             String id = newId(job.chat());
@@ -478,12 +478,16 @@ final class GenerationEndpoint {
 
     /**
      * Takes the events of {@code runs} prompts until each is done, passing pieces and ends on; a failed run fails the
-     * request. Waits at most as long as a generation may run (they end by budget or context), so a wedged scheduler
-     * cannot hold the request forever.
+     * request; {@code idle} runs whenever the queue is empty before the wait for the next event (a stream sends what
+     * it buffered).
      */
-    private static void drain(BlockingQueue<Event> events, int runs, Consumer<Piece> onPiece, Consumer<Done> onDone) {
+    private static void drain(BlockingQueue<Event> events, int runs, Consumer<Piece> onPiece, Consumer<Done> onDone,
+            Runnable idle) {
         for (int remaining = runs; remaining > 0; ) {
             Event e;
+            if (events.isEmpty()) {
+                idle.run();
+            }
             try {
                 e = events.take();
             } catch (InterruptedException stopping) { // close() ends what runs past its deadline
@@ -562,7 +566,7 @@ final class GenerationEndpoint {
                         out.send(textChunk(id, created, c.index, "", null, finish));
                     }
                 }
-            });
+            }, out::flush);
             Responses.Usage usage = usage(job, choices);
             metrics.generation(usage.promptTokens(), usage.completionTokens());
             if (job.includeUsage()) {
@@ -578,6 +582,7 @@ final class GenerationEndpoint {
             }
             LOG.log(System.Logger.Level.WARNING, "generation failed in the middle of a stream", e);
             out.send(OpenAiServer.errorFor(e).body());
+            out.flush();
         } finally {
             tickets.forEach(BatchScheduler.Ticket::cancel);
         }
