@@ -3,16 +3,23 @@
 # the libraries and tools. The build folder is cached outside the repository under a key made of the source
 # sha256, its patches, the CMake options and the host; a warm run is an incremental build that finds nothing
 # (or only our own changed files) to compile, so it takes seconds.
-#   usage: build.sh [-DLLAMAFFM_CUDA=ON|-DLLAMAFFM_VULKAN=ON|...]
+#   usage: build.sh [--cached] [-DLLAMAFFM_CUDA=ON|-DLLAMAFFM_VULKAN=ON|...]
+# --cached: build nothing; print the folder and exit 0 if a finished build with these options is cached, else exit 1.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-src="$("$NATIVE_DIR/scripts/fetch-source.sh")"
+cached_only=false
+if [ "${1:-}" = --cached ]; then cached_only=true; shift; fi
 opts=("$@")
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 key="$( { pin source.bundle.sha256; pin source.patches; printf '%s\n' "${opts[@]+"${opts[@]}"}" "${generator[@]+"${generator[@]}"}";
           uname -sm; } | sha256_stdin | cut -c1-16)"
 out="$CACHE_ROOT/build/$key"
+if $cached_only; then
+  [ -f "$out/.llamaffm-ready" ] && [ -f "$out/CMakeCache.txt" ] || exit 1
+  printf '%s\n' "$out/bin"; exit 0
+fi
+src="$("$NATIVE_DIR/scripts/fetch-source.sh")"
 jobs="${LLAMAFFM_BUILD_JOBS:-$(nproc 2>/dev/null || sysctl -n hw.ncpu)}"
 if [ -f "$out/.llamaffm-ready" ]; then
   log "cached build $key: incremental check"
