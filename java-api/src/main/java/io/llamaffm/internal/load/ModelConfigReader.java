@@ -53,9 +53,12 @@ public final class ModelConfigReader {
             int kvHeads = layersLoaded ? LlamaH.llama_model_n_head_kv(model)
                     : intMeta(meta, arch + ".attention.head_count_kv").orElse(heads);
             int headDim = intMeta(meta, arch + ".attention.key_length").orElse(heads > 0 ? embd / heads : 0);
+            // the window llama.cpp uses (it ignores some files' windows, e.g. phi3's); the stated one without layers
+            int window = Math.max(0, layersLoaded ? LlamaH.llama_model_n_swa(model)
+                    : intMeta(meta, arch + ".attention.sliding_window").orElse(0));
             ModelConfig.Attention attention = heads > 0 && kvHeads > 0 && heads % kvHeads == 0
-                    ? ModelConfig.Attention.of(heads, kvHeads, headDim)
-                    : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1);
+                    ? ModelConfig.Attention.of(heads, kvHeads, headDim, window)
+                    : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1, window);
 
             long params = fromMemory != null ? fromMemory.parameterCount() : LlamaH.llama_model_n_params(model);
             long sizeBytes = fromMemory != null ? fromMemory.sizeBytes() : LlamaH.llama_model_size(model);

@@ -1,0 +1,167 @@
+package io.llamaffm;
+
+import io.llamaffm.testmodels.SyntheticModels;
+import io.llamaffm.testmodels.SyntheticModels.Family;
+import io.llamaffm.testmodels.SyntheticQwen;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The architecture matrix: for each {@link Family} of {@link SyntheticModels} (a small random-weight model with the
+ * architecture's real tensors, keys and tokenizer), the model loads from its file and from memory, its
+ * {@link ModelConfig} states what the generator wrote, and
+ * <ul>
+ *   <li>decoders: greedy decoding of {@value #N} tokens is token for token that of the native harness
+ *       {@code llamaffm-greedy} (llama.h alone, same build, prompt and threads), from the file and from memory, and a
+ *       state saved after the prompt and restored gives the same tokens again;</li>
+ *   <li>encoders: see {@code EncoderMatrixIT}.</li>
+ * </ul>
+ */
+class ArchitectureMatrixIT {
+    static final String PROMPT = "The capital of France is Paris, and the capital of Italy is";
+    static final int N = 32;
+    static final int THREADS = 2;
+
+    /** The loaded models of one family, shared by its checks and closed after them. */
+    static final class Loaded implements AutoCloseable {
+        Model file;
+        Model memory;
+
+        Model file() {
+            assertNotNull(file, "the model did not load from its file");
+            return file;
+        }
+
+        Model memory() {
+            assertNotNull(memory, "the model did not load from memory");
+            return memory;
+        }
+
+        @Override
+        public void close() {
+            if (memory != null) memory.close();
+            if (file != null) file.close();
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicNode> decoders() {
+        return Arrays.stream(Family.values()).filter(f -> !f.spec().encoder()).map(ArchitectureMatrixIT::decoder);
+    }
+
+    private static DynamicContainer decoder(Family family) {
+        Loaded m = new Loaded();
+        int[][] nativeTokens = new int[1][];
+        Stream<DynamicNode> checks = Stream.of(
+                DynamicTest.dynamicTest("loads from file and memory; config as written", () -> {
+                    Path path = SyntheticModels.path(family);
+                    m.file = Model.load(path);
+                    m.memory = Model.load(MemorySegment.ofArray(Files.readAllBytes(path)), ModelParams.defaults());
+                    assertConfig(family, m.file.config());
+                    assertEquals(m.file.config(), m.memory.config(), "from memory");
+                }),
+                DynamicTest.dynamicTest("greedy " + N + " tokens = native llamaffm-greedy, from file and memory", () -> {
+                    int[] expected = TestEnv.nativeGreedy(SyntheticModels.path(family), N, THREADS, PROMPT);
+                    nativeTokens[0] = expected;
+                    assertEquals(N, expected.length, "the native run generated its full budget: " + Arrays.toString(expected));
+                    assertTrue(Arrays.stream(expected).distinct().count() >= N / 2,
+                            "not degenerate (the context decides, not the last token): " + Arrays.toString(expected));
+                    assertArrayEquals(expected, greedy(m.file()), "from the file");
+                    assertArrayEquals(expected, greedy(m.memory()), "from memory");
+                }),
+                DynamicTest.dynamicTest("state saved after the prompt restores to the same tokens", () -> {
+                    assertNotNull(nativeTokens[0], "no native tokens");
+                    stateRoundTrip(m.file(), nativeTokens[0]);
+                }));
+        return DynamicContainer.dynamicContainer(family.name(), checks.onClose(m::close));
+    }
+
+    static ContextParams contextParams() {
+        return ContextParams.defaults().withContextLength(256).withThreads(THREADS);
+    }
+
+    private static int[] greedy(Model model) {
+        try (Context ctx = model.newContext(contextParams())) {
+            Completion c = ctx.generate(PROMPT, N, SamplerChain.greedy(), null);
+            assertEquals(Completion.StopReason.MAX_TOKENS, c.stopReason());
+            return c.tokens();
+        }
+    }
+
+    /**
+     * Decodes the prompt (and samples one token), saves the state, generates the rest; clears, restores, generates the
+     * rest again from the restored cache: both continuations are the native one.
+     */
+    private static void stateRoundTrip(Model model, int[] nativeTokens) {
+        int[] prompt = model.tokenizer().encode(PROMPT);
+        GenerationParams rest = GenerationParams.defaults().withMaxTokens(N - 1);
+        int[] expected = Arrays.copyOfRange(nativeTokens, 1, N);
+        try (Context ctx = model.newContext(contextParams()); Arena arena = Arena.ofConfined()) {
+            Completion first = ctx.generate(prompt, GenerationParams.defaults().withMaxTokens(1), SamplerChain.greedy(), null);
+            assertArrayEquals(new int[] {nativeTokens[0]}, first.tokens());
+            int[] history = IntStream.concat(Arrays.stream(prompt), Arrays.stream(first.tokens())).toArray();
+            assertArrayEquals(history, ctx.cachedTokens());
+            ContextState state = ctx.saveState(arena);
+            assertTrue(state.sizeBytes() > 0);
+
+            Completion a = ctx.generate(history, rest, SamplerChain.greedy(), null);
+            assertEquals(history.length - 1, a.reusedTokens(), "the saved cache is reused");
+            assertArrayEquals(expected, a.tokens(), "after the save");
+
+            ctx.clear();
+            ctx.restoreState(state);
+            assertArrayEquals(history, ctx.cachedTokens());
+            Completion b = ctx.generate(history, rest, SamplerChain.greedy(), null);
+            assertEquals(history.length - 1, b.reusedTokens(), "the restored cache is reused");
+            assertArrayEquals(expected, b.tokens(), "after the restore");
+
+            // the cache now holds the continuation too (past any sliding window): reusing its prefix again
+            Completion c = ctx.generate(history, rest, SamplerChain.greedy(), null);
+            assertArrayEquals(expected, c.tokens(), "reusing the prefix of a longer cache (" + c.reusedTokens() + " reused)");
+        }
+    }
+
+    static void assertConfig(Family family, ModelConfig c) throws IOException {
+        SyntheticModels.Spec s = family.spec();
+        assertEquals(s.architecture(), c.architecture());
+        assertEquals(s.layers(), c.layerCount());
+        assertEquals(s.embedding(), c.embeddingLength());
+        assertEquals(s.contextLength(), c.trainedContextLength());
+        assertEquals(ModelConfig.Attention.of(s.heads(), s.kvHeads(), s.headDim(), family.expectedSlidingWindow()),
+                c.attention());
+        if (s.experts() > 0) {
+            ModelConfig.MixtureOfExperts moe = c.moe().orElseThrow(() -> new AssertionError("no experts"));
+            assertEquals(s.experts(), moe.expertCount());
+            assertEquals(s.expertsUsed(), moe.expertsUsed());
+        } else {
+            assertEquals(Optional.empty(), c.moe());
+        }
+        assertEquals(new ModelConfig.Rope(family.ropeType(), s.ropeBase(), s.ropeFrequencyScale(), s.ropeScalingType(),
+                s.ropeDimensions()), c.rope());
+        // the tokenizer is the vocabulary file's: same kind, size and special tokens
+        try (Model vocab = Model.load(TestEnv.sourceDir().resolve(s.vocabularyFile()), ModelParams.defaults().withVocabOnly(true))) {
+            ModelConfig.Vocabulary v = vocab.config().vocabulary();
+            if (family == Family.QWEN2) { // Qwen2.5-Instruct's end of sequence, see SyntheticQwen
+                v = new ModelConfig.Vocabulary(v.type(), v.size(), v.bos(), SyntheticQwen.IM_END, v.eot());
+            }
+            assertEquals(v, c.vocabulary());
+        }
+    }
+}
