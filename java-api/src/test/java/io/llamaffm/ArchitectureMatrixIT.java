@@ -1,5 +1,6 @@
 package io.llamaffm;
 
+import io.llamaffm.testmodels.EncoderReference;
 import io.llamaffm.testmodels.SyntheticModels;
 import io.llamaffm.testmodels.SyntheticModels.Family;
 import io.llamaffm.testmodels.SyntheticQwen;
@@ -14,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -21,6 +23,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -91,6 +94,107 @@ class ArchitectureMatrixIT {
                     stateRoundTrip(m.file(), nativeTokens[0]);
                 }));
         return DynamicContainer.dynamicContainer(family.name(), checks.onClose(m::close));
+    }
+
+    @TestFactory
+    Stream<DynamicNode> encoders() {
+        return Arrays.stream(Family.values()).filter(f -> f.spec().encoder()).map(ArchitectureMatrixIT::encoder);
+    }
+
+    private static DynamicContainer encoder(Family family) {
+        Loaded m = new Loaded();
+        Stream<DynamicNode> checks = Stream.of(
+                DynamicTest.dynamicTest("loads from file and memory; config as written", () -> {
+                    Path path = SyntheticModels.path(family);
+                    m.file = Model.load(path);
+                    m.memory = Model.load(MemorySegment.ofArray(Files.readAllBytes(path)), ModelParams.defaults());
+                    assertConfig(family, m.file.config());
+                    assertEquals(m.file.config(), m.memory.config(), "from memory");
+                }),
+                DynamicTest.dynamicTest("token vectors = the Java reference forward pass", () -> {
+                    Path path = SyntheticModels.path(family);
+                    try (Context ctx = m.file().newContext(encoderParams().withPooling(ContextParams.Pooling.NONE))) {
+                        for (String text : TEXTS) {
+                            int[] tokens = m.file().tokenizer().encode(text, true, false);
+                            float[][] rows = ctx.embedTokens(text);
+                            double[][] expected = EncoderReference.tokenVectors(path, tokens);
+                            assertEquals(expected.length, rows.length, "one row per token");
+                            for (int i = 0; i < rows.length; i++) {
+                                assertClose(expected[i], rows[i], TOKEN_TOLERANCE, "'" + text + "' token " + i);
+                            }
+                        }
+                    }
+                }),
+                DynamicTest.dynamicTest("pooled embeddings: unit length, = the reference, batched = one by one, file = memory",
+                        () -> {
+                    Path path = SyntheticModels.path(family);
+                    try (Context file = m.file().newContext(encoderParams());
+                         Context memory = m.memory().newContext(encoderParams())) {
+                        List<Embedding> batched = file.embed(TEXTS, EmbeddingParams.defaults());
+                        for (int i = 0; i < TEXTS.size(); i++) {
+                            String text = TEXTS.get(i);
+                            Embedding one = file.embed(text, EmbeddingParams.defaults());
+                            assertEquals(family.spec().embedding(), one.dimension());
+                            double squares = 0;
+                            for (float x : one.vector()) squares += (double) x * x;
+                            assertEquals(1.0, squares, 1e-5, "L2-normalized");
+                            int[] tokens = m.file().tokenizer().encode(text, true, false);
+                            assertEquals(tokens.length, one.tokens());
+                            assertClose(EncoderReference.pooled(path, tokens), one.vector(), POOLED_TOLERANCE, "'" + text + "'");
+                            assertClose(toDouble(one.vector()), batched.get(i).vector(), 1e-5, "batched with others: '" + text + "'");
+                            assertArrayEquals(one.vector(), memory.embed(text, EmbeddingParams.defaults()).vector(),
+                                    "from memory: '" + text + "'");
+                            assertArrayEquals(one.vector(), file.embed(text, EmbeddingParams.defaults()).vector(), "again");
+                        }
+                        assertTrue(cosine(batched.get(0).vector(), batched.get(1).vector()) < 0.99, "different texts differ");
+                    }
+                    // llama.cpp aborts on mean pooling over 3 sequences in a 512-token micro-batch: refused instead
+                    ContextParams three = encoderParams().withSequences(3);
+                    if (family == Family.BERT) { // CLS pooling is not affected
+                        try (Context ctx = m.file().newContext(three)) {
+                            assertEquals(3, ctx.embed(TEXTS.subList(0, 3), EmbeddingParams.defaults()).size());
+                        }
+                    } else {
+                        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.file().newContext(three));
+                        assertTrue(e.getMessage().contains("withMicroBatchSize(510)"), e.getMessage());
+                    }
+                }));
+        return DynamicContainer.dynamicContainer(family.name(), checks.onClose(m::close));
+    }
+
+    static final List<String> TEXTS = List.of("The quick brown fox jumps over the lazy dog.",
+            "Paris is the capital of France.", "Hello, world! 123", "Embeddings of synthetic encoders");
+    /** Per token: llama.cpp rounds GELU's input and output (and attention's K and V with flash attention) to F16. */
+    static final double TOKEN_TOLERANCE = 1e-2;
+    static final double POOLED_TOLERANCE = 2e-3;
+
+    static ContextParams encoderParams() {
+        return ContextParams.defaults().withContextLength(512).withThreads(THREADS).withEmbeddings(true)
+                .withSequences(TEXTS.size());
+    }
+
+    private static void assertClose(double[] expected, float[] actual, double tolerance, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double worst = 0;
+        for (int j = 0; j < expected.length; j++) worst = Math.max(worst, Math.abs(expected[j] - actual[j]));
+        System.out.printf("%s: max |diff| %.3g%n", what, worst);
+        assertTrue(worst <= tolerance, what + ": max |diff| " + worst + " > " + tolerance);
+    }
+
+    private static double[] toDouble(float[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = v[i];
+        return out;
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
     }
 
     static ContextParams contextParams() {
