@@ -100,8 +100,9 @@ public record ModelConfig(String architecture, String name, String description, 
      *
      * @param expertCount      experts per layer
      * @param expertsUsed      experts each token is routed to
-     * @param activeParameters parameters used per token (all but the unused experts' feed-forward weights),
-     *                         when the feed-forward sizes are known
+     * @param activeParameters parameters used per token: all but the routed experts' tensors ({@code ffn_*_exps})
+     *                         of the experts a token is not routed to; shared experts, the router and dense blocks
+     *                         count in full
      */
     public record MixtureOfExperts(int expertCount, int expertsUsed, OptionalLong activeParameters) {}
 

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -242,6 +243,24 @@ class ArchitectureMatrixIT {
         }
     }
 
+    /** The routed experts' weights of a family's synthetic model (all experts), from its architecture. */
+    static long routedExpertParameters(Family family) {
+        SyntheticModels.Spec s = family.spec();
+        long e = s.experts();
+        long embd = s.embedding();
+        return switch (family) {
+            // gate, up and down of expert_feed_forward_length in every block
+            case QWEN3MOE -> s.layers() * 3 * e * embd * s.expertFeedForward();
+            // the first block is dense; shared experts are always active
+            case DEEPSEEK2 -> (s.layers() - 1) * 3 * e * embd * s.expertFeedForward();
+            // gate, up, down and their biases
+            case GPT_OSS -> s.layers() * e * (3 * embd * s.expertFeedForward() + 2L * s.expertFeedForward() + embd);
+            // every second block: up and down (GELU, no gate) of feed_forward_length
+            case NOMIC_BERT_MOE -> s.layers() / 2 * 2 * e * embd * s.feedForward();
+            default -> throw new IllegalArgumentException(family + " has no experts");
+        };
+    }
+
     static void assertConfig(Family family, ModelConfig c) throws IOException {
         SyntheticModels.Spec s = family.spec();
         assertEquals(s.architecture(), c.architecture());
@@ -254,6 +273,9 @@ class ArchitectureMatrixIT {
             ModelConfig.MixtureOfExperts moe = c.moe().orElseThrow(() -> new AssertionError("no experts"));
             assertEquals(s.experts(), moe.expertCount());
             assertEquals(s.expertsUsed(), moe.expertsUsed());
+            long routed = routedExpertParameters(family);
+            assertEquals(OptionalLong.of(c.parameterCount() - routed / s.experts() * (s.experts() - s.expertsUsed())),
+                    moe.activeParameters(), "all but the unused routed experts");
         } else {
             assertEquals(Optional.empty(), c.moe());
         }
