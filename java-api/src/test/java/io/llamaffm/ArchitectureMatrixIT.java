@@ -35,8 +35,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>decoders: greedy decoding of {@value #N} tokens is token for token that of the native harness
  *       {@code llamaffm-greedy} (llama.h alone, same build, prompt and threads), from the file and from memory, and a
  *       state saved after the prompt and restored gives the same tokens again;</li>
- *   <li>encoders: see {@code EncoderMatrixIT}.</li>
+ *   <li>encoders (bert, nomic-bert, nomic-bert-moe): each token's vector (pooling NONE) and the pooled, normalised
+ *       embedding (the model's pooling) are those of {@link EncoderReference}, a plain-Java forward pass over the
+ *       file's tensors, within F16 rounding; texts embedded together are embedded alone, and the model loaded from
+ *       memory gives the same vectors; a mean-pooling context that llama.cpp would abort on is refused.</li>
  * </ul>
+ * One container per family; its models load in the first check and close after the last. Files come from the
+ * {@link SyntheticModels} cache (generated on the first run, never committed).
  */
 class ArchitectureMatrixIT {
     static final String PROMPT = "The capital of France is Paris, and the capital of Italy is";

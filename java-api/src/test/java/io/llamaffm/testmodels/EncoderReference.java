@@ -97,13 +97,16 @@ public final class EncoderReference {
 
     private double[][] forward(int[] tokens) {
         int n = tokens.length;
-        double[] tokEmbd = tensor("token_embd.weight");
         double[] types = tensor("token_types.weight");
         double[] positions = arch.equals("bert") ? tensor("position_embd.weight") : null;
         double[][] x = new double[n][embedding];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < embedding; j++) {
-                x[i][j] = tokEmbd[tokens[i] * embedding + j] + types[j] + (positions == null ? 0 : positions[i * embedding + j]);
+                x[i][j] = types[j] + (positions == null ? 0 : positions[i * embedding + j]);
+            }
+            double[] row = tokenEmbedding(tokens[i]);
+            for (int j = 0; j < embedding; j++) {
+                x[i][j] += row[j];
             }
             x[i] = layerNorm(x[i], "token_embd_norm");
         }
@@ -254,6 +257,18 @@ public final class EncoderReference {
 
     private TensorInfo info(String name) {
         return file.tensor(name).orElseThrow(() -> new IllegalArgumentException("no tensor " + name));
+    }
+
+    /** One row of {@code token_embd} (F16), read alone: the table is most of the file. */
+    private double[] tokenEmbedding(int token) {
+        TensorInfo t = info("token_embd.weight");
+        if (t.type() != GgmlType.F16) throw new IllegalArgumentException("token_embd is " + t.type());
+        MemorySegment data = file.tensorData(t);
+        double[] row = new double[embedding];
+        for (int j = 0; j < embedding; j++) {
+            row[j] = Float.float16ToFloat(data.getAtIndex(F16, (long) token * embedding + j));
+        }
+        return row;
     }
 
     /** A tensor's elements (F32 or F16) in ggml order. */

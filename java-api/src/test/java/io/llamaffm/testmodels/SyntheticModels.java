@@ -162,7 +162,7 @@ public final class SyntheticModels {
 
         private final Spec spec;
         private final ModelConfig.RopeType ropeType;
-        final Layout layout;
+        private final Layout layout;
 
         Family(Spec.Builder spec, ModelConfig.RopeType ropeType, Layout layout) {
             this(spec.build(), ropeType, layout);
