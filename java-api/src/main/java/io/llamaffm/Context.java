@@ -66,6 +66,7 @@ public final class Context implements AutoCloseable {
     private Map<LoraAdapter, Float> loraAdapters = Map.of(); // set on the native context, each acquired
 
     Context(Model model, ContextParams params) {
+        requireMeanPoolingFits(model.config(), params);
         this.model = model;
         this.tokenizer = model.tokenizer();
         this.embeddingsOn = params.embeddings();
@@ -75,6 +76,44 @@ public final class Context implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             model.contextClosed();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses what the pinned llama.cpp aborts the process on: creating an embedding context that pools by mean (MEAN;
+     * MODEL for a model whose own pooling is mean; RANK for modern-bert, which ranks a mean) when its largest
+     * micro-batch is not a multiple of its sequences. llama.cpp reserves the worst-case graph with that micro-batch
+     * rounded up to a multiple of the sequences but with one output per token of the micro-batch as it was; the
+     * mean's matrix product then has sides of different lengths ({@code GGML_ASSERT(ggml_can_mul_mat(a, b))}).
+     * The micro-batch is llama.cpp's: {@code min(n_ctx rounded up to 256, n_ubatch)}, where {@code n_ubatch} is at
+     * most {@code n_batch}, itself at most {@code n_ctx} for causal models.
+     */
+    static void requireMeanPoolingFits(ModelConfig config, ContextParams params) {
+        if (!params.embeddings() || params.sequences() == 1) {
+            return;
+        }
+        String arch = config.architecture();
+        String modelPooling = config.metadata().getOrDefault(arch + ".pooling_type", "").trim();
+        boolean mean = switch (params.pooling()) {
+            case MEAN -> true;
+            case MODEL -> modelPooling.equals("1") || (modelPooling.equals("4") && arch.equals("modern-bert"));
+            case RANK -> arch.equals("modern-bert");
+            default -> false;
+        };
+        if (!mean) {
+            return;
+        }
+        int ctx = params.contextLength() == 0 ? config.trainedContextLength() : params.contextLength();
+        boolean causal = !config.metadata().getOrDefault(arch + ".attention.causal", "true").trim().equals("false");
+        int batch = causal ? Math.min(ctx, params.batchSize()) : params.batchSize();
+        int microBatch = Math.min((int) Math.min(Integer.MAX_VALUE, (ctx + 255L) / 256 * 256),
+                Math.min(batch, params.microBatchSize()));
+        if (microBatch % params.sequences() != 0) {
+            int fits = microBatch - microBatch % params.sequences();
+            throw new IllegalArgumentException("a mean-pooling embedding context needs a micro-batch that is a multiple of "
+                    + "its sequences: " + microBatch + " tokens for " + params.sequences() + " sequences would abort the "
+                    + "process in llama.cpp (it reserves mismatched graph sizes); use withMicroBatchSize(" + fits
+                    + ") or a number of sequences that divides " + microBatch);
         }
     }
 

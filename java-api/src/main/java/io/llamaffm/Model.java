@@ -67,14 +67,15 @@ public final class Model implements AutoCloseable {
     private final Set<LoraAdapter> adapters = new LinkedHashSet<>(); // open adapters; guarded by this
     private volatile boolean closed;
 
-    private Model(Path path, ModelParams params, NativeOwner owner, MemoryModelLoader.Stats fromMemory) {
+    private Model(Path path, ModelParams params, NativeOwner owner, MemoryModelLoader.Stats fromMemory, long expertParameters) {
         this.path = path;
         this.params = params;
         this.owner = owner;
         this.handle = owner.handle();
         MemorySegment vocab = LlamaH.llama_model_get_vocab(handle).reinterpret(owner.arena(), null);
         this.tokenizer = new Tokenizer(this, vocab);
-        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly(), fromMemory);
+        this.config = ModelConfigReader.read(handle, vocab, path.getFileName().toString(), params.vocabOnly(), fromMemory,
+                expertParameters);
     }
 
     /**
@@ -142,17 +143,19 @@ public final class Model implements AutoCloseable {
             }
         }
         // llama.cpp aborts the process on some malformed files: our reader checks every file completely first
-        int parts = validateGguf(p, params, true);
-        if (paths.size() == 1 && parts > 1) {
-            for (Path part : splitSiblings(p, parts)) {
+        Validated first = validateGguf(p, params, true);
+        long expertParameters = first.expertParameters();
+        if (paths.size() == 1 && first.splitCount() > 1) {
+            for (Path part : splitSiblings(p, first.splitCount())) {
                 if (Files.isRegularFile(part)) {
-                    validateGguf(part, params, false);
+                    expertParameters += validateGguf(part, params, false).expertParameters();
                 }
             }
         }
         for (Path f : paths.subList(1, paths.size())) {
-            validateGguf(f, params, false);
+            expertParameters += validateGguf(f, params, false).expertParameters();
         }
+        long experts = expertParameters;
         NativeLibraryLoader.ensureLoaded();
         Throwable[] listenerFailure = new Throwable[1];
         boolean[] cancelled = new boolean[1];
@@ -188,13 +191,14 @@ public final class Model implements AutoCloseable {
         }, LlamaH::llama_model_free, () -> listenerFailure[0] != null
                 ? new ModelLoadException(p, "the progress listener failed: " + listenerFailure[0], log.getFirst(), listenerFailure[0])
                 : new ModelLoadException(p, cancelled[0] ? "the load was cancelled" : "llama.cpp could not load it", log.getFirst()));
-        return own(owner, p, params, null);
+        return own(owner, p, params, null, experts);
     }
 
     /** Makes the model around its native owner; the owner closes if that fails. */
-    private static Model own(NativeOwner owner, Path path, ModelParams params, MemoryModelLoader.Stats fromMemory) {
+    private static Model own(NativeOwner owner, Path path, ModelParams params, MemoryModelLoader.Stats fromMemory,
+                             long expertParameters) {
         try {
-            return new Model(path, params, owner, fromMemory);
+            return new Model(path, params, owner, fromMemory, expertParameters);
         } catch (RuntimeException | Error e) {
             owner.close();
             throw e;
@@ -202,23 +206,31 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Validates a GGUF file with our reader and {@link ModelFileCheck} (as the first file of a model, or a later part);
-     * returns its {@code split.count} (1 when not split).
+     * What the load needs from a validated file.
+     *
+     * @param splitCount       its {@code split.count} (1 when not split)
+     * @param expertParameters the elements of its routed-expert tensors (see {@link ModelConfigReader#expertParameters})
      */
-    static int validateGguf(Path file, ModelParams params, boolean first) {
+    record Validated(int splitCount, long expertParameters) {}
+
+    /**
+     * Validates a GGUF file with our reader and {@link ModelFileCheck} (as the first file of a model, or a later part).
+     */
+    static Validated validateGguf(Path file, ModelParams params, boolean first) {
         try (GgufFile f = GgufFile.open(file)) {
             if (first) {
                 ModelFileCheck.model(f, file, params);
             } else {
                 ModelFileCheck.part(f, file);
             }
-            return f.find("split.count").map(v -> {
+            int parts = f.find("split.count").map(v -> {
                 try {
                     return f.getInt("split.count");
                 } catch (RuntimeException e) {
                     return 1;
                 }
             }).orElse(1);
+            return new Validated(parts, ModelConfigReader.expertParameters(f));
         } catch (GgufFormatException e) {
             throw new ModelLoadException(file, "not a valid GGUF file: " + e.getMessage(), List.of(), e);
         }
@@ -402,7 +414,8 @@ public final class Model implements AutoCloseable {
         try {
             NativeOwner owner = NativeOwner.open(arena -> MemoryModelLoader.load(gguf, nativeParams(arena, params), label),
                     LlamaH::llama_model_free, () -> new ModelLoadException(label, "llama.cpp could not load it", List.of()));
-            return own(owner, label, params, MemoryModelLoader.Stats.of(gguf, params));
+            MemoryModelLoader.Stats stats = MemoryModelLoader.Stats.of(gguf, params);
+            return own(owner, label, params, stats, ModelConfigReader.expertParameters(gguf));
         } finally {
             gguf.close();
         }

@@ -48,15 +48,18 @@ public record ModelConfig(String architecture, String name, String description, 
     /**
      * Attention geometry.
      *
-     * @param headCount   query heads
-     * @param kvHeadCount key/value heads
-     * @param headDim     dimensions per head
-     * @param kind        MHA, GQA or MQA, from the two counts
-     * @param groupSize   query heads per KV head
+     * @param headCount     query heads
+     * @param kvHeadCount   key/value heads
+     * @param headDim       dimensions per head
+     * @param kind          MHA, GQA or MQA, from the two counts
+     * @param groupSize     query heads per KV head
+     * @param slidingWindow tokens a sliding-window layer attends to (llama.cpp's {@code n_swa}; Gemma 2/3, gpt-oss, ...),
+     *                      0 when the model has no sliding-window layers or llama.cpp ignores the window it states
      */
-    public record Attention(int headCount, int kvHeadCount, int headDim, AttentionKind kind, int groupSize) {
+    public record Attention(int headCount, int kvHeadCount, int headDim, AttentionKind kind, int groupSize,
+                            int slidingWindow) {
         /**
-         * Derives kind and group size from the head counts.
+         * Derives kind and group size from the head counts, without a sliding window.
          *
          * @param headCount   query heads, a multiple of {@code kvHeadCount}
          * @param kvHeadCount key/value heads
@@ -65,12 +68,30 @@ public record ModelConfig(String architecture, String name, String description, 
          * @throws IllegalArgumentException if a count is below 1 or the query heads do not divide into KV groups
          */
         public static Attention of(int headCount, int kvHeadCount, int headDim) {
+            return of(headCount, kvHeadCount, headDim, 0);
+        }
+
+        /**
+         * Derives kind and group size from the head counts.
+         *
+         * @param headCount     query heads, a multiple of {@code kvHeadCount}
+         * @param kvHeadCount   key/value heads
+         * @param headDim       dimensions per head
+         * @param slidingWindow tokens a sliding-window layer attends to, 0 for none
+         * @return the geometry
+         * @throws IllegalArgumentException if a count is below 1, the query heads do not divide into KV groups or the
+         *                                  window is negative
+         */
+        public static Attention of(int headCount, int kvHeadCount, int headDim, int slidingWindow) {
             if (headCount < 1 || kvHeadCount < 1 || headCount % kvHeadCount != 0) {
                 throw new IllegalArgumentException("bad head counts: " + headCount + " query heads, " + kvHeadCount + " KV heads");
             }
+            if (slidingWindow < 0) {
+                throw new IllegalArgumentException("negative sliding window: " + slidingWindow);
+            }
             AttentionKind kind = kvHeadCount == headCount ? AttentionKind.MHA
                     : kvHeadCount == 1 ? AttentionKind.MQA : AttentionKind.GQA;
-            return new Attention(headCount, kvHeadCount, headDim, kind, headCount / kvHeadCount);
+            return new Attention(headCount, kvHeadCount, headDim, kind, headCount / kvHeadCount, slidingWindow);
         }
     }
 
@@ -79,8 +100,9 @@ public record ModelConfig(String architecture, String name, String description, 
      *
      * @param expertCount      experts per layer
      * @param expertsUsed      experts each token is routed to
-     * @param activeParameters parameters used per token (all but the unused experts' feed-forward weights),
-     *                         when the feed-forward sizes are known
+     * @param activeParameters parameters used per token: all but the routed experts' tensors ({@code ffn_*_exps})
+     *                         of the experts a token is not routed to; shared experts, the router and dense blocks
+     *                         count in full
      */
     public record MixtureOfExperts(int expertCount, int expertsUsed, OptionalLong activeParameters) {}
 

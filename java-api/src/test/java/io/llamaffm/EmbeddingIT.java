@@ -90,4 +90,34 @@ class EmbeddingIT {
             assertThrows(IllegalStateException.class, () -> plain.embed("x", EmbeddingParams.defaults()), "embeddings off");
         }
     }
+
+    /**
+     * Regression: llama.cpp aborted the JVM (GGML_ASSERT ggml_can_mul_mat) creating a mean-pooling context whose
+     * micro-batch (512) is not a multiple of its sequences (3); it is refused in Java with the fix in the message, and
+     * a micro-batch that is a multiple works and pools each text alone.
+     */
+    @Test
+    void meanPoolingWithSequencesThatDoNotDivideTheMicroBatchIsRefusedNotAnAbort() {
+        try (Model m = Model.load(TestEnv.stories())) {
+            ContextParams three = ContextParams.defaults().withContextLength(512).withSequences(3).withEmbeddings(true)
+                    .withPooling(ContextParams.Pooling.MEAN);
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> m.newContext(three));
+            assertTrue(refused.getMessage().contains("512 tokens for 3 sequences"), refused.getMessage());
+            assertTrue(refused.getMessage().contains("withMicroBatchSize(510)"), refused.getMessage());
+            // the model is still usable, and the suggested micro-batch works
+            try (Context ctx = m.newContext(three.withMicroBatchSize(510));
+                 Context single = m.newContext(ContextParams.defaults().withContextLength(512).withEmbeddings(true)
+                         .withPooling(ContextParams.Pooling.MEAN))) {
+                List<Embedding> batched = ctx.embed(TEXTS.subList(0, 3), EmbeddingParams.defaults());
+                for (int i = 0; i < 3; i++) {
+                    assertTrue(cosine(single.embed(TEXTS.get(i), EmbeddingParams.defaults()).vector(),
+                            batched.get(i).vector()) >= 0.9999, "text " + i);
+                }
+            }
+            // other poolings are not affected
+            try (Context cls = m.newContext(three.withPooling(ContextParams.Pooling.LAST))) {
+                assertEquals(3, cls.embed(TEXTS.subList(0, 3), EmbeddingParams.defaults()).size());
+            }
+        }
+    }
 }

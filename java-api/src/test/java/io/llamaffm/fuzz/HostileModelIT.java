@@ -13,6 +13,8 @@ import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.GgufValue;
 import io.llamaffm.gguf.LoraFixture;
 import io.llamaffm.gguf.MoeFixture;
+import io.llamaffm.testmodels.SyntheticModels;
+import io.llamaffm.testmodels.SyntheticQwen;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -103,6 +105,24 @@ class HostileModelIT {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> Model.load(stories,
                 ModelParams.defaults().withMetadataOverrides(java.util.Map.of("llama.block_count", 1000L))));
         assertTrue(e.getMessage().contains("llama.block_count is 1000"), e.getMessage());
+    }
+
+    /**
+     * Found with the architecture matrix: head sizes whose tensors all fit but that the architecture's graph asserts on
+     * when a context is created (qwen2/qwen3: equal key and value heads, RoPE over the whole head), or that deepseek2's
+     * loader asserts on (a query/key head no larger than its RoPE part). Each aborted the process unguarded.
+     */
+    @Test
+    void headSizesTheGraphsOfTheMatrixArchitecturesAssertOn() throws IOException {
+        Path qwen3 = SyntheticModels.path(SyntheticModels.Family.QWEN3);
+        refused(edited(qwen3, "qwen3-rope-16", e -> e.metadata.put("qwen3.rope.dimension_count", new GgufValue.UInt32(16))),
+                "qwen3's graph turns the whole head with RoPE: qwen3.rope.dimension_count is 16, the head 32");
+        // key heads of 8 and value heads of 16: qwen2 sizes k and v by the value head, so every tensor still fits
+        refused(edited(SyntheticQwen.path(), "qwen2-key-8", e -> e.metadata.put("qwen2.attention.key_length", new GgufValue.UInt32(8))),
+                "qwen2's graph needs equal key and value heads, the file has 8 and 16");
+        Path deepseek = SyntheticModels.path(SyntheticModels.Family.DEEPSEEK2);
+        refused(edited(deepseek, "deepseek2-rope-24", e -> e.metadata.put("deepseek2.rope.dimension_count", new GgufValue.UInt32(24))),
+                "deepseek2's query/key head (24) must be larger than its RoPE part (deepseek2.rope.dimension_count 24)");
     }
 
     @Test

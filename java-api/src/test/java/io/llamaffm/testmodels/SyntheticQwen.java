@@ -1,36 +1,24 @@
 package io.llamaffm.testmodels;
 
 import io.llamaffm.TestEnv;
-import io.llamaffm.gguf.GgmlType;
 import io.llamaffm.gguf.GgufFile;
 import io.llamaffm.gguf.GgufValue;
 import io.llamaffm.gguf.GgufWriter;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * A small Qwen2.5-family chat model with seeded random weights, for tests of chat templates, tool calling and the
  * server: llama.cpp architecture {@code qwen2} in scaled-down dimensions, with Qwen2.5's real tokenizer and chat
  * template. Its text is meaningless; its tokens, special tokens, template and graph are those of the real family.
+ * It is the {@link SyntheticModels.Family#QWEN2} model of {@link SyntheticModels}, which writes its keys, tensors and
+ * cache file, with the tokenizer changes and the template below.
  *
  * <h2>What the file holds</h2>
  * <ul>
@@ -68,7 +56,7 @@ import java.util.SplittableRandom;
  * Generated on demand, never committed: {@link #path()} returns {@code <dir>/qwen2-synthetic-<hash>.gguf}, where
  * {@code <dir>} is the system property {@value #CACHE_DIR_PROPERTY} or else {@code ~/.cache/llama-ffm/test-models}
  * (outside {@code target/}, so {@code mvn clean} keeps it), and {@code <hash>} covers every input of the generator:
- * {@link #GENERATOR_VERSION}, the sha256 of the vocabulary file and of the template, and the {@link Spec} (dimensions
+ * {@link #GENERATOR_VERSION} and {@link SyntheticModels#GENERATOR_VERSION}, the sha256 of the vocabulary file and of the template, and the {@link Spec} (dimensions
  * and seed). A changed input gives a new name, so a stale file is never used. An existing file is returned as it
  * is; a missing one is written under a temporary name and renamed atomically into place, all while holding a lock
  * file in the folder (and a lock within this JVM), so parallel test JVMs and threads wait for one writer and never
@@ -79,7 +67,7 @@ public final class SyntheticQwen {
     public static final String CACHE_DIR_PROPERTY = "llamaffm.test.models.dir";
 
     /** Bump whenever the generator's output changes for the same inputs: it is part of the file's hash. */
-    public static final int GENERATOR_VERSION = 1;
+    public static final int GENERATOR_VERSION = 2;
 
     /** {@code <|endoftext|>}: BOS and padding, end of generation. */
     public static final int ENDOFTEXT = 151_643;
@@ -154,6 +142,13 @@ public final class SyntheticQwen {
         public int headDim() {
             return embedding / heads;
         }
+
+        /** {@return this shape as a spec of {@link SyntheticModels}' {@code qwen2} family} */
+        public SyntheticModels.Spec generic() {
+            return SyntheticModels.specOf("qwen2", "qwen2").layers(layers).embedding(embedding).heads(heads, kvHeads)
+                    .feedForward(feedForward).context(contextLength).ropeBase(ropeFreqBase).rmsEps(rmsEps).seed(seed)
+                    .weightStd(weightStd).build();
+        }
     }
 
     /**
@@ -188,64 +183,36 @@ public final class SyntheticQwen {
      * @throws IllegalArgumentException if an input file is missing or the vocabulary is not Qwen2's
      * @throws UncheckedIOException     if the cache cannot be written
      */
-    public static synchronized Path ensure(Path cacheDir, Path vocab, Path template, Spec spec) {
+    public static Path ensure(Path cacheDir, Path vocab, Path template, Spec spec) {
         for (Path p : List.of(vocab, template)) {
             if (!Files.isRegularFile(p)) throw new IllegalArgumentException(p + " is missing");
         }
         try {
-            Path target = cacheDir.resolve("qwen2-synthetic-" + hash(vocab, template, spec) + ".gguf");
-            if (Files.isRegularFile(target)) {
-                return target;
-            }
-            Files.createDirectories(cacheDir);
-            try (FileChannel lockFile = FileChannel.open(cacheDir.resolve(".qwen2-synthetic.lock"),
-                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = lockFile.lock()) {
-                if (!Files.isRegularFile(target)) { // another JVM may have written it while this one waited
-                    Path tmp = target.resolveSibling(target.getFileName() + ".part-" + ProcessHandle.current().pid());
-                    try {
-                        write(vocab, template, spec, tmp);
-                        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                    } finally {
-                        Files.deleteIfExists(tmp);
-                    }
-                }
-            }
-            return target;
+            return SyntheticModels.cached(cacheDir, "qwen2-synthetic", hash(vocab, template, spec),
+                    out -> write(vocab, template, spec, out));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make the synthetic Qwen2 model in " + cacheDir + ": " + e, e);
         }
     }
 
-    /** Writes the model to {@code out}. */
+    /** Writes the model to {@code out}: the {@code qwen2} family of {@link SyntheticModels} with Qwen2.5's tokenizer. */
     static void write(Path vocab, Path template, Spec spec, Path out) throws IOException {
-        GgufWriter w = new GgufWriter();
-        w.putString("general.architecture", "qwen2");
-        w.putString("general.type", "model");
-        w.putString("general.name", "Qwen2.5 synthetic (llama-ffm test model, random weights)");
-        w.putUInt32("general.file_type", 1); // LLAMA_FTYPE_MOSTLY_F16
-        w.putUInt32("qwen2.block_count", spec.layers());
-        w.putUInt32("qwen2.context_length", spec.contextLength());
-        w.putUInt32("qwen2.embedding_length", spec.embedding());
-        w.putUInt32("qwen2.feed_forward_length", spec.feedForward());
-        w.putUInt32("qwen2.attention.head_count", spec.heads());
-        w.putUInt32("qwen2.attention.head_count_kv", spec.kvHeads());
-        w.putFloat32("qwen2.rope.freq_base", spec.ropeFreqBase());
-        w.putFloat32("qwen2.attention.layer_norm_rms_epsilon", spec.rmsEps());
-        int vocabulary;
         try (GgufFile v = GgufFile.open(vocab)) {
             if (!v.findString("tokenizer.ggml.model").orElse("").equals("gpt2")
                     || !v.findString("tokenizer.ggml.pre").orElse("").equals("qwen2")) {
                 throw new IllegalArgumentException(vocab + " holds no Qwen2 tokenizer (gpt2 model, qwen2 pre-tokenizer)");
             }
-            for (Map.Entry<String, GgufValue> e : v.metadata().entrySet()) {
-                if (e.getKey().startsWith("tokenizer.") && !e.getKey().equals("tokenizer.chat_template")) {
-                    w.put(e.getKey(), e.getValue());
-                }
-            }
+        }
+        String chatTemplate = Files.readString(template, StandardCharsets.UTF_8);
+        SyntheticModels.write(vocab, spec.generic(), SyntheticModels::qwen2,
+                "Qwen2.5 synthetic (llama-ffm test model, random weights)", out, w -> qwen25Tokenizer(vocab, chatTemplate, w));
+    }
+
+    /** The changes that make the vocabulary file's tokenizer Qwen2.5-Instruct's (see the class description). */
+    private static void qwen25Tokenizer(Path vocab, String chatTemplate, GgufWriter w) {
+        try (GgufFile v = GgufFile.open(vocab)) {
             List<String> tokens = new ArrayList<>(v.getArray("tokenizer.ggml.tokens").strings());
             long[] types = v.getArray("tokenizer.ggml.token_type").longs();
-            vocabulary = tokens.size();
             for (int i = 0; i < ADDED_TOKENS.size(); i++) {
                 int id = FIRST_ADDED_TOKEN + i;
                 String token = ADDED_TOKENS.get(i);
@@ -266,80 +233,12 @@ public final class SyntheticQwen {
         }
         w.putUInt32("tokenizer.ggml.eos_token_id", IM_END);
         w.putBool("tokenizer.ggml.add_bos_token", false);
-        w.putString("tokenizer.chat_template", Files.readString(template, StandardCharsets.UTF_8));
-
-        long e = spec.embedding();
-        long kv = (long) spec.headDim() * spec.kvHeads();
-        long ff = spec.feedForward();
-        matrix(w, spec, "token_embd.weight", e, vocabulary); // tied: also the output matrix
-        ones(w, "output_norm.weight", e);
-        for (int i = 0; i < spec.layers(); i++) {
-            String b = "blk." + i + ".";
-            ones(w, b + "attn_norm.weight", e);
-            matrix(w, spec, b + "attn_q.weight", e, e);
-            vector(w, spec, b + "attn_q.bias", e);
-            matrix(w, spec, b + "attn_k.weight", e, kv);
-            vector(w, spec, b + "attn_k.bias", kv);
-            matrix(w, spec, b + "attn_v.weight", e, kv);
-            vector(w, spec, b + "attn_v.bias", kv);
-            matrix(w, spec, b + "attn_output.weight", e, e);
-            ones(w, b + "ffn_norm.weight", e);
-            matrix(w, spec, b + "ffn_gate.weight", e, ff);
-            matrix(w, spec, b + "ffn_up.weight", e, ff);
-            matrix(w, spec, b + "ffn_down.weight", ff, e);
-        }
-        w.write(out);
-    }
-
-    /** A matrix of {@code rows} rows of {@code columns} (ggml order: columns first), F16. */
-    private static void matrix(GgufWriter w, Spec spec, String name, long columns, long rows) {
-        w.addTensor(name, GgmlType.F16, new long[] {columns, rows}, gaussian(spec, name, columns * rows));
-    }
-
-    private static void vector(GgufWriter w, Spec spec, String name, long n) {
-        w.addTensor(name, GgmlType.F32, new long[] {n}, gaussian(spec, name, n));
-    }
-
-    private static void ones(GgufWriter w, String name, long n) {
-        float[] values = new float[Math.toIntExact(n)];
-        Arrays.fill(values, 1f);
-        w.addTensor(name, GgmlType.F32, new long[] {n}, values);
-    }
-
-    /** Normal values from a stream of their own, seeded by the spec's seed and the tensor's name. */
-    private static float[] gaussian(Spec spec, String name, long n) {
-        SplittableRandom rng = new SplittableRandom(spec.seed() * 0x9E3779B97F4A7C15L + name.hashCode());
-        float[] values = new float[Math.toIntExact(n)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (rng.nextGaussian() * spec.weightStd());
-        }
-        return values;
+        w.putString("tokenizer.chat_template", chatTemplate);
     }
 
     /** The first 16 hex digits of the sha256 of every generator input. */
     static String hash(Path vocab, Path template, Spec spec) throws IOException {
-        MessageDigest sha = sha256();
-        sha.update(("generator=" + GENERATOR_VERSION + ";vocab=").getBytes(StandardCharsets.UTF_8));
-        sha.update(sha256(vocab));
-        sha.update(";template=".getBytes(StandardCharsets.UTF_8));
-        sha.update(sha256(template));
-        sha.update((";" + spec).getBytes(StandardCharsets.UTF_8));
-        return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-    }
-
-    private static byte[] sha256(Path file) throws IOException {
-        MessageDigest sha = sha256();
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
-            in.transferTo(OutputStream.nullOutputStream());
-        }
-        return sha.digest();
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return SyntheticModels.hash("generator=" + GENERATOR_VERSION + "+" + SyntheticModels.GENERATOR_VERSION + ";" + spec,
+                vocab, template);
     }
 }

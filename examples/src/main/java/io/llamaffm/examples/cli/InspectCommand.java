@@ -85,7 +85,8 @@ final class InspectCommand implements Callable<Integer> {
         row(sb, "layers", Integer.toString(c.layerCount()));
         ModelConfig.Attention a = c.attention();
         row(sb, "attention", a.kind() + ": " + a.headCount() + " heads, " + a.kvHeadCount() + " KV heads, head dim "
-                + a.headDim() + ", group size " + a.groupSize());
+                + a.headDim() + ", group size " + a.groupSize()
+                + (a.slidingWindow() > 0 ? ", sliding window " + a.slidingWindow() + " tokens" : ""));
         row(sb, "experts", c.moe().map(e -> e.expertCount() + " experts, " + e.expertsUsed() + " used per token"
                 + (e.activeParameters().isPresent()
                         ? ", " + Units.count(e.activeParameters().getAsLong()) + " active parameters" : ""))
@@ -134,6 +135,7 @@ final class InspectCommand implements Callable<Integer> {
                 .field("headDim", a.headDim())
                 .field("kind", a.kind().name())
                 .field("groupSize", a.groupSize())
+                .field("slidingWindow", a.slidingWindow())
                 .endObject();
         w.name("experts");
         c.moe().ifPresentOrElse(e -> {

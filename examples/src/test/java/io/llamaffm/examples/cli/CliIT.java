@@ -99,6 +99,7 @@ class CliIT {
         assertEquals(8L, MiniJson.get(doc, "attention", "headDim"));
         assertEquals("GQA", MiniJson.get(doc, "attention", "kind"));
         assertEquals(2L, MiniJson.get(doc, "attention", "groupSize"));
+        assertEquals(0L, MiniJson.get(doc, "attention", "slidingWindow"));
         assertEquals(5L, MiniJson.get(doc, "layers"));
         assertEquals(64L, MiniJson.get(doc, "embeddingLength"));
         assertEquals(null, MiniJson.get(doc, "experts"));

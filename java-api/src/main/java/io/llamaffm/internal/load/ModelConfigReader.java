@@ -23,11 +23,12 @@ public final class ModelConfigReader {
      * Reads the configuration. Per-layer accessors (head counts) abort inside llama.cpp when the model has no layers
      * loaded (vocabulary-only loads), so those counts then come from the metadata instead.
      *
-     * @param fromMemory for a model built from memory, what llama.cpp only learns from reading a file (parameter count,
-     *                   size, guessed file type); null for a model loaded from a file
+     * @param fromMemory       for a model built from memory, what llama.cpp only learns from reading a file (parameter
+     *                         count, size, guessed file type); null for a model loaded from a file
+     * @param expertParameters the elements of the model's routed-expert tensors ({@link #expertParameters})
      */
     public static ModelConfig read(MemorySegment model, MemorySegment vocab, String fileName, boolean vocabOnly,
-                                   MemoryModelLoader.Stats fromMemory) {
+                                   MemoryModelLoader.Stats fromMemory, long expertParameters) {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, String> meta = new LinkedHashMap<>();
             int n = LlamaH.llama_model_meta_count(model);
@@ -53,9 +54,12 @@ public final class ModelConfigReader {
             int kvHeads = layersLoaded ? LlamaH.llama_model_n_head_kv(model)
                     : intMeta(meta, arch + ".attention.head_count_kv").orElse(heads);
             int headDim = intMeta(meta, arch + ".attention.key_length").orElse(heads > 0 ? embd / heads : 0);
+            // the window llama.cpp uses (it ignores some files' windows, e.g. phi3's); the stated one without layers
+            int window = Math.max(0, layersLoaded ? LlamaH.llama_model_n_swa(model)
+                    : intMeta(meta, arch + ".attention.sliding_window").orElse(0));
             ModelConfig.Attention attention = heads > 0 && kvHeads > 0 && heads % kvHeads == 0
-                    ? ModelConfig.Attention.of(heads, kvHeads, headDim)
-                    : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1);
+                    ? ModelConfig.Attention.of(heads, kvHeads, headDim, window)
+                    : new ModelConfig.Attention(heads, kvHeads, headDim, ModelConfig.AttentionKind.MHA, 1, window);
 
             long params = fromMemory != null ? fromMemory.parameterCount() : LlamaH.llama_model_n_params(model);
             long sizeBytes = fromMemory != null ? fromMemory.sizeBytes() : LlamaH.llama_model_size(model);
@@ -63,11 +67,9 @@ public final class ModelConfigReader {
             Optional<Integer> experts = intMeta(meta, arch + ".expert_count");
             if (experts.isPresent() && experts.get() > 0) {
                 int used = intMeta(meta, arch + ".expert_used_count").orElse(0);
-                Optional<Integer> ffn = intMeta(meta, arch + ".expert_feed_forward_length")
-                        .or(() -> intMeta(meta, arch + ".feed_forward_length"));
-                OptionalLong active = ffn.isPresent() && used > 0
-                        // each expert holds gate, up and down projections of embd × ffn
-                        ? OptionalLong.of(params - (long) (experts.get() - used) * 3L * embd * ffn.get() * layers)
+                // each routed-expert tensor stacks one slice per expert; a token uses `used` of them
+                OptionalLong active = used > 0 && used <= experts.get() && expertParameters > 0
+                        ? OptionalLong.of(params - expertParameters / experts.get() * (experts.get() - used))
                         : OptionalLong.empty();
                 moe = Optional.of(new ModelConfig.MixtureOfExperts(experts.get(), used, active));
             }
@@ -83,6 +85,29 @@ public final class ModelConfigReader {
             return new ModelConfig(arch, name, desc == null ? "" : desc, params, sizeBytes,
                     LlamaH.llama_model_n_ctx_train(model), embd, layers, attention, moe, rope, vocabulary, chatTemplate, meta);
         }
+    }
+
+    /**
+     * The elements of a GGUF file's routed-expert tensors: those llama.cpp names {@code blk.N.ffn_*_exps} (gate, up,
+     * down or fused gate-up projections, and their biases), which stack one slice per expert along their last
+     * dimension. Shared experts ({@code *_shexp}), the router and dense blocks are not among them.
+     *
+     * @param file a parsed GGUF file (one part of a split model counts its own tensors)
+     * @return the element count
+     */
+    public static long expertParameters(io.llamaffm.gguf.GgufFile file) {
+        long n = 0;
+        for (io.llamaffm.gguf.TensorInfo t : file.tensors()) {
+            String name = t.name();
+            if (name.startsWith("blk.") && name.contains("_exps.")) {
+                long elements = 1;
+                for (long d : t.dims()) {
+                    elements = Math.multiplyExact(elements, d);
+                }
+                n = Math.addExact(n, elements);
+            }
+        }
+        return n;
     }
 
     /**

@@ -39,6 +39,8 @@ import java.util.Set;
  *       negative (a zero head count, a head size of {@code embedding / heads} that rounds to 0, a product that wraps
  *       around 32 bits, experts without a feed-forward length): {@code t_meta.ne[dim] >= 1}, or a division by
  *       zero;</li>
+ *   <li>head sizes the graphs of some architectures assert on (equal key and value heads, RoPE over the whole head,
+ *       deepseek2's no-RoPE part of at least 1);</li>
  *   <li>keys read without a type check: {@code split.no} (UINT16), and in a LoRA adapter {@code general.type},
  *       {@code general.architecture}, {@code adapter.type} (STRING) and {@code adapter.lora.alpha} (FLOAT32).</li>
  * </ul>
@@ -242,6 +244,51 @@ public final class ModelFileCheck {
         }
         epsilons(p);
         shapes(p, layers);
+        headSizes(p);
+    }
+
+    /**
+     * Architectures whose graph (the pinned llama.cpp's {@code models/<arch>.cpp}) asserts that the value head is as
+     * large as the key head; a file that says otherwise loads, then aborts the process when a context is created.
+     * Checked for the architectures of the architecture matrix ({@code ArchitectureMatrixIT}), whose graphs were read.
+     */
+    static final Set<String> EQUAL_KEY_AND_VALUE_HEADS = Set.of("llama", "qwen2", "qwen3", "qwen3moe", "granite", "olmo2",
+            "smollm3", "mistral3", "phi3", "bert", "nomic-bert", "nomic-bert-moe");
+    /** Of those, the ones whose graph also asserts that RoPE turns the whole head ({@code n_rot == n_embd_head}). */
+    static final Set<String> WHOLE_HEAD_ROPE = Set.of("llama", "qwen2", "qwen3", "qwen3moe", "granite", "olmo2", "smollm3",
+            "mistral3");
+
+    /**
+     * Head sizes that llama.cpp asserts on rather than reports: equal key and value heads and RoPE over the whole head
+     * where the architecture's graph requires them, and for deepseek2 a query/key head larger than its RoPE part
+     * ({@code n_embd_head_qk_nope >= 1}, asserted while its tensors are created).
+     */
+    private void headSizes(String p) {
+        long embedding = u32(p + "embedding_length").orElse(-1);
+        long heads = u32(p + "attention.head_count").orElse(-1);
+        if (embedding <= 0 || heads <= 0) {
+            return; // no fixed head count (absent, or per-layer): the shape rules and llama.cpp deal with it
+        }
+        long headK = u32(p + "attention.key_length").orElse(embedding / heads);
+        long headV = u32(p + "attention.value_length").orElse(embedding / heads);
+        long rope = u32(p + "rope.dimension_count").orElse(headK);
+        if (EQUAL_KEY_AND_VALUE_HEADS.contains(arch) && headK != headV) {
+            throw new Refused(arch + "'s graph needs equal key and value heads, the file has " + headK + " and " + headV
+                    + " (" + p + "attention.key_length / value_length)");
+        }
+        if (WHOLE_HEAD_ROPE.contains(arch) && rope != headK) {
+            throw new Refused(arch + "'s graph turns the whole head with RoPE: " + p + "rope.dimension_count is " + rope
+                    + ", the head " + headK);
+        }
+        if (arch.equals("deepseek2")) {
+            OptionalLong keyMla = u32(p + "attention.key_length_mla");
+            boolean mla = keyMla.orElse(0) != 0 && u32(p + "attention.value_length_mla").orElse(0) != 0;
+            long key = mla ? keyMla.getAsLong() : headK;
+            if (key - rope < 1) {
+                throw new Refused("deepseek2's query/key head (" + key + ") must be larger than its RoPE part ("
+                        + p + "rope.dimension_count " + rope + ")");
+            }
+        }
     }
 
     /** ggml's norms assert {@code eps >= 0} when the graph runs (NaN fails it too). */
