@@ -32,9 +32,13 @@ public final class DownloadException extends LlamaException {
         CANCELLED
     }
 
+    /** Why it failed. */
     private final Reason reason;
+    /** The reference being resolved. */
     private final String reference;
+    /** The HTTP status that decided it, or 0. */
     private final int httpStatus;
+    /** The repository's .gguf files, for {@link Reason#NO_MATCHING_FILE}. */
     private final List<String> availableFiles;
 
     /**

@@ -98,16 +98,11 @@ public final class HubHttp implements AutoCloseable {
      * @param hex       the expected value, lower-case hex
      */
     public record Checksum(String algorithm, String hex) {
-        /** {@return the checksum an entity tag stands for, if it is a sha256 or (from the hub itself) a git blob id} */
-        static Checksum fromEtag(String etag, boolean fromHub) {
-            if (etag == null) {
-                return null;
-            }
+        /** {@return the checksum a hub entity tag stands for: a sha256 (LFS) or a git blob id; null for anything else} */
+        static Checksum fromEtag(String etag) {
             String v = unquote(etag).toLowerCase(Locale.ROOT);
-            if (SHA256.matcher(v).matches()) {
-                return new Checksum("SHA-256", v);
-            }
-            return fromHub && SHA1.matcher(v).matches() ? new Checksum("git-SHA-1", v) : null;
+            return SHA256.matcher(v).matches() ? new Checksum("SHA-256", v)
+                    : SHA1.matcher(v).matches() ? new Checksum("git-SHA-1", v) : null;
         }
     }
 
@@ -151,6 +146,8 @@ public final class HubHttp implements AutoCloseable {
         try {
             HttpResponse<InputStream> r = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             return new Response(r.statusCode(), r.headers(), uri, r.body());
+        } catch (java.net.ProtocolException e) {
+            throw failure(Reason.BAD_RESPONSE, "the response from " + origin(uri) + " is malformed: " + describe(e), 0, e);
         } catch (HttpTimeoutException e) {
             throw failure(Reason.UNREACHABLE, "no answer from " + origin(uri) + " within " + seconds(params.idleTimeout()), 0, e);
         } catch (IOException e) {
@@ -220,7 +217,7 @@ public final class HubHttp implements AutoCloseable {
                 linkedSize = linkedSize >= 0 ? linkedSize : r.longHeader("X-Linked-Size");
                 if (r.isRedirect()) {
                     if (linkedEtag != null) { // the hub's LFS redirect: everything is known, the CDN is for the GET
-                        return new RemoteFile(location(r), linkedSize, Checksum.fromEtag(linkedEtag, true), unquote(linkedEtag), commit);
+                        return new RemoteFile(location(r), linkedSize, Checksum.fromEtag(linkedEtag), unquote(linkedEtag), commit);
                     }
                     if (hop == MAX_REDIRECTS) {
                         throw failure(Reason.BAD_RESPONSE, "more than " + MAX_REDIRECTS + " redirects from " + uri, r.status(), null);
@@ -233,8 +230,9 @@ public final class HubHttp implements AutoCloseable {
                 }
                 String etag = r.header("ETag").orElse(null);
                 boolean strong = etag != null && !etag.startsWith("W/");
-                Checksum checksum = linkedEtag != null ? Checksum.fromEtag(linkedEtag, true)
-                        : strong ? Checksum.fromEtag(etag, isHubOrigin(current)) : null;
+                // another server's ETag may be any hex digest: only the hub's own ones are read as checksums
+                Checksum checksum = linkedEtag != null ? Checksum.fromEtag(linkedEtag)
+                        : strong && isHubOrigin(current) ? Checksum.fromEtag(etag) : null;
                 String validator = linkedEtag != null ? unquote(linkedEtag)
                         : strong ? unquote(etag) : r.header("Last-Modified").orElse(null);
                 long size = linkedSize >= 0 ? linkedSize : r.longHeader("Content-Length");
