@@ -86,10 +86,9 @@ final class FileFetch {
     long run(int retries) {
         try (ModelCache.Lock lock = ModelCache.lock(target)) {
             if (isCurrent(target, remote)) {
-                return 0;
+                return 0; // fetched meanwhile by whoever held the lock
             }
-            Files.deleteIfExists(target);
-            long transferred = 0;
+            long transferred = 0; // a stale file stays usable (offline) until the new one moves over it
             for (int attempt = 0; ; attempt++) {
                 long[] moved = {0};
                 try {
@@ -104,6 +103,9 @@ final class FileFetch {
                 }
             }
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) { // a lock wait interrupted closes its channel
+                throw http.failure(Reason.CANCELLED, "interrupted while waiting for the lock of " + label, 0, e);
+            }
             throw http.failure(Reason.DISK, "cannot use the cache folder " + target.getParent() + ": " + e, 0, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
