@@ -93,7 +93,7 @@ class HubModelIT {
         ModelDownloader downloader = ModelDownloader.create(params());
         DownloadException cut = assertThrows(DownloadException.class, () -> downloader.resolve("hf:tester/stories260K-GGUF:f32"));
         assertEquals(Reason.INTERRUPTED, cut.reason(), cut::getMessage);
-        Path part = cache.resolve("hf/tester/stories260K-GGUF/snapshots/" + COMMIT + "/stories260K-F32.gguf.part");
+        Path part = cache.resolve("hf/tester/stories260K-GGUF/blobs/" + STORIES_SHA256 + ".part");
         long kept = Files.size(part);
         assertTrue(kept > 0 && kept <= 600_000, "kept " + kept);
 

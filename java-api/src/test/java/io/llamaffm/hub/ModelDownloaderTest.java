@@ -93,6 +93,11 @@ class ModelDownloaderTest {
         return cache.resolve("hf/tester/tiny-GGUF/snapshots/" + COMMIT + "/" + file);
     }
 
+    /** Where a file with these bytes downloads (its blob's {@code .part}). */
+    Path part(byte[] bytes) {
+        return cache.resolve("hf/tester/tiny-GGUF/blobs/" + FakeHub.sha256(bytes) + ".part");
+    }
+
     static void assertFile(byte[] expected, Path file) throws Exception {
         assertArrayEquals(expected, Files.readAllBytes(file), file::toString);
     }
@@ -115,7 +120,9 @@ class ModelDownloaderTest {
         assertEquals(1, cdn.size());
         assertEquals("/cdn/" + FakeHub.sha256(Q4), cdn.getFirst().path());
         assertNull(cdn.getFirst().authorization(), "the token is not forwarded to the CDN's origin");
-        assertFalse(Files.exists(snapshot("tiny-Q4_K_M.gguf.part")));
+        assertFalse(Files.exists(part(Q4)));
+        assertTrue(Files.isSameFile(cache.resolve("hf/tester/tiny-GGUF/blobs/" + FakeHub.sha256(Q4)), files.path()),
+                "the snapshot's file is a link to the blob");
         assertEquals(COMMIT + "\n", Files.readString(cache.resolve("hf/tester/tiny-GGUF/refs/main")));
     }
 
@@ -169,12 +176,28 @@ class ModelDownloaderTest {
     }
 
     @Test
+    void aBranchThatMovesOnWithoutChangingTheFileCostsAHeadNotADownload() throws Exception {
+        Path before = resolve(params(), "hf:tester/tiny-GGUF:Q8_0").path();
+        String next = "89abcdef0123456789abcdef0123456789abcdef";
+        hub.addRepo(REPO, next, FakeHub.files("tiny-Q8_0.gguf", Q8, "README.md", "# tiny, edited\n".getBytes(StandardCharsets.UTF_8)));
+        hub.clearRequests();
+        ModelFiles after = resolve(params(), "hf:tester/tiny-GGUF:Q8_0");
+        assertEquals(cache.resolve("hf/tester/tiny-GGUF/snapshots/" + next + "/tiny-Q8_0.gguf"), after.path());
+        assertEquals(next, after.commit().orElseThrow());
+        assertEquals(0, after.downloadedBytes());
+        assertEquals(List.of(), hub.requests("cdn", "GET"));
+        assertTrue(Files.isSameFile(before, after.path()), "both snapshots link the one blob");
+        assertEquals(next + "\n", Files.readString(cache.resolve("hf/tester/tiny-GGUF/refs/main")));
+        assertFile(Q8, before);
+    }
+
+    @Test
     void aCutConnectionKeepsThePartAndTheNextCallResumesWithARange() throws Exception {
         hub.cutAfter(FakeHub.sha256(Q4), 1_000_000);
         DownloadException e = fails(params(), "hf:tester/tiny-GGUF:Q4_K_M", Reason.INTERRUPTED);
         assertTrue(e.getMessage().contains("the connection broke while reading tiny-Q4_K_M.gguf"), e.getMessage());
         // what the client received before the cut (HttpClient may drop the last buffer it held when the error came)
-        Path part = snapshot("tiny-Q4_K_M.gguf.part");
+        Path part = part(Q4);
         int kept = (int) Files.size(part);
         assertTrue(kept > 900_000 && kept <= 1_000_000, "kept " + kept);
         assertArrayEquals(java.util.Arrays.copyOf(Q4, kept), Files.readAllBytes(part));
@@ -202,7 +225,7 @@ class ModelDownloaderTest {
 
     @Test
     void aServerThatIgnoresTheRangeRestartsTheFileFromItsFirstByte() throws Exception {
-        Path part = snapshot("tiny-Q8_0.gguf.part");
+        Path part = part(Q8);
         Files.createDirectories(part.getParent());
         Files.write(part, random(5000, 99)); // not even the right bytes: all of it must be replaced
         hub.ignoreRange(true);
@@ -239,7 +262,8 @@ class ModelDownloaderTest {
         assertEquals("hf:tester/tiny-GGUF:Q8_0: tiny-Q8_0.gguf is corrupt: its SHA-256 is " + FakeHub.sha256(bad)
                 + " but the server announced " + FakeHub.sha256(Q8) + "; the download was removed, run again to fetch it anew",
                 e.getMessage());
-        assertFalse(Files.exists(snapshot("tiny-Q8_0.gguf.part")));
+        assertFalse(Files.exists(part(Q8)));
+        assertFalse(Files.exists(part(Q8).resolveSibling(FakeHub.sha256(Q8))));
         assertFalse(Files.exists(snapshot("tiny-Q8_0.gguf")));
 
         hub.repair(FakeHub.sha256(Q8));
@@ -337,7 +361,7 @@ class ModelDownloaderTest {
             return p.bytesDone() < 500_000;
         }));
         assertEquals(Reason.CANCELLED, e.reason());
-        long kept = Files.size(snapshot("tiny-Q4_K_M.gguf.part"));
+        long kept = Files.size(part(Q4));
         assertTrue(kept >= 500_000 && kept < Q4.length, "kept " + kept);
         assertEquals(kept, seen.getLast().bytesDone());
         assertTrue(e.getMessage().contains("cancelled by the download listener after " + kept + " bytes of tiny-Q4_K_M.gguf"),
@@ -364,7 +388,7 @@ class ModelDownloaderTest {
     void aDiskWriteFailureKeepsWhatArrivedAndSaysSo() throws Exception {
         Path devFull = Path.of("/dev/full");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(devFull), "needs /dev/full (Linux) to fail writes with ENOSPC");
-        Path part = snapshot("tiny-Q8_0.gguf.part");
+        Path part = part(Q8);
         Files.createDirectories(part.getParent());
         Files.createSymbolicLink(part, devFull);
         DownloadException e = fails(params(), "hf:tester/tiny-GGUF:Q8_0", Reason.DISK);

@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
 /**
  * Fetches one file into the cache: under its lock, into {@code FILE.part}, resuming what an earlier try left with
  * {@code Range: bytes=N-} (206 continues it; 200 means the server ignored the range, so the part starts over; 416 drops
- * a part that no longer fits), checking every byte count against the announced size (never writing past it), then
- * the checksum, then moving the part over the file's name in one step. A cut or silent connection keeps the part for the
+ * a part that no longer fits), checking every byte count against the announced size (never writing past it), hashing
+ * as the bytes arrive (the kept ones read back first), then moving the part over the file's name in one step. A cut or silent connection keeps the part for the
  * next try; a checksum mismatch removes it.
  */
 final class FileFetch {
@@ -125,7 +125,7 @@ final class FileFetch {
             have = 0; // longer than the file, or from another version of it
         }
         if (size >= 0 && have == size) {
-            finish(partFile, partValidator, keepsValidator);
+            finish(partFile, partValidator, keepsValidator, null);
             return;
         }
         Map<String, String> headers = new LinkedHashMap<>();
@@ -157,9 +157,9 @@ final class FileFetch {
                 Files.createDirectories(partValidator.getParent());
                 Files.writeString(partValidator, remote.validator(), StandardCharsets.UTF_8);
             }
-            transfer(r, partFile, have, moved);
+            String digest = transfer(r, partFile, have, moved);
+            finish(partFile, partValidator, keepsValidator, digest);
         }
-        finish(partFile, partValidator, keepsValidator);
     }
 
     private void checkContentRange(Response r, long have, long size) {
@@ -185,8 +185,11 @@ final class FileFetch {
         }
     }
 
-    /** Copies the body after the {@code have} bytes of the part, never past the announced size. */
-    private void transfer(Response r, Path partFile, long have, long[] moved) throws IOException {
+    /**
+     * Copies the body after the {@code have} bytes of the part, never past the announced size; returns the hex digest
+     * of the whole part (the kept bytes read back, then the new ones as they arrive), or null without a checksum.
+     */
+    private String transfer(Response r, Path partFile, long have, long[] moved) throws IOException {
         long size = remote.size();
         long limit = size >= 0 ? size : maxUnknownSize;
         byte[] buf = new byte[1 << 16];
@@ -195,6 +198,10 @@ final class FileFetch {
              Watchdog dog = http.watch(r.body())) {
             out.truncate(have);
             out.position(have);
+            MessageDigest md = remote.checksum() == null ? null : digest(remote.checksum().algorithm(), size);
+            if (md != null && have > 0) {
+                update(md, partFile, have);
+            }
             long done = have;
             long start = System.nanoTime();
             long lastReport = 0;
@@ -216,6 +223,9 @@ final class FileFetch {
                     throw http.failure(Reason.DISK, "cannot write " + partFile + ": " + e.getMessage() + " (is the disk full?); "
                             + "the " + done + " bytes that arrived are kept, run again to resume", 0, e);
                 }
+                if (md != null) {
+                    md.update(buf, 0, n);
+                }
                 done += n;
                 moved[0] += n;
                 long now = System.nanoTime();
@@ -230,6 +240,7 @@ final class FileFetch {
             }
             out.force(true);
             report(done, (done - have) / Math.max(1e-9, (System.nanoTime() - start) / 1e9), true);
+            return md == null ? null : HexFormat.of().formatHex(md.digest());
         }
     }
 
@@ -249,12 +260,14 @@ final class FileFetch {
         }
     }
 
-    /** Verifies the complete part (size, checksum) and moves it into place; a mismatch removes it. */
-    private void finish(Path partFile, Path partValidator, boolean keepsValidator) throws IOException {
-        long got = Files.size(partFile);
+    /**
+     * Verifies the complete part against the checksum and moves it into place; a mismatch removes it. {@code digest}
+     * is the part's digest computed while it arrived, or null to read the part back for it.
+     */
+    private void finish(Path partFile, Path partValidator, boolean keepsValidator, String digest) throws IOException {
         Checksum expected = remote.checksum();
         if (expected != null) {
-            String actual = hash(partFile, expected.algorithm(), got);
+            String actual = digest != null ? digest : hash(partFile, expected.algorithm(), Files.size(partFile));
             if (!actual.equals(expected.hex())) {
                 Files.deleteIfExists(partFile);
                 throw http.failure(Reason.CHECKSUM_MISMATCH, label + " is corrupt: its " + expected.algorithm() + " is " + actual
@@ -271,15 +284,27 @@ final class FileFetch {
 
     /** The hex digest of the file's first {@code length} bytes: SHA-256, or a git blob id (SHA-1 of "blob N\0" + bytes). */
     static String hash(Path file, String algorithm, long length) throws IOException {
-        MessageDigest md;
+        MessageDigest md = digest(algorithm, length);
+        update(md, file, length);
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** A digest for {@code algorithm}; a git blob id starts with its header, so it needs the file's size. */
+    private static MessageDigest digest(String algorithm, long size) {
         try {
-            md = MessageDigest.getInstance(algorithm.equals("git-SHA-1") ? "SHA-1" : algorithm);
+            if (algorithm.equals("git-SHA-1")) {
+                MessageDigest md = MessageDigest.getInstance("SHA-1");
+                md.update(("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
+                return md;
+            }
+            return MessageDigest.getInstance(algorithm);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        if (algorithm.equals("git-SHA-1")) {
-            md.update(("blob " + length + "\0").getBytes(StandardCharsets.US_ASCII));
-        }
+    }
+
+    /** Feeds the file's first {@code length} bytes to {@code md}. */
+    private static void update(MessageDigest md, Path file, long length) throws IOException {
         byte[] buf = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(file)) {
             long left = length;
@@ -287,7 +312,6 @@ final class FileFetch {
                 md.update(buf, 0, n);
             }
         }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     private static String readValidator(Path file) {

@@ -236,6 +236,9 @@ public final class HubHttp implements AutoCloseable {
                 String validator = linkedEtag != null ? unquote(linkedEtag)
                         : strong ? unquote(etag) : r.header("Last-Modified").orElse(null);
                 long size = linkedSize >= 0 ? linkedSize : r.longHeader("Content-Length");
+                if (checksum != null && checksum.algorithm().equals("git-SHA-1") && size < 0) {
+                    checksum = null; // a blob id hashes the size too
+                }
                 return new RemoteFile(current, size, checksum, validator, commit);
             }
         }

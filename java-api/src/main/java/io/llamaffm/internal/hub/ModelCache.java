@@ -26,14 +26,18 @@ import java.util.stream.Stream;
  *
  * <pre>
  * ROOT/hf/OWNER/NAME/refs/REVISION             the commit REVISION pointed at when last resolved ('/' written %2F)
- * ROOT/hf/OWNER/NAME/snapshots/COMMIT/PATH     verified files, at their path in the repository
- * ROOT/url/KEY/FILE                            a URL's file (KEY: the first 16 hex digits of the URL's sha256)
+ * ROOT/hf/OWNER/NAME/blobs/HASH                a verified file, named by its sha256 (or git blob id)
+ * ROOT/hf/OWNER/NAME/snapshots/COMMIT/PATH     the files of a commit at their paths: hard links to the blobs (copies
+ *                                              where the file system has no links), so a file unchanged by a new
+ *                                              commit is not downloaded again
+ * ROOT/url/KEY/FILE                            a URL's file (KEY: the first 16 hex digits of the sha256 of the URL's
+ *                                              folder, or of the whole URL when it has a query)
  * ROOT/url/KEY/FILE.etag                       the server's version of it (ETag or Last-Modified), to notice a change
  * </pre>
  *
- * Beside each file, while it downloads: {@code FILE.part} (what arrived so far, resumed by the next try) and
- * {@code FILE.lock}, locked by whoever downloads it ({@link #lock}); a file appears under its name only verified and
- * complete (an atomic move), so a reader never sees half a file.
+ * Beside each downloaded file (a blob, or a URL's file), while it downloads: {@code FILE.part} (what arrived so far,
+ * resumed by the next try) and {@code FILE.lock}, locked by whoever downloads it ({@link #lock}); a file appears under
+ * its name only verified and complete (an atomic move), so a reader never sees half a file.
  */
 public final class ModelCache {
     private static final Pattern PINNED = Pattern.compile("[A-Za-z0-9_.][A-Za-z0-9._/-]{0,254}");
@@ -58,6 +62,31 @@ public final class ModelCache {
     /** The folder of the files of {@code ref} at {@code pinned} (a commit, or a revision when the hub named none). */
     Path snapshotDir(ModelRef.Hub ref, String pinned) {
         return repoDir(ref).resolve("snapshots").resolve(encode(pinned));
+    }
+
+    /** Where the verified file with this hash ({@code hex}: lower-case hex, checked by the caller) is kept. */
+    Path blob(ModelRef.Hub ref, String hex) {
+        return repoDir(ref).resolve("blobs").resolve(hex);
+    }
+
+    /**
+     * Makes {@code link} (a snapshot's file) name the same file as {@code blob}: a hard link, or a copy where links are
+     * not possible; made under a name of its own, then moved over {@code link} in one step.
+     */
+    static void link(Path blob, Path link) throws IOException {
+        Files.createDirectories(link.getParent());
+        Path tmp = sibling(link, "." + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId() + ".tmp");
+        Files.deleteIfExists(tmp);
+        try {
+            Files.createLink(tmp, blob);
+        } catch (UnsupportedOperationException | IOException e) {
+            Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try {
+            Files.move(tmp, link, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /** The file {@code repoPath} ({@code a/b.gguf}) inside {@code dir}; refuses a path that would leave it. */

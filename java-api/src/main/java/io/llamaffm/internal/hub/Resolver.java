@@ -40,7 +40,8 @@ import java.util.regex.Pattern;
  *       RevisionNotFound, EntryNotFound, GatedRepo);</li>
  *   <li>{@code GET} of the CDN location, with {@code Range} to resume.</li>
  * </ul>
- * The first file's commit pins the others, so every part of a split model comes from one commit.
+ * The first file's commit pins the others, so every part of a split model comes from one commit. A file is kept once
+ * per hash (see {@link ModelCache}), so a branch that moves on without changing it costs one HEAD, no download.
  */
 public final class Resolver {
     private static final System.Logger LOG = System.getLogger("io.llamaffm.hub");
@@ -134,7 +135,7 @@ public final class Resolver {
         long bytes = 0;
         for (int i = 0; i < files.size(); i++) {
             Path target = ModelCache.inside(dir, files.get(i));
-            bytes += fetch(http, remotes.get(i), target, files.get(i), i + 1, files.size());
+            bytes += fetchHubFile(http, ref, remotes.get(i), target, files.get(i), i + 1, files.size());
             paths.add(target);
         }
         try {
@@ -265,6 +266,26 @@ public final class Resolver {
     private static URI urlFolder(ModelRef.Url ref) {
         URI u = ref.uri();
         return ref.uri().getRawQuery() == null ? u.resolve(".") : u;
+    }
+
+    /**
+     * A hub file: fetched into the repository's blobs under its hash (unless there already), then linked into the
+     * commit's snapshot; without a hash, fetched into the snapshot itself.
+     */
+    private long fetchHubFile(HubHttp http, ModelRef.Hub ref, RemoteFile remote, Path target, String label, int part, int parts) {
+        if (FileFetch.isCurrent(target, remote)) {
+            return 0;
+        }
+        if (remote.checksum() == null) {
+            return fetch(http, remote, target, label, part, parts);
+        }
+        long bytes = fetch(http, remote, cache.blob(ref, remote.checksum().hex()), label, part, parts);
+        try {
+            ModelCache.link(cache.blob(ref, remote.checksum().hex()), target);
+        } catch (IOException e) {
+            throw failure(Reason.DISK, "cannot place " + label + " in " + target.getParent() + ": " + e, List.of());
+        }
+        return bytes;
     }
 
     // ---- shared -------------------------------------------------------------------------------------------------
