@@ -111,8 +111,12 @@ class HostileServerTest {
     }
 
     DownloadException fails(URI base, String ref, Reason reason) {
+        return fails(params(base), ref, reason);
+    }
+
+    DownloadException fails(DownloadParams params, String ref, Reason reason) {
         long start = System.nanoTime();
-        DownloadException e = assertThrows(DownloadException.class, () -> ModelDownloader.create(params(base)).resolve(ref));
+        DownloadException e = assertThrows(DownloadException.class, () -> ModelDownloader.create(params).resolve(ref));
         long ms = (System.nanoTime() - start) / 1_000_000;
         assertEquals(reason, e.reason(), e::getMessage);
         assertTrue(ms < 10_000, "took " + ms + " ms");
@@ -241,5 +245,31 @@ class HostileServerTest {
         DownloadException e = fails(base, "hf:o/r:Q4_K_M", Reason.BAD_RESPONSE);
         assertEquals("hf:o/r:Q4_K_M: the file listing of o/r at revision main is larger than 16777216 bytes", e.getMessage());
         assertFalse(Files.exists(cache.resolve("hf")), "nothing cached");
+    }
+
+    @Test
+    void aServerWithoutHeadIsAskedWithGetAlone() throws Exception {
+        byte[] body = new byte[SIZE];
+        new java.util.Random(5).nextBytes(body);
+        URI base = serve((line, out) -> {
+            if (line.startsWith("HEAD ")) {
+                write(out, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+            } else {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + SIZE + "\r\n\r\n");
+                out.write(body);
+                out.flush();
+            }
+        });
+        ModelFiles files = ModelDownloader.create(params(base)).resolve(base + "/m.gguf");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(body, Files.readAllBytes(files.path()));
+        assertEquals(SIZE, files.downloadedBytes());
+    }
+
+    @Test
+    void aForbiddenPlainUrlSaysWhoRefusedIt() throws Exception {
+        URI base = serve((line, out) -> write(out, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
+        // not the hub (whose 403 means a gated repository): the message names who refused
+        DownloadException e = fails(params(URI.create("http://127.0.0.1:1")), base + "/m.gguf", Reason.ACCESS_DENIED);
+        assertEquals(base + "/m.gguf: access denied (HTTP 403) by " + base + " to " + base + "/m.gguf", e.getMessage());
     }
 }

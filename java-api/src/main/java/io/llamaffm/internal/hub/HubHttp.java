@@ -225,6 +225,10 @@ public final class HubHttp implements AutoCloseable {
                     current = location(r);
                     continue;
                 }
+                if ((r.status() == 405 || r.status() == 501) && !hub) {
+                    // a server (or a link signed for GET only) that does not do HEAD: the GET will tell the size
+                    return new RemoteFile(current, -1, null, null, commit);
+                }
                 if (r.status() / 100 != 2) {
                     throw statusFailure(r, what, hub);
                 }
@@ -345,6 +349,10 @@ public final class HubHttp implements AutoCloseable {
         }
         if (hub && code.equals("RevisionNotFound")) {
             return failure(Reason.NOT_FOUND, "revision not found: " + what + " (HTTP " + status + ")" + said, status, null);
+        }
+        if ((status == 401 || status == 403) && !hub && !isHubOrigin(r.uri())) {
+            return failure(Reason.ACCESS_DENIED, "access denied (HTTP " + status + ") by " + origin(r.uri()) + " to " + what + said,
+                    status, null);
         }
         if (status == 401 || status == 403) {
             String how = params.token() == null
