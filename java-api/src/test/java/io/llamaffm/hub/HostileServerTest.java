@@ -40,9 +40,9 @@ class HostileServerTest {
     ServerSocket server;
     final List<String> requestLines = new CopyOnWriteArrayList<>();
 
-    /** How the server answers one request: the request line and the socket's output. */
+    /** How the server answers one request: its head (request line and headers) and the socket's output. */
     interface Answer {
-        void answer(String requestLine, OutputStream out) throws IOException, InterruptedException;
+        void answer(String head, OutputStream out) throws IOException, InterruptedException;
     }
 
     @AfterEach
@@ -61,9 +61,9 @@ class HostileServerTest {
                     Thread.ofVirtual().start(() -> {
                         try (s) {
                             InputStream in = s.getInputStream();
-                            for (String line; (line = head(in)) != null; ) {
-                                requestLines.add(line);
-                                answer.answer(line, s.getOutputStream());
+                            for (String head; (head = head(in)) != null; ) {
+                                requestLines.add(head.substring(0, head.indexOf("\r\n")));
+                                answer.answer(head, s.getOutputStream());
                             }
                         } catch (IOException | InterruptedException e) {
                             // the client went away
@@ -77,7 +77,7 @@ class HostileServerTest {
         return URI.create("http://127.0.0.1:" + server.getLocalPort());
     }
 
-    /** Reads one request head; returns its first line, or null at the end of the stream. */
+    /** Reads one request head (the request line and the headers); null at the end of the stream. */
     static String head(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         int matched = 0;
@@ -85,8 +85,7 @@ class HostileServerTest {
             b.write(c);
             matched = c == "\r\n\r\n".charAt(matched) ? matched + 1 : c == '\r' ? 1 : 0;
             if (matched == 4) {
-                String text = b.toString(StandardCharsets.ISO_8859_1);
-                return text.substring(0, text.indexOf("\r\n"));
+                return b.toString(StandardCharsets.ISO_8859_1);
             }
         }
         return null;
@@ -271,5 +270,30 @@ class HostileServerTest {
         // not the hub (whose 403 means a gated repository): the message names who refused
         DownloadException e = fails(params(URI.create("http://127.0.0.1:1")), base + "/m.gguf", Reason.ACCESS_DENIED);
         assertEquals(base + "/m.gguf: access denied (HTTP 403) by " + base + " to " + base + "/m.gguf", e.getMessage());
+    }
+
+    @Test
+    void aResumeAnsweredWithAnotherRangeStartsOverFromTheFirstByte() throws Exception {
+        byte[] body = new byte[SIZE];
+        new java.util.Random(6).nextBytes(body);
+        List<String> ranges = new CopyOnWriteArrayList<>();
+        URI base = serve((line, out) -> {
+            if (!headOk(line, out)) {
+                boolean ranged = line.contains("\r\nRange: bytes=500-\r\n");
+                ranges.add(ranged ? "ranged" : "whole");
+                write(out, ranged ? "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-999/1000\r\nContent-Length: 1000\r\n\r\n"
+                        : "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                out.write(body);
+                out.flush();
+            }
+        });
+        // a part of 500 bytes from this version of the file ("v1"), which the server then resumes from byte 0
+        Path dir = cache.resolve("url").resolve(FakeHub.sha256((base + "/").getBytes(StandardCharsets.UTF_8)).substring(0, 16));
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("m.gguf.part"), new byte[500]);
+        Files.writeString(dir.resolve("m.gguf.part.etag"), "v1");
+        ModelFiles files = ModelDownloader.create(params(base)).resolve(base + "/m.gguf");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(body, Files.readAllBytes(files.path()));
+        assertEquals(List.of("ranged", "whole"), ranges);
     }
 }

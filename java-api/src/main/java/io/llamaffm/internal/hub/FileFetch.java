@@ -29,8 +29,8 @@ import java.util.regex.Pattern;
 
 /**
  * Fetches one file into the cache: under its lock, into {@code FILE.part}, resuming what an earlier try left with
- * {@code Range: bytes=N-} (206 continues it; 200 means the server ignored the range, so the part starts over; 416 drops
- * a part that no longer fits), checking every byte count against the announced size (never writing past it), hashing
+ * {@code Range: bytes=N-} (206 continues it; 200 means the server ignored the range, so the part starts over; 416, or
+ * a 206 of another range, drops the part and asks for the whole file), checking every byte count against the announced size (never writing past it), hashing
  * as the bytes arrive (the kept ones read back first), then moving the part over the file's name in one step. A cut or silent connection keeps the part for the
  * next try; a checksum mismatch removes it.
  */
@@ -134,17 +134,16 @@ final class FileFetch {
         }
         Response r = http.follow("GET", remote.downloadUri(), headers, x -> false);
         try (Response closing = r) {
-            if (r.status() == 416 && have > 0) { // the server holds less than the part: start over
+            // 416: the server holds less than the part; a 206 of another range: it cannot be trusted to resume
+            if (have > 0 && (r.status() == 416 || r.status() == 206 && !rangeFits(r, have, size))) {
                 closing.close();
                 Files.delete(partFile);
-                once(moved);
+                once(moved); // from byte 0, without a range
                 return;
             }
-            if (r.status() == 206 && have > 0) {
-                checkContentRange(r, have, size);
-            } else if (r.status() == 200) {
+            if (r.status() == 200) {
                 have = 0; // no range asked, or the server ignored it and sends the whole file
-            } else {
+            } else if (r.status() != 206 || have == 0) {
                 throw http.statusFailure(r, label, false);
             }
             long length = r.longHeader("Content-Length");
@@ -162,13 +161,14 @@ final class FileFetch {
         }
     }
 
-    private void checkContentRange(Response r, long have, long size) {
-        String range = r.header("Content-Range").orElse("");
-        Matcher m = CONTENT_RANGE.matcher(range);
-        if (!m.matches() || Long.parseLong(m.group(1)) != have
-                || size >= 0 && !m.group(3).equals("*") && Long.parseLong(m.group(3)) != size) {
-            throw http.failure(Reason.BAD_RESPONSE, "the server resumed " + label + " with 'Content-Range: "
-                    + HubHttp.abbreviate(range) + "', not from byte " + have + (size >= 0 ? " of " + size : ""), 206, null);
+    /** Whether a 206's {@code Content-Range} starts at {@code have} (and, when known, ends the file of {@code size}). */
+    private static boolean rangeFits(Response r, long have, long size) {
+        Matcher m = CONTENT_RANGE.matcher(r.header("Content-Range").orElse(""));
+        try {
+            return m.matches() && Long.parseLong(m.group(1)) == have && (size < 0 || Long.parseLong(m.group(2)) == size - 1
+                    && (m.group(3).equals("*") || Long.parseLong(m.group(3)) == size));
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
