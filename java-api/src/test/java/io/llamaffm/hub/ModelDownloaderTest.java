@@ -423,7 +423,7 @@ class ModelDownloaderTest {
 
     @Test
     void twoThreadsAndAnotherProcessSharingTheCacheDownloadTheFileOnce() throws Exception {
-        hub.throttle(1 << 16, 15); // about 0.7 s for the file: the others arrive while it is under way
+        hub.throttle(1 << 16, 40); // about 2 s for the file: the others arrive while it is under way and wait
         String ref = "hf:tester/tiny-GGUF:Q4_K_M";
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,

@@ -132,7 +132,7 @@ final class FileFetch {
         if (have > 0) {
             headers.put("Range", "bytes=" + have + "-");
         }
-        Response r = http.follow("GET", remote.downloadUri(), headers, x -> false);
+        Response r = http.follow("GET", remote.downloadUri(), headers);
         try (Response closing = r) {
             // 416: the server holds less than the part; a 206 of another range: it cannot be trusted to resume
             if (have > 0 && (r.status() == 416 || r.status() == 206 && !rangeFits(r, have, size))) {

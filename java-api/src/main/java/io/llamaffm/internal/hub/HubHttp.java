@@ -158,14 +158,12 @@ public final class HubHttp implements AutoCloseable {
         }
     }
 
-    /**
-     * Sends a request and follows redirects until a response that is not one, or one {@code stopAt} accepts.
-     */
-    Response follow(String method, URI uri, Map<String, String> headers, java.util.function.Predicate<Response> stopAt) {
+    /** Sends a request and follows its redirects (each checked by {@link #location}) to the first other answer. */
+    Response follow(String method, URI uri, Map<String, String> headers) {
         URI current = uri;
         for (int hop = 0; ; hop++) {
             Response r = send(method, current, headers);
-            if (!r.isRedirect() || stopAt.test(r)) {
+            if (!r.isRedirect()) {
                 return r;
             }
             r.close();

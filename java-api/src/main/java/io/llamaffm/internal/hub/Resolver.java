@@ -173,7 +173,7 @@ public final class Resolver {
             if (n == LISTING_MAX_PAGES) {
                 throw failure(Reason.BAD_RESPONSE, what + " has more than " + LISTING_MAX_PAGES + " pages", List.of());
             }
-            Response r = http.follow("GET", page, Map.of("Accept", "application/json"), x -> false);
+            Response r = http.follow("GET", page, Map.of("Accept", "application/json"));
             if (r.status() != 200) {
                 try (r) {
                     throw http.statusFailure(r, "repository " + ref.repo() + " (revision " + ref.revision() + ")", true);
