@@ -104,7 +104,7 @@ class ModelRefTest {
             System.setProperty("llamaffm.hub.offline", "0");
             System.setProperty("llamaffm.hub.endpoint", "ftp://127.0.0.1/x");
             assertEquals("llamaffm.hub.endpoint (or HF_ENDPOINT)='ftp://127.0.0.1/x' is not an http or https base URL such as "
-                    + "https://huggingface.co", assertThrows(LlamaException.class, DownloadParams::defaults).getMessage());
+                    + io.llamaffm.Configuration.DEFAULT_HUB_ENDPOINT, assertThrows(LlamaException.class, DownloadParams::defaults).getMessage());
         } finally {
             saved.forEach((k, v) -> {
                 if (v == null) {
