@@ -1,5 +1,6 @@
 package io.llamaffm;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
@@ -64,6 +65,34 @@ public final class Configuration {
     /** The default of {@link #MAX_STREAM_BYTES}. */
     public static final String DEFAULT_MAX_STREAM_BYTES_TEXT = "64G";
 
+    /**
+     * Where models named by reference ({@code hf:owner/repo:Q4_K_M}, an https URL) are downloaded and found again;
+     * default {@code models} under {@link #cacheDir()}, i.e. {@code ~/.cache/llama-ffm/models}.
+     */
+    public static final Option MODELS_DIR = new Option("llamaffm.models.dir", "LLAMAFFM_MODELS_DIR",
+            "download cache of models named by reference (default ~/.cache/llama-ffm/models)");
+
+    /** The Hugging Face hub's own address, the default of {@link #HUB_ENDPOINT}. */
+    public static final String DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
+
+    /** The Hugging Face hub to ask; default {@value #DEFAULT_HUB_ENDPOINT}. {@code HF_ENDPOINT} as the Python client reads it. */
+    public static final Option HUB_ENDPOINT = new Option("llamaffm.hub.endpoint", "HF_ENDPOINT",
+            "base URL of the Hugging Face hub (or a mirror), default " + DEFAULT_HUB_ENDPOINT);
+
+    /**
+     * An access token for gated or private repositories, sent as {@code Authorization: Bearer} to the hub's own
+     * address only (never to the host a download is redirected to). {@code HF_TOKEN} as the Python client reads it.
+     */
+    public static final Option HUB_TOKEN = new Option("llamaffm.hub.token", "HF_TOKEN",
+            "Hugging Face access token for gated or private repositories");
+
+    /**
+     * Offline mode: references resolve from the download cache only and nothing touches the network. {@code 1},
+     * {@code true}, {@code yes} or {@code on} turn it on; {@code HF_HUB_OFFLINE} as the Python client reads it.
+     */
+    public static final Option HUB_OFFLINE = new Option("llamaffm.hub.offline", "HF_HUB_OFFLINE",
+            "1 / true to resolve model references from the download cache only, never the network");
+
     /** {@return the requested variant, lower case; {@code auto} when unset} */
     public static String variant() {
         return VARIANT.value().map(v -> v.toLowerCase(Locale.ROOT)).orElse("auto");
@@ -73,6 +102,60 @@ public final class Configuration {
     public static Path cacheDir() {
         return CACHE_DIR.value().map(Path::of)
                 .orElseGet(() -> Path.of(System.getProperty("user.home"), ".cache", "llama-ffm"));
+    }
+
+    /** {@return the download cache of models named by reference} */
+    public static Path modelsDir() {
+        return MODELS_DIR.value().map(Path::of).orElseGet(() -> cacheDir().resolve("models"));
+    }
+
+    /**
+     * The configured {@link #HUB_ENDPOINT}, without a trailing slash.
+     *
+     * @return the hub's base URL
+     * @throws LlamaException if the value is not an absolute http or https URL
+     */
+    public static URI hubEndpoint() {
+        String text = HUB_ENDPOINT.value().orElse(DEFAULT_HUB_ENDPOINT);
+        while (text.endsWith("/")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        try {
+            URI uri = new URI(text);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null && uri.getQuery() == null
+                    && uri.getFragment() == null && uri.getUserInfo() == null) {
+                return uri;
+            }
+        } catch (java.net.URISyntaxException e) {
+            // the message below says what is expected
+        }
+        throw new LlamaException(HUB_ENDPOINT.property() + " (or " + HUB_ENDPOINT.environmentVariable() + ")='" + text
+                + "' is not an http or https base URL such as " + DEFAULT_HUB_ENDPOINT);
+    }
+
+    /** {@return the configured {@link #HUB_TOKEN}, if any} */
+    public static Optional<String> hubToken() {
+        return HUB_TOKEN.value();
+    }
+
+    /**
+     * Whether {@link #HUB_OFFLINE} is on.
+     *
+     * @return true in offline mode
+     * @throws LlamaException if the value is neither a yes ({@code 1 true yes on}) nor a no ({@code 0 false no off})
+     */
+    public static boolean hubOffline() {
+        Optional<String> v = HUB_OFFLINE.value();
+        if (v.isEmpty()) {
+            return false;
+        }
+        return switch (v.get().toLowerCase(Locale.ROOT)) {
+            case "1", "true", "yes", "on" -> true;
+            case "0", "false", "no", "off" -> false;
+            default -> throw new LlamaException(HUB_OFFLINE.property() + " (or " + HUB_OFFLINE.environmentVariable() + ")='"
+                    + v.get() + "' is not one of 1, true, yes, on, 0, false, no, off");
+        };
     }
 
     /** {@return whether loader tracing is on} */

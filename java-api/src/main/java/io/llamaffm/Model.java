@@ -9,6 +9,10 @@ import io.llamaffm.internal.NativeLog;
 import io.llamaffm.internal.engine.NativeOwner;
 
 import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.hub.DownloadException;
+import io.llamaffm.hub.ModelDownloader;
+import io.llamaffm.hub.ModelFiles;
+import io.llamaffm.hub.ModelRef;
 import io.llamaffm.gguf.GgufFormatException;
 import io.llamaffm.internal.StreamBytes;
 import io.llamaffm.internal.load.MemoryModelLoader;
@@ -111,6 +115,40 @@ public final class Model implements AutoCloseable {
      */
     public static Model load(Path path, ModelParams params, LoadProgressListener progress) {
         return loadFiles(List.of(path), params, progress);
+    }
+
+    /**
+     * Loads a model named by a reference or a path, with {@link ModelParams#defaults()}; see
+     * {@link #load(String, ModelParams, LoadProgressListener)}.
+     *
+     * @param reference {@code hf:owner/repo:Q4_K_M}, {@code hf:owner/repo/file.gguf}, an https URL, or a file path
+     * @return the loaded model, to close when done
+     */
+    public static Model load(String reference) {
+        return load(reference, ModelParams.defaults(), null);
+    }
+
+    /**
+     * Loads a model named by a reference ({@link ModelRef}: {@code hf:owner/repo:Q4_K_M},
+     * {@code hf:owner/repo/sub/file.gguf@revision}, an http or https URL) or, for any other text, by a file path. A
+     * reference is resolved by {@link ModelDownloader#create()} (the download cache, {@code HF_TOKEN},
+     * {@code HF_HUB_OFFLINE} from {@link Configuration}), downloading what the cache lacks, then every file of the
+     * model loads (the parts of a split model with {@link #loadSplits}). For download progress or other settings, use
+     * {@link ModelDownloader} and {@link ModelFiles#load}.
+     *
+     * @param reference a reference or a file path
+     * @param params    how to load it
+     * @param progress  told how far the load (not the download) has come, may cancel it; may be null
+     * @return the loaded model, to close when done
+     * @throws DownloadException  if the reference cannot be resolved
+     * @throws ModelLoadException if the files cannot be loaded
+     */
+    public static Model load(String reference, ModelParams params, LoadProgressListener progress) {
+        Objects.requireNonNull(reference, "reference");
+        if (ModelRef.isReference(reference)) {
+            return ModelDownloader.create().resolve(reference).load(params, progress);
+        }
+        return load(Path.of(reference), params, progress);
     }
 
     /**

@@ -6,7 +6,6 @@ import io.llamaffm.ModelParams;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +25,8 @@ import java.util.concurrent.CountDownLatch;
 public final class ServerMain {
     private static final String USAGE = """
             usage: java -jar llama-ffm-server.jar --model FILE [options]
-              -m, --model FILE            the GGUF model that generates (required)
+              -m, --model FILE            the GGUF model that generates (required); also hf:OWNER/REPO[:QUANT],
+                                          hf:OWNER/REPO/PATH.gguf or an https URL, downloaded into the cache once
                   --embedding-model FILE  a GGUF embedding model for /v1/embeddings
                   --rerank-model FILE     a GGUF ranking model (rank pooling) for /v1/rerank
                   --host ADDRESS          the address to listen on (default 127.0.0.1: this machine only)
@@ -57,14 +57,14 @@ public final class ServerMain {
     static int run(String[] args, PrintStream out, PrintStream err) throws InterruptedException {
         Map<String, String> options;
         ServerConfig config;
-        Path model;
+        String model;
         try {
             options = parse(args);
             if (options.containsKey("help")) {
                 out.print(USAGE);
                 return 0;
             }
-            model = Path.of(required(options, "model"));
+            model = required(options, "model");
             config = config(options);
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
@@ -86,7 +86,7 @@ public final class ServerMain {
             }
         }, "llama-ffm-server-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (Model m = Model.load(model, ModelParams.defaults());
+        try (Model m = Model.load(model, ModelParams.defaults(), null);
              Model e = optionalModel(options.get("embedding-model"));
              Model r = optionalModel(options.get("rerank-model"));
              OpenAiServer server = OpenAiServer.start(m, e, r, config)) {
@@ -108,7 +108,7 @@ public final class ServerMain {
     }
 
     private static Model optionalModel(String path) {
-        return path == null ? null : Model.load(Path.of(path), ModelParams.defaults());
+        return path == null ? null : Model.load(path, ModelParams.defaults(), null);
     }
 
     private static final Map<String, String> ALIASES = Map.of("-m", "model", "-np", "parallel", "-c", "ctx", "-t", "threads",

@@ -4,6 +4,8 @@ import io.llamaffm.Model;
 import io.llamaffm.ModelLoadException;
 import io.llamaffm.ModelParams;
 import io.llamaffm.examples.Generate;
+import io.llamaffm.hub.ModelDownloader;
+import io.llamaffm.hub.ModelRef;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,7 +32,8 @@ import java.util.Set;
 /**
  * The {@code llama-ffm} command-line tool: {@code inspect}, {@code tokenize}, {@code generate}, {@code chat},
  * {@code embed}, {@code search}, {@code convert-onnx}, {@code serve} (an OpenAI-compatible HTTP server),
- * {@code extract} (JSON matching a schema) and {@code info}. It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
+ * {@code extract} (JSON matching a schema), {@code info} and {@code pull} (download a model named
+ * {@code hf:owner/repo:QUANT} or by URL into the cache; every command's MODEL takes such a reference too). It is the main class of {@code llama-ffm-examples.jar}; when the first argument is neither a
  * subcommand nor an option, the jar behaves as the {@link Generate} example ({@code ./run.sh [MODEL] [PROMPT] [N]}).
  *
  * <p>Exit codes: 0 success, 1 an error while running (one line on stderr; {@code --verbose} adds the details and the
@@ -40,7 +43,7 @@ import java.util.Set;
         description = "Runs GGUF models with llama.cpp through Java's FFM API.",
         subcommands = {InspectCommand.class, TokenizeCommand.class, GenerateCommand.class, ChatCommand.class,
                 EmbedCommand.class, SearchCommand.class, ConvertOnnxCommand.class, ServeCommand.class, ExtractCommand.class,
-                InfoCommand.class, CommandLine.HelpCommand.class},
+                InfoCommand.class, PullCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Without a subcommand the jar runs the Generate example:",
                 "  java -jar llama-ffm-examples.jar [MODEL.gguf] [PROMPT] [MAX_TOKENS]"},
         exitCodeListHeading = "%nExit codes:%n",
@@ -58,7 +61,7 @@ public final class LlamaCli implements Runnable {
     boolean verbose;
 
     @Option(names = "--progress", scope = ScopeType.INHERIT, paramLabel = "WHEN", defaultValue = "auto",
-            description = "Show a progress line on stderr while a model loads: ${COMPLETION-CANDIDATES} "
+            description = "Show a progress line on stderr while a model downloads or loads: ${COMPLETION-CANDIDATES} "
                     + "(auto: only on a terminal; default ${DEFAULT-VALUE}).")
     ProgressMode progress;
 
@@ -139,15 +142,26 @@ public final class LlamaCli implements Runnable {
         return terminal;
     }
 
-    /** Loads a model, with the progress line on stderr when {@code --progress} asks for one. */
-    Model loadModel(Path path, ModelParams params, PrintWriter err) {
-        boolean show = switch (progress) {
+    /** Whether {@code --progress} asks for progress lines on stderr. */
+    boolean showProgress() {
+        return switch (progress) {
             case ALWAYS -> true;
             case NEVER -> false;
             case AUTO -> terminal;
         };
-        ProgressBar bar = show ? ProgressBar.start("loading " + path.getFileName(), err) : null;
-        return ModelLoading.load(path, params, bar);
+    }
+
+    /**
+     * Loads a model named by a file path or a reference ({@code hf:owner/repo:Q4_K_M}, {@code hf:owner/repo/file.gguf},
+     * an https URL; downloaded into the cache unless it is there), with progress lines on stderr when {@code --progress}
+     * asks for them.
+     */
+    Model loadModel(String model, ModelParams params, PrintWriter err) {
+        List<Path> parts = ModelRef.isReference(model)
+                ? ModelDownloads.resolve(ModelDownloader.create(), model, err, showProgress()).parts()
+                : List.of(Path.of(model));
+        ProgressBar bar = showProgress() ? ProgressBar.start("loading " + parts.getFirst().getFileName(), err) : null;
+        return ModelLoading.load(parts, params, bar);
     }
 
     // ---- errors -------------------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ import io.llamaffm.ModelParams;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Path;
 
 /** The model file and how it is loaded; shared by the subcommands that load a model. */
 final class ModelOptions {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The GGUF model file.")
-    Path model;
+    @Parameters(index = "0", paramLabel = "MODEL", description = {"The GGUF model file, or a reference downloaded into the "
+            + "cache once: hf:OWNER/REPO[:QUANT][@REVISION], hf:OWNER/REPO/PATH.gguf, or an https URL (see 'pull')."})
+    String model;
 
     @Mixin
     LoadOptions load;

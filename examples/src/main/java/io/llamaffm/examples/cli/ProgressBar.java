@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
  * <pre>
  * | loading stories260K.gguf  1.2 s
  * loading stories260K.gguf [##########----------]  50%  1.2 s
+ * pulling model-Q4_K_M.gguf [#####---------------]  25%  1.0 GiB / 4.1 GiB  52.3 MiB/s  ETA 1 min 1 s
  * </pre>
  *
  * Rendering ({@link #render(long)}) is separate from drawing so it can be tested without a terminal. Thread-safe: a
@@ -26,6 +27,7 @@ final class ProgressBar {
     private final LongSupplier nanoClock;
     private final long startNanos;
     private double fraction = Double.NaN; // NaN: not known
+    private String detail; // shown instead of the elapsed time when set (bytes, rate, time left of a download)
     private int frame;
     private int lastWidth;
     private boolean finished;
@@ -48,6 +50,12 @@ final class ProgressBar {
     synchronized void update(double fractionDone) {
         fraction = Double.isNaN(fractionDone) ? Double.NaN : Math.clamp(fractionDone, 0.0, 1.0);
         draw();
+    }
+
+    /** Records the fraction done and a detail shown in place of the elapsed time (null: the time again), and redraws. */
+    synchronized void update(double fractionDone, String detail) {
+        this.detail = detail;
+        update(fractionDone);
     }
 
     /** Advances the spinner and redraws (call a few times a second while waiting). */
@@ -84,7 +92,7 @@ final class ProgressBar {
 
     /** The line for the current state after {@code elapsedNanos}. */
     synchronized String render(long elapsedNanos) {
-        String time = String.format(Locale.ROOT, "%.1f s", elapsedNanos / 1e9);
+        String time = detail != null ? detail : String.format(Locale.ROOT, "%.1f s", elapsedNanos / 1e9);
         if (Double.isNaN(fraction)) {
             return SPINNER.charAt(frame % SPINNER.length()) + " " + label + "  " + time;
         }

@@ -12,7 +12,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -33,12 +32,13 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The GGUF model that generates.")
-    Path model;
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL",
+            description = "The GGUF model that generates: a file, or hf:OWNER/REPO[:QUANT], hf:OWNER/REPO/PATH.gguf, an https URL.")
+    String model;
 
-    @Option(names = "--embedding-model", paramLabel = "FILE",
-            description = "A GGUF embedding model (e.g. all-MiniLM-L6-v2 from convert-onnx) for /v1/embeddings.")
-    Path embeddingModel;
+    @Option(names = "--embedding-model", paramLabel = "MODEL",
+            description = "A GGUF embedding model (e.g. all-MiniLM-L6-v2 from convert-onnx) for /v1/embeddings; a file or a reference.")
+    String embeddingModel;
 
     @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
             description = "The address to listen on (default ${DEFAULT-VALUE}: this machine only; 0.0.0.0 for all).")

@@ -3,11 +3,13 @@ package io.llamaffm.examples.cli;
 import io.llamaffm.chat.PlainChatFormat;
 
 import io.llamaffm.chat.ChatMessage;
+import io.llamaffm.hub.DownloadProgress;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,7 +38,7 @@ class CliTest {
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--help"}));
         assertTrue(LlamaCli.isCliInvocation(new String[] {"--verbose", "inspect", "m.gguf"}));
         assertEquals(java.util.Set.of("inspect", "tokenize", "generate", "chat", "embed", "search", "convert-onnx", "serve", "extract",
-                        "info", "help"),
+                        "info", "pull", "help"),
                 LlamaCli.subcommandNames());
     }
 
@@ -112,7 +114,7 @@ class CliTest {
         assertEquals("error: --parallel must be >= 1, got 0\n", parallel.err());
         Run noModel = run("", "serve");
         assertEquals(2, noModel.code());
-        assertTrue(noModel.err().contains("Missing required option: '--model=FILE'"), noModel.err());
+        assertTrue(noModel.err().contains("Missing required option: '--model=MODEL'"), noModel.err());
         Run schema = run("", "extract", "/no/such/model.gguf", "--schema", "/no/such/schema.json", "text");
         assertEquals("error: no such JSON schema file: /no/such/schema.json\n", schema.err());
         Run noSchema = run("", "extract", "/no/such/model.gguf", "text");
@@ -193,6 +195,22 @@ class CliTest {
         bar.tick();
         bar.finish("again");
         assertEquals(length, sink.toString().length(), "nothing is drawn after finish");
+    }
+
+    @Test
+    void aDownloadBarShowsBytesRateAndTimeLeft() {
+        DownloadProgress p = new DownloadProgress("m-Q4_K_M.gguf", 1, 3, 1L << 20, 4L << 20, 2 << 20);
+        assertEquals("1.0 MiB / 4.0 MiB  2.0 MiB/s  ETA 2 s", ModelDownloads.detail(p));
+        assertEquals("4.0 MiB / 4.0 MiB  2.0 MiB/s", ModelDownloads.detail(new DownloadProgress("m", 1, 1, 4L << 20, 4L << 20, 2 << 20)),
+                "no ETA once done");
+        assertEquals("512 B", ModelDownloads.detail(new DownloadProgress("m", 1, 1, 512, -1, 0)), "size and rate unknown");
+        assertEquals("59 s", ModelDownloads.eta(Duration.ofMillis(58_001)));
+        assertEquals("2 min 5 s", ModelDownloads.eta(Duration.ofSeconds(125)));
+        assertEquals("1 h 3 min", ModelDownloads.eta(Duration.ofSeconds(3790)));
+        ProgressBar bar = new ProgressBar("pulling m-Q4_K_M.gguf (1/3)", new PrintWriter(new StringWriter()), () -> 0L);
+        bar.update(p.fraction(), ModelDownloads.detail(p));
+        assertEquals("pulling m-Q4_K_M.gguf (1/3) [#####---------------]  25%  1.0 MiB / 4.0 MiB  2.0 MiB/s  ETA 2 s",
+                bar.render(1_000_000_000L));
     }
 
     @Test
