@@ -209,7 +209,8 @@ public final class LlamaFfmChatModel implements ChatModel, AutoCloseable {
 
     /**
      * The tools offered: the definitions the tool-calling manager resolves from the options' callbacks, with the
-     * options' choice. {@code required} asks for a call in a turn that has had none: once the conversation ends with
+     * options' choice (ignored when there are no tools, so that a default of {@code required} leaves plain requests
+     * alone). {@code required} asks for a call in a turn that has had none: once the conversation ends with
      * tool results, the reply answers from them, so ChatClient's tool loop ends.
      */
     private Tools tools(LlamaFfmChatOptions options, List<Message> messages) {
@@ -217,10 +218,7 @@ public final class LlamaFfmChatModel implements ChatModel, AutoCloseable {
         List<ToolDefinition> definitions = options.getToolCallbacks() == null || options.getToolCallbacks().isEmpty()
                 ? List.of() : toolCallingManager.resolveToolDefinitions(options);
         if (definitions.isEmpty()) {
-            if (!choice.equals(LlamaFfmChatOptions.TOOL_CHOICE_AUTO) && !choice.equals(LlamaFfmChatOptions.TOOL_CHOICE_NONE)) {
-                throw new IllegalArgumentException("tool choice '" + choice + "' needs at least one tool");
-            }
-            return Tools.of();
+            return Tools.of(); // a default choice of "required" applies to requests that have tools
         }
         List<Tool> tools = new ArrayList<>(definitions.size());
         for (ToolDefinition d : definitions) {

@@ -20,7 +20,7 @@ import java.util.Objects;
  *
  * <p><b>Tool choice</b>: {@code "auto"} (default: the model decides), {@code "required"} (the reply must call a tool;
  * once the conversation ends with tool results the reply answers from them, so the tool loop of {@code ChatClient}
- * ends), {@code "none"}, or the name of the one tool to call. Calls are held to the tools' JSON schemas by a grammar.
+ * ends), {@code "none"}, or the name of the one tool to call. A request without tools ignores it. Calls are held to the tools' JSON schemas by a grammar.
  */
 public class LlamaFfmChatOptions extends DefaultToolCallingChatOptions implements StructuredOutputChatOptions {
     /** Tool choice: the model decides whether to call a tool. */
