@@ -200,6 +200,22 @@ class SpringAiIT {
         assertFalse(answer.isEmpty());
     }
 
+    @Test
+    void streamingThroughChatClientsToolLoopGivesTheBlockingAnswer() {
+        WeatherTools blockingTools = new WeatherTools();
+        WeatherTools streamingTools = new WeatherTools();
+        String question = "What is the weather in Oslo?";
+        LlamaFfmChatOptions.Builder<?> options = LlamaFfmChatOptions.builder().toolChoice("required").parallelToolCalls(false).maxTokens(64);
+        String blocking = ChatClient.create(chatModel).prompt().system(SYSTEM).user(question).tools(blockingTools)
+                .options(options).call().content();
+        List<String> chunks = ChatClient.create(chatModel).prompt().system(SYSTEM).user(question).tools(streamingTools)
+                .options(options).stream().content().collectList().block();
+        assertEquals(1, streamingTools.calls.size(), "the streamed reply's call ran once");
+        assertEquals(blockingTools.calls, streamingTools.calls);
+        assertEquals(blocking, String.join("", chunks));
+        assertTrue(chunks.size() > 1, "the answer streamed in pieces: " + chunks);
+    }
+
     /** A structured answer: enums only, so the grammar bounds it. */
     record Forecast(WeatherTools.City city, Sky sky, boolean windy) {
         enum Sky { SUNNY, CLOUDY, RAINY }
