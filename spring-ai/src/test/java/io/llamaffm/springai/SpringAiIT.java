@@ -163,6 +163,39 @@ class SpringAiIT {
         assertTrue(chunks.size() > 1, "streamed in pieces: " + chunks);
     }
 
+    @Test
+    void samplingOptionsAreTheCoresRecipe() {
+        String question = "Tell me about the sea.";
+        LlamaFfmChatOptions options = LlamaFfmChatOptions.builder().temperature(0.9).topK(30).topP(0.9).minP(0.02).seed(5)
+                .frequencyPenalty(0.3).presencePenalty(0.2).maxTokens(32).build();
+        List<org.springframework.ai.chat.messages.Message> messages = List.of(
+                new org.springframework.ai.chat.messages.SystemMessage(SYSTEM), new org.springframework.ai.chat.messages.UserMessage(question));
+        Completion expected;
+        try (Context ctx = referenceContext()) {
+            expected = new ChatSession(ctx, ChatFormat.forModel(chat().model()), SYSTEM).send(question,
+                    new GenerationParams(32, List.of(), false, false), SamplingParams.defaults().withTemperature(0.9f)
+                            .withTopK(30).withTopP(0.9f).withMinP(0.02f).withSeed(5).withFrequencyPenalty(0.3f)
+                            .withPresencePenalty(0.2f).toChain(), null);
+        }
+        // a chat model of its own (borrowing the model): its context is fresh, as the reference's
+        try (LlamaFfmChatModel fresh = LlamaFfmChatModel.builder().model(chat().model())
+                .contextParams(ContextParams.defaults().withContextLength(1024).withThreads(2)).build()) {
+            ChatResponse first = fresh.call(new org.springframework.ai.chat.prompt.Prompt(messages, options));
+            String text = first.getResult().getOutput().getText();
+            assertEquals(expected.text().strip(), text);
+            String other = fresh.call(new org.springframework.ai.chat.prompt.Prompt(messages, options.mutate().seed(6).build()))
+                    .getResult().getOutput().getText();
+            assertFalse(other.equals(text), "seeds 5 and 6 draw different replies");
+            // a stop sequence cuts the reply before it
+            String cut = text.substring(text.length() / 2, text.length() / 2 + 2);
+            ChatResponse stopped = fresh.call(new org.springframework.ai.chat.prompt.Prompt(messages,
+                    options.mutate().stopSequences(List.of(cut)).build()));
+            assertEquals(text.substring(0, text.indexOf(cut)).strip(), stopped.getResult().getOutput().getText());
+            assertEquals("STOP", stopped.getResult().getMetadata().getFinishReason());
+        }
+        assertFalse(chat().model().isClosed(), "a borrowed model stays open");
+    }
+
     /** The tool of the round trip: records each call's argument. */
     static final class WeatherTools {
         enum City { PARIS, ROME, OSLO }
