@@ -196,6 +196,35 @@ class SpringAiIT {
         assertFalse(chat().model().isClosed(), "a borrowed model stays open");
     }
 
+    @Test
+    void cancellingTheStreamStopsTheGenerationAndFreesItsContext() throws Exception {
+        org.springframework.ai.chat.prompt.Prompt prompt = new org.springframework.ai.chat.prompt.Prompt("Tell me a long story.",
+                LlamaFfmChatOptions.builder().temperature(0.0).maxTokens(200).build());
+        try (LlamaFfmChatModel one = LlamaFfmChatModel.builder().model(chat().model())
+                .contextParams(ContextParams.defaults().withContextLength(2048).withThreads(2)).poolSize(1).build()) {
+            long start = System.nanoTime();
+            ChatResponse whole = one.call(prompt);
+            long wholeNanos = System.nanoTime() - start;
+            assertEquals(200, whole.getMetadata().getUsage().getCompletionTokens(), "greedy never ends this reply early");
+
+            List<String> two = one.stream(prompt).map(r -> r.getResult().getOutput().getText()).take(2).collectList().block();
+            assertEquals(2, two.size());
+            // close() is refused while a call holds the context: it succeeds once the cancelled generation has stopped
+            long cancelled = System.nanoTime();
+            while (true) {
+                try {
+                    one.close();
+                    break;
+                } catch (IllegalStateException busy) {
+                    Thread.sleep(2);
+                }
+            }
+            long freedNanos = System.nanoTime() - cancelled;
+            assertTrue(freedNanos < wholeNanos / 4, "freed after " + freedNanos / 1_000_000 + " ms; the whole reply took "
+                    + wholeNanos / 1_000_000 + " ms");
+        }
+    }
+
     /** The tool of the round trip: records each call's argument. */
     static final class WeatherTools {
         enum City { PARIS, ROME, OSLO }
