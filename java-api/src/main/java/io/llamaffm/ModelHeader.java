@@ -20,7 +20,7 @@ import java.util.List;
  *   <li>a file llama.cpp would refuse still reads: without {@code tokenizer.ggml.model} the vocabulary is NONE with the
  *       token list's size and no special tokens; an unknown architecture has RoPE type UNKNOWN;</li>
  *   <li>when several tokens' texts mark an end of turn and the file names none, llama.cpp takes whichever its hash map
- *       yields first, this the lowest id;</li>
+ *       yields first; this takes the highest id, which is what libstdc++'s map yields first;</li>
  *   <li>sliding-window layers are known for gemma2, gemma3, gpt-oss, olmo2, cohere2 and smallthinker (llama.cpp's
  *       rules, window and period); other architectures with windows (llama4, gemma3n, exaone4, ...) read as having
  *       none, so their cache is estimated in full, an overestimate.</li>

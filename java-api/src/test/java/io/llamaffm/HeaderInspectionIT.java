@@ -60,6 +60,9 @@ class HeaderInspectionIT {
             new Shape(4096, 3, CacheType.F16, true),
             new Shape(8192, 2, CacheType.Q8_0, false));
 
+    /** Models for which llama.cpp made no quantized-cache context. */
+    static final java.util.Set<String> QUANTIZED_SKIPPED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     @TestFactory
     Stream<DynamicNode> headerAgreesWithTheLoadedModel() {
         List<DynamicNode> tests = new ArrayList<>();
@@ -108,9 +111,15 @@ class HeaderInspectionIT {
                 // a quantized cache needs rows of whole blocks (32 values), which llama.cpp asserts, not checks
                 boolean wholeBlocks = header.layers().stream().filter(ModelHeader.Layer::cached)
                         .allMatch(l -> l.keyWidth() % 32 == 0 && l.valueWidth() % 32 == 0);
-                List<Shape> shapes = SHAPES.stream().filter(s -> s.cacheType() != CacheType.Q8_0 || wholeBlocks).toList();
+                boolean encoder = header.cacheKind() == ModelHeader.CacheKind.NONE;
+                // mean pooling needs sequences that divide the micro-batch (512)
+                List<Shape> shapes = SHAPES.stream().filter(s -> s.cacheType() != CacheType.Q8_0 || wholeBlocks)
+                        .filter(s -> !encoder || 512 % s.sequences() == 0).toList();
                 for (Shape shape : shapes) {
                     checkCache(label, model, header, shape, true);
+                }
+                if (List.of("GEMMA2", "GEMMA3", "MISTRAL3").contains(label)) {
+                    assertTrue(!QUANTIZED_SKIPPED.contains(label), label + ": head size 32 runs a Q8_0 cache");
                 }
                 if (header.layers().stream().anyMatch(ModelHeader.Layer::slidingWindow)) {
                     for (Shape shape : shapes) {
@@ -132,7 +141,19 @@ class HeaderInspectionIT {
         NativeLog.beginCapture(System.Logger.Level.INFO);
         try {
             if (swaFull) {
-                model.newContext(params).close();
+                try {
+                    model.newContext(params).close();
+                } catch (LlamaException e) {
+                    if (shape.cacheType() == CacheType.Q8_0) {
+                        // a quantized cache needs flash attention, which the CPU backend may not run for the head size
+                        System.out.printf("%s %s: llama.cpp makes no such context (%s)%n", label, shape, e.getMessage());
+                        QUANTIZED_SKIPPED.add(label);
+                        return;
+                    }
+                    throw e;
+                }
+            } else if (QUANTIZED_SKIPPED.contains(label) && shape.cacheType() == CacheType.Q8_0) {
+                return;
             } else {
                 rawContextWithWindowCaches(model, params);
             }

@@ -236,7 +236,9 @@ public final class HeaderReader {
         eos = special(file, "tokenizer.ggml.eos_token_id", eos, n);
         int eot = special(file, "tokenizer.ggml.eot_token_id", -1, n);
         if (eot < 0) {
-            for (int id = 0; id < tokens.size() && eot < 0; id++) {
+            // llama.cpp takes the first match in its token hash map's order, which (libstdc++) yields later
+            // insertions, i.e. higher ids, first: <|eot_id|> over <|end_of_text|>, <|im_end|> over <|endoftext|>
+            for (int id = tokens.size() - 1; id >= 0 && eot < 0; id--) {
                 if (EOT_TEXTS.contains(tokens.get(id))) {
                     eot = id;
                 }
