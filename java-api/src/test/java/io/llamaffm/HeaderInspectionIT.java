@@ -89,6 +89,19 @@ class HeaderInspectionIT {
         return DynamicTest.dynamicTest(label, () -> {
             Path path = file.get();
             ModelHeader header = ModelHeader.read(path);
+            // the same from a copy cut after the header
+            Path cut = Files.createTempFile("header-only", ".gguf");
+            try {
+                long headerSize = header.headerBytes();
+                try (var in = Files.newInputStream(path)) {
+                    Files.write(cut, in.readNBytes((int) headerSize));
+                }
+                ModelHeader fromCut = ModelHeader.read(cut);
+                assertEquals(named(header.config()), named(fromCut.config()), label + ": cut copy");
+                assertEquals(header.layers(), fromCut.layers(), label + ": cut copy");
+            } finally {
+                Files.deleteIfExists(cut);
+            }
             try (Model model = Model.load(path)) {
                 ModelConfig loaded = model.config();
                 ModelConfig read = header.config();
@@ -128,6 +141,13 @@ class HeaderInspectionIT {
                 }
             }
         });
+    }
+
+    /** The configuration with the name a file without {@code general.name} takes from its file name blanked. */
+    private static ModelConfig named(ModelConfig c) {
+        return new ModelConfig(c.architecture(), c.metadata().containsKey("general.name") ? c.name() : "", c.description(),
+                c.parameterCount(), c.sizeBytes(), c.trainedContextLength(), c.embeddingLength(), c.layerCount(),
+                c.attention(), c.moe(), c.rope(), c.vocabulary(), c.chatTemplate(), c.metadata());
     }
 
     /** Makes a context of the shape and compares llama.cpp's report of its caches with the header's estimate. */

@@ -117,6 +117,28 @@ class ModelHeaderTest {
     }
 
     @Test
+    void everyPrefixShorterThanTheHeaderIsTruncatedAndTheHeaderItselfParses(@TempDir Path dir) throws IOException {
+        Path full = dir.resolve("full.gguf");
+        llama(true, true).write(full);
+        byte[] bytes = Files.readAllBytes(full);
+        ModelConfig expected = ModelHeader.read(full).config();
+        int headerSize;
+        try (GgufFile f = GgufFile.openHeader(full)) {
+            headerSize = (int) f.headerSize();
+        }
+        for (int n = 0; n < headerSize; n++) {
+            java.lang.foreign.MemorySegment prefix = java.lang.foreign.MemorySegment.ofArray(Arrays.copyOf(bytes, n));
+            int len = n;
+            GgufFormatException e = assertThrows(GgufFormatException.class,
+                    () -> GgufFile.readHeader(prefix, "prefix").close(), () -> "prefix of " + len);
+            assertTrue(e.truncated(), () -> "prefix of " + len + ": " + e.getMessage());
+        }
+        try (GgufFile f = GgufFile.readHeader(java.lang.foreign.MemorySegment.ofArray(Arrays.copyOf(bytes, headerSize)), "h")) {
+            assertEquals(expected, ModelHeader.of(f, "full.gguf", "h").config());
+        }
+    }
+
+    @Test
     void gpuLayersSplitWeightsAndCacheByLayer(@TempDir Path dir) {
         ModelHeader h = header(llama(true, true), dir, "split.gguf");
         assertEquals(List.of(new ModelHeader.Layer(0, 8, 4, 8, 8, false, true, 16_384),
