@@ -1,6 +1,7 @@
 package io.llamaffm;
 
 import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.internal.hub.GgufChoice;
 import io.llamaffm.internal.load.HeaderReader;
 
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ import java.util.List;
  * </ul>
  *
  * @param source             where the header came from: a path or URL
- * @param headerBytes        bytes the header takes (what had to be read)
+ * @param headerBytes        bytes the header takes (what had to be read; of a split model, all parts' headers)
  * @param config             the model's configuration
  * @param layers             the blocks ({@code blk.N}), including any next-token-prediction blocks past
  *                           {@link ModelConfig#layerCount()}
@@ -91,9 +92,46 @@ public record ModelHeader(String source, long headerBytes, ModelConfig config, L
      * @throws LlamaException                       if the file cannot be read
      */
     public static ModelHeader read(Path path) {
-        try (GgufFile file = GgufFile.openHeader(path)) {
-            return of(file, path.getFileName().toString(), path.toString());
+        List<String> names = GgufChoice.parts(path.getFileName().toString());
+        Path dir = path.toAbsolutePath().getParent();
+        return read(names.size() == 1 ? List.of(path) : names.stream().map(dir::resolve).toList());
+    }
+
+    /**
+     * Reads the headers of a model's files: one file, or the parts of a split model in order (metadata from the first,
+     * tensors from all). {@link #read(Path)} finds a split model's parts by name ({@code NAME-00001-of-00003.gguf})
+     * next to the part it is given.
+     *
+     * @param parts the files, in order; only their headers need be there
+     * @return what the headers say
+     * @throws io.llamaffm.gguf.GgufFormatException if a header is malformed or cut short
+     * @throws LlamaException                       if a file cannot be read (a missing part)
+     */
+    public static ModelHeader read(List<Path> parts) {
+        List<GgufFile> files = new java.util.ArrayList<>();
+        try {
+            for (Path p : parts) {
+                files.add(GgufFile.openHeader(p));
+            }
+            return of(files, parts.getFirst().getFileName().toString(), parts.getFirst().toString());
+        } finally {
+            files.forEach(GgufFile::close);
         }
+    }
+
+    /**
+     * What the parsed headers of a model's files say (one file, or a split model's parts in order).
+     *
+     * @param parts    the files, whole or only their headers
+     * @param fileName the model's name when it has no {@code general.name}
+     * @param source   where the files came from, for {@link #source()}
+     * @return what the headers say
+     */
+    public static ModelHeader of(List<GgufFile> parts, String fileName, String source) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("no files");
+        }
+        return HeaderReader.read(parts, fileName, source);
     }
 
     /**

@@ -22,11 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link ModelHeader}: configuration and memory from GGUF headers written here, with exact values. */
-class ModelHeaderTest {
+public class ModelHeaderTest {
     private static final List<String> TOKENS = List.of("a", "b", "c", "<|endoftext|>", "d", "<|im_end|>");
 
     /** A 2-block llama: 8 heads, 4 KV heads, head size 8, RoPE scaled 4 linearly; tokenizer and tensors optional. */
-    static GgufWriter llama(boolean tokenizer, boolean tensors) {
+    public static GgufWriter llama(boolean tokenizer, boolean tensors) {
         GgufWriter w = new GgufWriter()
                 .putString("general.architecture", "llama").putString("general.name", "tiny")
                 .putUInt32("general.file_type", 0)
@@ -136,6 +136,34 @@ class ModelHeaderTest {
         try (GgufFile f = GgufFile.readHeader(java.lang.foreign.MemorySegment.ofArray(Arrays.copyOf(bytes, headerSize)), "h")) {
             assertEquals(expected, ModelHeader.of(f, "full.gguf", "h").config());
         }
+    }
+
+    /** {@link #llama}'s tensors in two parts: the metadata and two tensors, then the other two. */
+    public static List<GgufWriter> llamaInTwoParts() {
+        GgufWriter first = llama(true, false).putUInt16("split.no", 0).putUInt16("split.count", 2)
+                .putInt32("split.tensors.count", 4);
+        first.addTensor("token_embd.weight", GgmlType.F32, new long[] {64, 6}, new float[64 * 6]);
+        first.addTensor("blk.0.attn_q.weight", GgmlType.F32, new long[] {64, 64}, new float[64 * 64]);
+        GgufWriter second = new GgufWriter().putUInt16("split.no", 1).putUInt16("split.count", 2)
+                .putInt32("split.tensors.count", 4);
+        second.addTensor("blk.1.attn_q.weight", GgmlType.F32, new long[] {64, 64}, new float[64 * 64]);
+        second.addTensor("output_norm.weight", GgmlType.F32, new long[] {64}, new float[64]);
+        return List.of(first, second);
+    }
+
+    @Test
+    void aSplitModelCountsTheTensorsOfEveryPart(@TempDir Path dir) {
+        ModelHeader single = header(llama(true, true), dir, "single.gguf");
+        List<GgufWriter> parts = llamaInTwoParts();
+        parts.get(0).write(dir.resolve("tiny-00001-of-00002.gguf"));
+        parts.get(1).write(dir.resolve("tiny-00002-of-00002.gguf"));
+        ModelHeader split = ModelHeader.read(dir.resolve("tiny-00001-of-00002.gguf"));
+        assertEquals(single.config().parameterCount(), split.config().parameterCount());
+        assertEquals(single.config().sizeBytes(), split.config().sizeBytes());
+        assertEquals(single.layers(), split.layers());
+        assertEquals(single.estimateMemory(1000, 2, CacheType.F16, 2), split.estimateMemory(1000, 2, CacheType.F16, 2));
+        assertEquals(split.config(), ModelHeader.read(dir.resolve("tiny-00002-of-00002.gguf")).config(),
+                "any part finds the others");
     }
 
     @Test

@@ -102,9 +102,9 @@ public final class ModelDownloader {
     /**
      * Reads what a reference's model is and needs ({@link ModelHeader}: its configuration and memory estimate) from
      * its GGUF header alone, before a byte of weights is downloaded. A file in the cache is read from disk; otherwise
-     * the (first) file's first bytes are fetched with HTTP range requests, 256 KiB and then four times more each time
+     * the file's (each part's, for a split model) first bytes are fetched with HTTP range requests, 256 KiB and then four times more each time
      * (each request continuing where the last ended), until the header parses, and nothing is written to the cache.
-     * The reference is chosen as {@link #resolve} chooses it (quantization, first part of a split model); offline
+     * The file is chosen as {@link #resolve} chooses it (quantization, all parts of a split model); offline
      * mode, the token and retries apply the same way.
      *
      * @param reference {@code hf:owner/repo:QUANT}, {@code hf:owner/repo/file.gguf}, ... or an https URL

@@ -119,6 +119,23 @@ class HeaderDownloadTest {
     }
 
     @Test
+    void aSplitModelsHeadersAreReadFromEachPart() {
+        List<byte[]> parts = new ArrayList<>();
+        for (GgufWriter w : io.llamaffm.ModelHeaderTest.llamaInTwoParts()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            w.write(out);
+            parts.add(out.toByteArray());
+        }
+        hub.addRepo("tester/split-GGUF", COMMIT, FakeHub.files("tiny-F32-00001-of-00002.gguf", parts.get(0),
+                "tiny-F32-00002-of-00002.gguf", parts.get(1)));
+        ModelHeader h = ModelDownloader.create(params()).readHeader("hf:tester/split-GGUF:F32");
+        assertEquals(64 * 6 + 2 * 64 * 64 + 64, h.config().parameterCount());
+        assertEquals(2, h.layers().size());
+        assertEquals(16_384, h.layers().get(1).weightsBytes(), "blk.1 is in the second part");
+        assertEquals(2, hub.requests("cdn", "GET").size(), "one range per part");
+    }
+
+    @Test
     void aServerWithoutRangesIsReadOnlyAsFarAsNeeded() {
         byte[] bytes = model(100);
         hub.putUrlFile("plain.gguf", bytes);

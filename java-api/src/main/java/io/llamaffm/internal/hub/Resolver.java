@@ -116,9 +116,9 @@ public final class Resolver {
     private static final long HEADER_MAX_BYTES = 1L << 30;
 
     /**
-     * Reads the header of a reference's (first) GGUF file without downloading it: a cached file is read from disk;
-     * otherwise the file's first bytes are fetched with HTTP range requests, {@code firstBytes} and then four times
-     * more each time, until the header parses. Offline mode and the token apply as to {@link #resolve}.
+     * Reads the header of a reference's GGUF file (each part's, for a split model) without downloading it: a cached
+     * file is read from disk; otherwise the file's first bytes are fetched with HTTP range requests, {@code firstBytes}
+     * and then four times more each time, until the header parses. Offline mode and the token apply as to {@link #resolve}.
      *
      * @param params     where the cache and the hub are, the token, offline mode
      * @param ref        the reference
@@ -133,41 +133,55 @@ public final class Resolver {
             case ModelRef.Url url -> () -> r.cachedUrl(url);
         };
         if (params.offline()) {
-            return ModelHeader.read(cached.get().orElseThrow(() -> r.notCached(ref)).path());
+            return ModelHeader.read(cached.get().orElseThrow(() -> r.notCached(ref)).parts());
         }
         Optional<ModelFiles> pinned = ref instanceof ModelRef.Hub hub && COMMIT.matcher(hub.revision()).matches()
                 ? cached.get() : Optional.empty();
         if (pinned.isPresent()) {
-            return ModelHeader.read(pinned.get().path());
+            return ModelHeader.read(pinned.get().parts());
         }
         try (HubHttp http = new HubHttp(params, r.reference)) {
-            RemoteFile remote;
-            String label;
-            String fileName;
+            List<RemoteFile> remotes = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            List<String> names = new ArrayList<>();
             switch (ref) {
                 case ModelRef.Hub hub -> {
-                    String first = hub.file().map(f -> GgufChoice.parts(f).getFirst()).orElseGet(() -> {
+                    String first = hub.file().orElseGet(() -> {
                         List<String> listing = r.retrying(() -> r.list(http, hub));
                         return GgufChoice.choose(listing, hub.quantization()).orElseThrow(() -> r.noMatch(hub, listing));
                     });
-                    label = what(hub, first);
-                    fileName = first.substring(first.lastIndexOf('/') + 1);
-                    remote = r.retrying(() -> http.describe(r.resolveUri(hub, hub.revision(), first), what(hub, first), true));
+                    for (String f : GgufChoice.parts(first)) {
+                        labels.add(what(hub, f));
+                        names.add(f.substring(f.lastIndexOf('/') + 1));
+                        remotes.add(r.retrying(() -> http.describe(r.resolveUri(hub, hub.revision(), f), what(hub, f), true)));
+                    }
                 }
                 case ModelRef.Url url -> {
-                    URI uri = urlParts(url).size() == 1 ? url.uri() : url.uri().resolve(encodeSegment(urlParts(url).getFirst()));
-                    label = uri.toString();
-                    fileName = urlParts(url).getFirst();
-                    remote = r.retrying(() -> http.describe(uri, uri.toString(), false));
+                    List<String> parts = urlParts(url);
+                    for (String name : parts) {
+                        URI uri = parts.size() == 1 ? url.uri() : url.uri().resolve(encodeSegment(name));
+                        labels.add(uri.toString());
+                        names.add(name);
+                        remotes.add(r.retrying(() -> http.describe(uri, uri.toString(), false)));
+                    }
                 }
             }
-            return r.retrying(() -> r.headerOf(http, remote, label, fileName, firstBytes));
+            List<io.llamaffm.gguf.GgufFile> headers = new ArrayList<>();
+            try {
+                for (int i = 0; i < remotes.size(); i++) {
+                    int part = i;
+                    headers.add(r.retrying(() -> r.headerOf(http, remotes.get(part), labels.get(part), firstBytes)));
+                }
+                return ModelHeader.of(headers, names.getFirst(), r.reference);
+            } finally {
+                headers.forEach(io.llamaffm.gguf.GgufFile::close);
+            }
         } catch (DownloadException e) {
             if (e.reason() == Reason.UNREACHABLE) {
                 Optional<ModelFiles> c = cached.get();
                 if (c.isPresent()) {
                     LOG.log(System.Logger.Level.WARNING, "{0}; reading the cached file {1}", e.getMessage(), c.get().path());
-                    return ModelHeader.read(c.get().path());
+                    return ModelHeader.read(c.get().parts());
                 }
             }
             throw e;
@@ -175,7 +189,7 @@ public final class Resolver {
     }
 
     /** Fetches a growing prefix of the file (each request continuing where the last ended) until its header parses. */
-    private ModelHeader headerOf(HubHttp http, RemoteFile remote, String label, String fileName, int firstBytes) {
+    private io.llamaffm.gguf.GgufFile headerOf(HubHttp http, RemoteFile remote, String label, int firstBytes) {
         byte[] buf = new byte[0];
         int have = 0;
         long want = Math.max(firstBytes, 64);
@@ -214,8 +228,8 @@ public final class Resolver {
                 }
             }
             java.lang.foreign.MemorySegment prefix = java.lang.foreign.MemorySegment.ofArray(buf).asSlice(0, have);
-            try (io.llamaffm.gguf.GgufFile file = io.llamaffm.gguf.GgufFile.readHeader(prefix, label)) {
-                return ModelHeader.of(file, fileName, reference);
+            try {
+                return io.llamaffm.gguf.GgufFile.readHeader(prefix, label); // the heap bytes live as long as it does
             } catch (io.llamaffm.gguf.GgufFormatException e) {
                 boolean more = e.truncated() && !ended && (remote.size() < 0 || have < remote.size());
                 if (!more) {

@@ -72,6 +72,30 @@ public final class HeaderReader {
      * @return the header's model
      */
     public static ModelHeader read(GgufFile file, String fileName, String source) {
+        return read(List.of(file), fileName, source);
+    }
+
+    /**
+     * Reads what the headers of a model's files say: a split model's metadata from its first part, its tensors from
+     * all parts.
+     *
+     * @param parts    the model's files in order, each whole or only its header
+     * @param fileName the name to use when the model has no {@code general.name}
+     * @param source   where the headers came from, for the result
+     * @return the headers' model
+     */
+    public static ModelHeader read(List<GgufFile> parts, String fileName, String source) {
+        GgufFile file = parts.getFirst();
+        List<TensorInfo> tensors = new ArrayList<>();
+        Map<String, TensorInfo> byName = new HashMap<>();
+        long headerBytes = 0;
+        long expertParams = 0;
+        for (GgufFile part : parts) {
+            tensors.addAll(part.tensors());
+            part.tensors().forEach(t -> byName.put(t.name(), t));
+            headerBytes = Math.addExact(headerBytes, part.headerSize());
+            expertParams = Math.addExact(expertParams, ModelConfigReader.expertParameters(part));
+        }
         String arch = file.findString("general.architecture").orElse("unknown");
         String name = file.findString("general.name").orElse(fileName);
         int embd = intKey(file, arch + ".embedding_length", 0);
@@ -101,7 +125,7 @@ public final class HeaderReader {
         long[] layerBytes = new long[Math.max(layersAll, 0)];
         long inputBytes = 0;
         long outputBytes = 0;
-        for (TensorInfo t : file.tensors()) {
+        for (TensorInfo t : tensors) {
             params = Math.addExact(params, t.elementCount());
             size = Math.addExact(size, t.byteSize());
             int layer = layerOf(t.name());
@@ -113,14 +137,13 @@ public final class HeaderReader {
                 outputBytes += t.byteSize();
             }
         }
-        boolean tiedOutput = file.tensor("output.weight").isEmpty() && file.tensor("token_embd.weight").isPresent();
-        long tiedBytes = tiedOutput ? file.tensor("token_embd.weight").orElseThrow().byteSize() : 0;
+        boolean tiedOutput = !byName.containsKey("output.weight") && byName.containsKey("token_embd.weight");
+        long tiedBytes = tiedOutput ? byName.get("token_embd.weight").byteSize() : 0;
 
         Optional<ModelConfig.MixtureOfExperts> moe = Optional.empty();
         int experts = intKey(file, arch + ".expert_count", 0);
         if (experts > 0) {
             int used = intKey(file, arch + ".expert_used_count", 0);
-            long expertParams = ModelConfigReader.expertParameters(file);
             OptionalLong active = used > 0 && used <= experts && expertParams > 0
                     ? OptionalLong.of(params - expertParams / experts * (experts - used)) : OptionalLong.empty();
             moe = Optional.of(new ModelConfig.MixtureOfExperts(experts, used, active));
@@ -146,7 +169,7 @@ public final class HeaderReader {
             layerList.add(new ModelHeader.Layer(il, (int) headArr[il], kv, s ? headKSwa : headK,
                     mla ? 0 : s ? headVSwa : headV, s, cached, layerBytes[il]));
         }
-        return new ModelHeader(source, file.headerSize(), config, layerList, inputBytes, outputBytes, tiedBytes, cacheKind);
+        return new ModelHeader(source, headerBytes, config, layerList, inputBytes, outputBytes, tiedBytes, cacheKind);
     }
 
     // ---- attention -----------------------------------------------------------------------------------------------
