@@ -5,8 +5,8 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * What a loaded model is: the numbers that decide its memory, speed and behaviour, read from llama.cpp and
- * the model's GGUF metadata.
+ * What a model is: the numbers that decide its memory, speed and behaviour, read from llama.cpp and the model's GGUF
+ * metadata ({@link Model#config()}), or from the GGUF header alone without loading anything ({@link ModelHeader}).
  *
  * @param architecture         GGUF {@code general.architecture}, e.g. {@code llama}
  * @param name                 {@code general.name}, or the file name when absent
@@ -167,7 +167,10 @@ public record ModelConfig(String architecture, String name, String description, 
     public record Vocabulary(VocabularyType type, int size, int bos, int eos, int eot) {}
 
     /**
-     * Estimates the memory for the weights plus a KV cache of the given shape.
+     * Estimates the memory for the weights plus a KV cache of the given shape, by the uniform formula of
+     * {@link MemoryEstimate#kvCacheBytes}: every layer caches every token. {@link ModelHeader#estimateMemory} gives
+     * llama.cpp's own figures (rounding to 256 cells, per-sequence shares, sliding-window and keys-only layers, layers
+     * without a cache) and the CPU/GPU split.
      *
      * @param contextLength the context length in tokens
      * @param sequences     the sequences that share the context

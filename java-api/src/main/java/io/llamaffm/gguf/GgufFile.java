@@ -38,11 +38,11 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, TensorInfo> tensorsByName;
     private volatile boolean closed;
 
-    private GgufFile(String source, MemorySegment bytes, Arena arena) {
+    private GgufFile(String source, MemorySegment bytes, Arena arena, boolean headerOnly) {
         this.source = source;
         this.bytes = bytes;
         this.arena = arena;
-        this.parsed = GgufParser.parse(bytes, source);
+        this.parsed = headerOnly ? GgufParser.parseHeader(bytes, source) : GgufParser.parse(bytes, source);
         Map<String, TensorInfo> byName = new HashMap<>();
         parsed.tensors().forEach(t -> byName.put(t.name(), t));
         this.tensorsByName = Map.copyOf(byName);
@@ -57,10 +57,29 @@ public final class GgufFile implements AutoCloseable {
      * @throws LlamaException      if the file cannot be opened or mapped
      */
     public static GgufFile open(Path path) {
+        return open(path, false);
+    }
+
+    /**
+     * Memory-maps a GGUF file of which only the header (metadata and tensor infos) need be there: a file cut after its
+     * header, or a download's first bytes. The tensor infos are read but their data is not looked for; a tensor whose
+     * data is not in the file has no {@link #tensorData}. Close the result to unmap it.
+     *
+     * @param path the file
+     * @return the open file
+     * @throws GgufFormatException if the header is malformed or the file ends inside it
+     *                             ({@link GgufFormatException#truncated()})
+     * @throws LlamaException      if the file cannot be opened or mapped
+     */
+    public static GgufFile openHeader(Path path) {
+        return open(path, true);
+    }
+
+    private static GgufFile open(Path path, boolean headerOnly) {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            return new GgufFile(path.toString(), mapped, arena);
+            return new GgufFile(path.toString(), mapped, arena, headerOnly);
         } catch (IOException e) {
             arena.close();
             throw new LlamaException("cannot read GGUF file " + path + ": " + e, e);
@@ -79,7 +98,30 @@ public final class GgufFile implements AutoCloseable {
      * @throws GgufFormatException if the bytes are not well-formed GGUF
      */
     public static GgufFile read(MemorySegment bytes) {
-        return new GgufFile("GGUF in memory (" + bytes.byteSize() + " bytes)", bytes, null);
+        return new GgufFile("GGUF in memory (" + bytes.byteSize() + " bytes)", bytes, null, false);
+    }
+
+    /**
+     * Reads the header of a GGUF file from its first bytes, as {@link #openHeader(Path)} does. The caller owns
+     * {@code prefix} and keeps it alive while this object is used.
+     *
+     * @param prefix the file's first bytes (the whole header, the tensor data need not follow)
+     * @param source what the bytes are, for messages (a file name or URL)
+     * @return the file, to close when done
+     * @throws GgufFormatException if the header is malformed, or the bytes end inside it
+     *                             ({@link GgufFormatException#truncated()}: read more and try again)
+     */
+    public static GgufFile readHeader(MemorySegment prefix, String source) {
+        return new GgufFile(source, prefix, null, true);
+    }
+
+    /**
+     * {@return the bytes the header takes: magic, version, counts, metadata and tensor infos, up to the padding before
+     * the tensor data}
+     */
+    public long headerSize() {
+        ensureOpen();
+        return parsed.headerEnd();
     }
 
     /** {@return the GGUF version of the file: 2 or 3} */
@@ -360,6 +402,10 @@ public final class GgufFile implements AutoCloseable {
         ensureOpen();
         if (!tensor.equals(tensorsByName.get(tensor.name()))) {
             throw new IllegalArgumentException(tensor + " is not a tensor of " + source);
+        }
+        if (parsed.dataOffset() + tensor.offset() + tensor.byteSize() > bytes.byteSize()) {
+            throw new IllegalStateException("the data of " + tensor.name() + " is not in " + source
+                    + ": only its first " + bytes.byteSize() + " bytes were read");
         }
         return bytes.asSlice(parsed.dataOffset() + tensor.offset(), tensor.byteSize()).asReadOnly();
     }

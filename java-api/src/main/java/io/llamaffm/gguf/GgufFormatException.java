@@ -13,6 +13,8 @@ public final class GgufFormatException extends LlamaException {
     private final long offset;
     /** What is wrong, in words. */
     private final String problem;
+    /** Whether the bytes ended before the header did (more bytes may make it parse). */
+    private final boolean truncated;
 
     /**
      * A malformed or incomplete GGUF.
@@ -23,10 +25,31 @@ public final class GgufFormatException extends LlamaException {
      * @param problem what is wrong, in words
      */
     public GgufFormatException(String source, long offset, String problem) {
+        this(source, offset, problem, false);
+    }
+
+    /**
+     * A malformed, incomplete or truncated GGUF.
+     *
+     * @param source    the file name (or a description of the memory) the bytes came from
+     * @param offset    byte offset of the offending field, or -1
+     * @param problem   what is wrong, in words
+     * @param truncated whether the bytes end before the header does: a longer prefix of the same file may parse
+     */
+    public GgufFormatException(String source, long offset, String problem, boolean truncated) {
         super(source + ": " + (offset >= 0 ? "malformed GGUF at byte " + offset + ": " : "") + problem);
         this.source = source;
         this.offset = offset;
         this.problem = problem;
+        this.truncated = truncated;
+    }
+
+    /**
+     * {@return whether the bytes ended before the header (metadata and tensor infos) did: a field, string or array
+     * runs past them; reading a longer prefix of the file may succeed}
+     */
+    public boolean truncated() {
+        return truncated;
     }
 
     /** {@return the file name (or description of the memory) the bytes came from} */

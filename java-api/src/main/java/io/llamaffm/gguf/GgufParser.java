@@ -46,7 +46,7 @@ final class GgufParser {
 
     /** What was read. {@code keyOffsets} holds the byte offset at which each key-value pair starts. */
     record Parsed(int version, long alignment, SequencedMap<String, GgufValue> metadata, Map<String, Long> keyOffsets,
-                  List<TensorInfo> tensors, long dataOffset) {}
+                  List<TensorInfo> tensors, long dataOffset, long headerEnd) {}
 
     private final MemorySegment file;
     private final String source;
@@ -57,15 +57,27 @@ final class GgufParser {
     private long pos;
     private String context = "the header"; // what is being read, for messages
 
-    private GgufParser(MemorySegment file, String source) {
+    private final boolean headerOnly;
+
+    private GgufParser(MemorySegment file, String source, boolean headerOnly) {
         this.file = file;
         this.source = source;
         this.size = file.byteSize();
+        this.headerOnly = headerOnly;
     }
 
     /** Parses and validates everything but the tensor data itself. */
     static Parsed parse(MemorySegment file, String source) {
-        return new GgufParser(file, source).parse();
+        return new GgufParser(file, source, false).parse();
+    }
+
+    /**
+     * Parses the header (metadata and tensor infos) of a file of which {@code prefix} may hold only the first bytes:
+     * the tensor data need not be there, so their extent is not checked against the bytes (their overlap still is).
+     * Bytes that end inside the header give a {@link GgufFormatException#truncated() truncated} failure.
+     */
+    static Parsed parseHeader(MemorySegment prefix, String source) {
+        return new GgufParser(prefix, source, true).parse();
     }
 
     private Parsed parse() {
@@ -84,10 +96,11 @@ final class GgufParser {
         for (long i = 0; i < tensorCount; i++) {
             tensors.add(readTensorInfo(i, alignment, names, offsetFields));
         }
+        long headerEnd = pos;
         long dataOffset = dataOffset(tensorCount, alignment);
         checkTensorData(tensors, offsetFields, dataOffset);
         return new Parsed(version, alignment, Collections.unmodifiableSequencedMap(metadata),
-                Map.copyOf(keyOffsets), List.copyOf(tensors), dataOffset);
+                Map.copyOf(keyOffsets), List.copyOf(tensors), dataOffset, headerEnd);
     }
 
     // ---- header -----------------------------------------------------------------------------------------------
@@ -122,7 +135,7 @@ final class GgufParser {
         long left = size - pos;
         if (n < 0 || n > left / minBytesEach) {
             throw fail(at, what + " " + Long.toUnsignedString(n) + " cannot fit in the " + left
-                    + " bytes left (each takes at least " + minBytesEach + ")");
+                    + " bytes left (each takes at least " + minBytesEach + ")", n >= 0);
         }
         return n;
     }
@@ -157,7 +170,7 @@ final class GgufParser {
         long left = size - pos;
         if (n < 0 || n > left / elementType.minBytes()) {
             throw fail(countAt, "array length " + Long.toUnsignedString(n) + " of " + context + " cannot fit in the "
-                    + left + " bytes left (each " + elementType + " takes at least " + elementType.minBytes() + ")");
+                    + left + " bytes left (each " + elementType + " takes at least " + elementType.minBytes() + ")", n >= 0);
         }
         long most = elementType.isFixedSize() ? MAX_JAVA_LENGTH / elementType.minBytes() : MAX_JAVA_LENGTH;
         if (n > most) {
@@ -309,7 +322,7 @@ final class GgufParser {
             return pos; // like llama.cpp: no padding when there is no tensor data
         }
         long aligned = (pos + alignment - 1) / alignment * alignment;
-        if (aligned > size) {
+        if (aligned > size && !headerOnly) {
             throw fail(pos, "the data section (padded to the alignment " + alignment + ") would start at byte "
                     + aligned + ", past the end of the file at byte " + size);
         }
@@ -317,7 +330,7 @@ final class GgufParser {
     }
 
     private void checkTensorData(List<TensorInfo> tensors, List<Long> offsetFields, long dataOffset) {
-        long dataBytes = size - dataOffset;
+        long dataBytes = headerOnly ? Long.MAX_VALUE : size - dataOffset;
         for (int i = 0; i < tensors.size(); i++) {
             TensorInfo t = tensors.get(i);
             if (t.offset() > dataBytes || t.byteSize() > dataBytes - t.offset()) {
@@ -347,7 +360,7 @@ final class GgufParser {
     private void need(long n, String what) {
         if (n > size - pos) {
             throw fail(pos, "truncated: " + what + " of " + context + " needs " + n + " bytes, the file ends at byte "
-                    + size);
+                    + size, true);
         }
     }
 
@@ -401,7 +414,7 @@ final class GgufParser {
         long left = size - pos;
         if (n < 0 || n > left) {
             throw fail(at, what + " length " + Long.toUnsignedString(n) + " of " + context + " exceeds the " + left
-                    + " bytes left");
+                    + " bytes left", n >= 0);
         }
         if (n > MAX_JAVA_LENGTH) {
             throw fail(at, what + " length " + n + " of " + context + " is more than a Java string holds");
@@ -435,5 +448,10 @@ final class GgufParser {
 
     private GgufFormatException fail(long offset, String problem) {
         return new GgufFormatException(source, offset, problem);
+    }
+
+    /** A failure that is a truncation when {@code truncated}: the bytes end before what is read does. */
+    private GgufFormatException fail(long offset, String problem, boolean truncated) {
+        return new GgufFormatException(source, offset, problem, truncated);
     }
 }

@@ -1,5 +1,6 @@
 package io.llamaffm.hub;
 
+import io.llamaffm.ModelHeader;
 import io.llamaffm.internal.hub.Resolver;
 
 import java.util.Objects;
@@ -96,5 +97,36 @@ public final class ModelDownloader {
     public ModelFiles resolve(ModelRef ref, DownloadListener listener) {
         Objects.requireNonNull(ref, "ref");
         return Resolver.resolve(params, ref, listener);
+    }
+
+    /**
+     * Reads what a reference's model is and needs ({@link ModelHeader}: its configuration and memory estimate) from
+     * its GGUF header alone, before a byte of weights is downloaded. A file in the cache is read from disk; otherwise
+     * the file's (each part's, for a split model) first bytes are fetched with HTTP range requests, 256 KiB and then four times more each time
+     * (each request continuing where the last ended), until the header parses, and nothing is written to the cache.
+     * The file is chosen as {@link #resolve} chooses it (quantization, all parts of a split model); offline
+     * mode, the token and retries apply the same way.
+     *
+     * @param reference {@code hf:owner/repo:QUANT}, {@code hf:owner/repo/file.gguf}, ... or an https URL
+     * @return what the header says
+     * @throws IllegalArgumentException if the reference is malformed
+     * @throws DownloadException        if the header cannot be read: not found, not cached while offline,
+     *                                  unreachable, or {@link DownloadException.Reason#BAD_RESPONSE} for a file that
+     *                                  is not GGUF
+     */
+    public ModelHeader readHeader(String reference) {
+        return readHeader(ModelRef.parse(reference));
+    }
+
+    /**
+     * Reads a reference's GGUF header; see {@link #readHeader(String)}.
+     *
+     * @param ref the reference
+     * @return what the header says
+     * @throws DownloadException if the header cannot be read
+     */
+    public ModelHeader readHeader(ModelRef ref) {
+        Objects.requireNonNull(ref, "ref");
+        return Resolver.header(params, ref, Resolver.HEADER_FIRST_BYTES);
     }
 }

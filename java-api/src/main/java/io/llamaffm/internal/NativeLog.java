@@ -22,6 +22,7 @@ public final class NativeLog {
     private static final ThreadLocal<StringBuilder> PENDING = ThreadLocal.withInitial(StringBuilder::new);
     private static final ThreadLocal<int[]> LAST_LEVEL = ThreadLocal.withInitial(() -> new int[] {LlamaH.GGML_LOG_LEVEL_INFO()});
     private static final ThreadLocal<List<String>> CAPTURE = new ThreadLocal<>();
+    private static final ThreadLocal<System.Logger.Level> CAPTURE_LEVEL = new ThreadLocal<>();
     private static final AtomicReference<String> CPU_BACKEND_PATH = new AtomicReference<>();
     private static volatile System.Logger.Level threshold = System.Logger.Level.OFF;
     private static MemorySegment stub;
@@ -56,6 +57,17 @@ public final class NativeLog {
 
     /** Starts collecting this thread's warning and error lines; returns them from {@link #endCapture()}. */
     public static void beginCapture() {
+        beginCapture(System.Logger.Level.WARNING);
+    }
+
+    /**
+     * Starts collecting this thread's lines of {@code minimum} severity and above (INFO: what llama.cpp reports of a
+     * context it creates, such as its KV cache's size); returns them from {@link #endCapture()}.
+     *
+     * @param minimum the least severe level collected
+     */
+    public static void beginCapture(System.Logger.Level minimum) {
+        CAPTURE_LEVEL.set(minimum);
         CAPTURE.set(new ArrayList<>());
     }
 
@@ -63,6 +75,7 @@ public final class NativeLog {
     public static List<String> endCapture() {
         List<String> lines = CAPTURE.get();
         CAPTURE.remove();
+        CAPTURE_LEVEL.remove();
         return lines == null ? List.of() : lines;
     }
 
@@ -93,7 +106,8 @@ public final class NativeLog {
         }
         System.Logger.Level javaLevel = toJava(level);
         List<String> capture = CAPTURE.get();
-        if (capture != null && javaLevel.getSeverity() >= System.Logger.Level.WARNING.getSeverity()) {
+        System.Logger.Level captured = CAPTURE_LEVEL.get();
+        if (capture != null && captured != null && javaLevel.getSeverity() >= captured.getSeverity()) {
             capture.add(line);
         }
         System.Logger.Level min = threshold;

@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       {@code ETag: "git blob id"} and the bytes;</li>
  *   <li>errors as the hub sends them: 404 + {@code X-Error-Code: RepoNotFound | RevisionNotFound | EntryNotFound},
  *       401 + {@code GatedRepo} for a gated repository without its token, 403 with a wrong one, JSON {@code error} body;</li>
- *   <li>CDN {@code GET /cdn/SHA256}: the bytes, with {@code Range: bytes=N-} (206 + Content-Range, 416 past the end).</li>
+ *   <li>CDN {@code GET /cdn/SHA256}: the bytes, with {@code Range: bytes=N-} or {@code bytes=N-M} (206 + Content-Range,
+ *       416 past the end).</li>
  * </ul>
  * Faults for the next transfers: {@link #cutAfter} (the connection closes after N bytes of the file), {@link #corrupt}
  * (one byte flipped, the hash announced unchanged), {@link #ignoreRange}, {@link #throttle}. Every request is recorded.
@@ -318,39 +319,45 @@ public final class FakeHub implements AutoCloseable {
         }
     }
 
-    /** Sends a file's bytes, honouring {@code Range: bytes=N-} and the faults set. */
+    /** Sends a file's bytes, honouring {@code Range: bytes=N-} and {@code bytes=N-M} and the faults set. */
     private void send(HttpExchange x, File f, boolean countCdn) throws IOException {
         byte[] bytes = f.bytes();
         long from = 0;
         String range = x.getRequestHeaders().getFirst("Range");
         Headers h = x.getResponseHeaders();
         h.add("Accept-Ranges", "bytes");
+        long last = bytes.length - 1;
         if (range != null && !ignoreRange) {
-            if (!range.matches("bytes=\\d+-")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes=(\\d+)-(\\d*)").matcher(range);
+            if (!m.matches()) {
                 error(x, 400, null, "unsupported range " + range);
                 return;
             }
-            from = Long.parseLong(range.substring(6, range.length() - 1));
-            if (from >= bytes.length) {
+            from = Long.parseLong(m.group(1));
+            if (!m.group(2).isEmpty()) {
+                last = Math.min(last, Long.parseLong(m.group(2)));
+            }
+            if (from >= bytes.length || last < from) {
                 h.add("Content-Range", "bytes */" + bytes.length);
                 x.sendResponseHeaders(416, -1);
                 return;
             }
-            h.add("Content-Range", "bytes " + from + "-" + (bytes.length - 1) + "/" + bytes.length);
+            h.add("Content-Range", "bytes " + from + "-" + last + "/" + bytes.length);
         }
+        boolean partial = from > 0 || last < bytes.length - 1;
         boolean sized = !(hideSize && countCdn);
         if (x.getRequestMethod().equals("HEAD")) {
             if (sized) {
-                h.add("Content-Length", Long.toString(bytes.length - from));
+                h.add("Content-Length", Long.toString(last + 1 - from));
             }
-            x.sendResponseHeaders(from > 0 ? 206 : 200, -1);
+            x.sendResponseHeaders(partial ? 206 : 200, -1);
             return;
         }
         Long cut = cuts.remove(f.sha256());
         Long flip = corruptions.get(f.sha256());
-        x.sendResponseHeaders(from > 0 ? 206 : 200, sized ? bytes.length - from : 0);
+        x.sendResponseHeaders(partial ? 206 : 200, sized ? last + 1 - from : 0);
         OutputStream out = x.getResponseBody();
-        long end = cut != null ? Math.max(from, Math.min(cut, bytes.length)) : bytes.length;
+        long end = cut != null ? Math.max(from, Math.min(cut, last + 1)) : last + 1;
         int chunk = throttleChunk > 0 ? throttleChunk : 1 << 16;
         for (long pos = from; pos < end; ) {
             int n = (int) Math.min(chunk, end - pos);

@@ -82,8 +82,12 @@ class CliIT {
         assertTrue(r.out().contains("vocabulary         SPM, 512 tokens, BOS 1, EOS 2, EOT -1\n"), r::toString);
         assertTrue(r.out().contains("experts            none\n"), r::toString);
         // 2 (K and V) x 5 layers x 2048 tokens x 4 KV heads x 8 dims x 2 bytes = 1.25 MiB
-        assertTrue(r.out().contains("memory for 2048 tokens x 1 sequence, F16 cache\n"), r::toString);
+        assertTrue(r.out().contains("memory for 2048 tokens x 1 sequence, F16 cache, no GPU found: all on the CPU\n"),
+                r::toString);
         assertTrue(r.out().contains("  KV cache         1.3 MiB\n"), r::toString);
+        assertTrue(r.out().contains("read               GGUF header only ("), r::toString);
+        assertTrue(Pattern.compile("\n  fits             yes: [0-9.]+ [KMG]i?B in RAM of [0-9.]+ [KMGT]iB available\n")
+                .matcher(r.out()).find(), r::toString);
         assertFalse(r.err().contains("loading"), "no progress line when stderr is not a terminal: " + r.err());
     }
 
@@ -122,10 +126,19 @@ class CliIT {
     void inspectReadsAVocabularyOnlyFileWithAChatTemplate() throws Exception {
         Path vocab = llamaCppModels().resolve("ggml-vocab-phi-3.gguf");
         Assumptions.assumeTrue(Files.isRegularFile(vocab), "no " + vocab);
-        Result full = cli("inspect", vocab.toString());
-        assertEquals(1, full.code(), full::toString);
-        assertEquals(1, full.err().lines().count(), full::toString);
-        assertTrue(full.err().contains("tensor 'token_embd.weight' not found"), full::toString);
+        Result loaded = cli("inspect", vocab.toString(), "--load");
+        assertEquals(1, loaded.code(), loaded::toString);
+        assertEquals(1, loaded.err().lines().count(), loaded::toString);
+        assertTrue(loaded.err().contains("tensor 'token_embd.weight' not found"), loaded::toString);
+        // the header alone reads: no weights, a KV cache sized from the metadata
+        Result header = cli("inspect", vocab.toString(), "--json");
+        assertEquals(0, header.code(), header::toString);
+        Object h = MiniJson.parse(header.out());
+        assertEquals("header", MiniJson.get(h, "read"));
+        assertEquals("phi3", MiniJson.get(h, "architecture"));
+        assertEquals(32064L, MiniJson.get(h, "vocabulary", "size"));
+        assertEquals(0L, MiniJson.get(h, "memory", "weightsBytes"));
+        assertTrue(((String) MiniJson.get(h, "chatTemplate")).contains("<|assistant|>"), header::toString);
         Result r = cli("inspect", vocab.toString(), "--vocab-only", "--json");
         assertEquals(0, r.code(), r::toString);
         Object doc = MiniJson.parse(r.out());
@@ -134,6 +147,46 @@ class CliIT {
         assertEquals(32064L, MiniJson.get(doc, "vocabulary", "size"));
         assertTrue(((String) MiniJson.get(doc, "chatTemplate")).contains("<|assistant|>"), r::toString);
         assertEquals(null, MiniJson.get(doc, "memory"));
+    }
+
+    @Test
+    void inspectReadsAFileCutAfterItsHeaderAndOneWithoutTokenizer(@TempDir Path tmp) throws Exception {
+        long headerSize;
+        try (io.llamaffm.gguf.GgufFile f = io.llamaffm.gguf.GgufFile.open(model)) {
+            headerSize = f.headerSize();
+        }
+        byte[] bytes = Files.readAllBytes(model);
+        Path cut = Files.write(tmp.resolve("cut.gguf"), java.util.Arrays.copyOf(bytes, (int) headerSize));
+        Result whole = cli("inspect", model.toString(), "--json", "--ctx", "4096", "--parallel", "2");
+        Result r = cli("inspect", cut.toString(), "--json", "--ctx", "4096", "--parallel", "2");
+        assertEquals(0, r.code(), r::toString);
+        Object w = MiniJson.parse(whole.out());
+        Object c = MiniJson.parse(r.out());
+        assertEquals(headerSize, MiniJson.get(c, "headerBytes"));
+        for (String field : List.of("parameters", "sizeBytes", "layers", "description")) {
+            assertEquals(MiniJson.get(w, field), MiniJson.get(c, field), field);
+        }
+        assertEquals(292_800L, MiniJson.get(c, "parameters"));
+        // 5 layers x 2 sequences x 2 048 cells x (32 + 32 values) x 2 bytes
+        assertEquals(5L * 2 * 2048 * 64 * 2, MiniJson.get(c, "memory", "kvCacheBytes"));
+        for (String field : List.of("weightsBytes", "kvCacheBytes", "gpuWeightsBytes", "gpuKvCacheBytes", "fits")) {
+            assertEquals(MiniJson.get(w, "memory", field), MiniJson.get(c, "memory", field), field);
+        }
+        assertEquals(1, cli("inspect", cut.toString(), "--load").code(), "llama.cpp needs the weights");
+
+        Path bare = tmp.resolve("bare.gguf");
+        new io.llamaffm.gguf.GgufWriter().putString("general.architecture", "qwen3").putUInt32("qwen3.block_count", 28)
+                .putUInt32("qwen3.context_length", 40960).putUInt32("qwen3.embedding_length", 1024)
+                .putUInt32("qwen3.attention.head_count", 16).putUInt32("qwen3.attention.head_count_kv", 8)
+                .putUInt32("qwen3.attention.key_length", 128).putUInt32("qwen3.attention.value_length", 128)
+                .write(bare);
+        Result b = cli("inspect", bare.toString(), "--ctx", "8192");
+        assertEquals(0, b.code(), b::toString);
+        assertTrue(b.out().contains("vocabulary         NONE, 0 tokens, BOS -1, EOS -1, EOT -1\n"), b::toString);
+        assertTrue(b.out().contains("attention          GQA: 16 heads, 8 KV heads, head dim 128, group size 2\n"), b::toString);
+        // Qwen3-0.6B's cache: 28 layers x 8 192 cells x 2 x 8 x 128 values x 2 bytes = 896 MiB
+        assertTrue(b.out().contains("  KV cache         896.0 MiB\n"), b::toString);
+        assertTrue(b.out().contains("no GPU found: all on the CPU"), b::toString);
     }
 
     @Test

@@ -60,7 +60,7 @@ class CliTest {
             assertTrue(serve.out().contains(option), option + " in " + serve.out());
         }
         Run inspect = run("", "inspect", "--help");
-        for (String option : List.of("--json", "--ctx", "--batch", "--cache-type")) {
+        for (String option : List.of("--json", "--ctx", "--batch", "--parallel", "--cache-type", "--gpu-layers", "--load")) {
             assertTrue(inspect.out().contains(option), option + " in " + inspect.out());
         }
     }
@@ -87,8 +87,11 @@ class CliTest {
     void aMissingModelIsOneLineWithoutAStackTrace() {
         Run r = run("", "inspect", "/no/such/model.gguf");
         assertEquals(1, r.code());
-        assertEquals("error: cannot load model /no/such/model.gguf: no such file\n", r.err());
-        Run verbose = run("", "inspect", "/no/such/model.gguf", "--verbose");
+        assertEquals("error: cannot read model /no/such/model.gguf: no such file\n", r.err());
+        Run loading = run("", "inspect", "/no/such/model.gguf", "--load");
+        assertEquals(1, loading.code());
+        assertEquals("error: cannot load model /no/such/model.gguf: no such file\n", loading.err());
+        Run verbose = run("", "inspect", "/no/such/model.gguf", "--load", "--verbose");
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("\tat io.llamaffm.Model.load"), verbose.err());
     }

@@ -109,4 +109,24 @@ class PullIT {
         CliIT.Result notRef = cli(Map.of(), "pull", "model.gguf");
         assertEquals(2, notRef.code(), notRef::toString);
     }
+
+    @Test
+    void inspectFetchesOnlyTheHeaderOfAReference() throws Exception {
+        CliIT.Result r = cli(Map.of(), "inspect", REF, "--json", "--ctx", "2048");
+        assertEquals(0, r.code(), r::toString);
+        Object doc = MiniJson.parse(r.out());
+        assertEquals(REF, MiniJson.get(doc, "file"));
+        assertEquals("header", MiniJson.get(doc, "read"));
+        assertEquals("llama", MiniJson.get(doc, "architecture"));
+        assertEquals(292_800L, MiniJson.get(doc, "parameters"));
+        assertTrue((Long) MiniJson.get(doc, "headerBytes") < 256 * 1024, r::toString);
+        assertEquals(5L * 2048 * 64 * 2, MiniJson.get(doc, "memory", "kvCacheBytes"));
+        assertTrue(stories.length > 4 * 256 * 1024, "stories260K: " + stories.length);
+        assertEquals(256 * 1024, hub.cdnBytesSent(), "one range of 256 KiB of " + stories.length + " bytes");
+        assertEquals(List.of("bytes=0-262143"),
+                hub.requests("cdn", "GET").stream().map(FakeHub.Request::range).toList());
+        try (java.util.stream.Stream<Path> files = Files.walk(cache)) {
+            assertEquals(List.of(), files.filter(p -> p.toString().endsWith(".gguf")).toList(), "nothing downloaded");
+        }
+    }
 }

@@ -7,6 +7,7 @@ import io.llamaffm.hub.DownloadListener;
 import io.llamaffm.hub.DownloadParams;
 import io.llamaffm.hub.ModelFiles;
 import io.llamaffm.hub.ModelRef;
+import io.llamaffm.ModelHeader;
 import io.llamaffm.internal.JsonParser;
 import io.llamaffm.internal.hub.HubHttp.RemoteFile;
 import io.llamaffm.internal.hub.HubHttp.Response;
@@ -103,6 +104,140 @@ public final class Resolver {
                 }
             }
             throw e;
+        }
+    }
+
+    // ---- headers only --------------------------------------------------------------------------------------------
+
+    /** The first request for a header asks for this many bytes; each next one for {@value #HEADER_GROWTH} times more. */
+    public static final int HEADER_FIRST_BYTES = 256 << 10;
+    private static final int HEADER_GROWTH = 4;
+    /** Headers larger than this are refused (the largest real vocabularies make headers of tens of MiB). */
+    private static final long HEADER_MAX_BYTES = 1L << 30;
+
+    /**
+     * Reads the header of a reference's GGUF file (each part's, for a split model) without downloading it: a cached
+     * file is read from disk; otherwise the file's first bytes are fetched with HTTP range requests, {@code firstBytes}
+     * and then four times more each time, until the header parses. Offline mode and the token apply as to {@link #resolve}.
+     *
+     * @param params     where the cache and the hub are, the token, offline mode
+     * @param ref        the reference
+     * @param firstBytes the size of the first range asked for
+     * @return the header
+     * @throws DownloadException naming why it could not be read
+     */
+    public static ModelHeader header(DownloadParams params, ModelRef ref, int firstBytes) {
+        Resolver r = new Resolver(params, ref, null);
+        Supplier<Optional<ModelFiles>> cached = switch (ref) {
+            case ModelRef.Hub hub -> () -> r.cachedHub(hub);
+            case ModelRef.Url url -> () -> r.cachedUrl(url);
+        };
+        if (params.offline()) {
+            return ModelHeader.read(cached.get().orElseThrow(() -> r.notCached(ref)).parts());
+        }
+        Optional<ModelFiles> pinned = ref instanceof ModelRef.Hub hub && COMMIT.matcher(hub.revision()).matches()
+                ? cached.get() : Optional.empty();
+        if (pinned.isPresent()) {
+            return ModelHeader.read(pinned.get().parts());
+        }
+        try (HubHttp http = new HubHttp(params, r.reference)) {
+            List<RemoteFile> remotes = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            switch (ref) {
+                case ModelRef.Hub hub -> {
+                    String first = hub.file().orElseGet(() -> {
+                        List<String> listing = r.retrying(() -> r.list(http, hub));
+                        return GgufChoice.choose(listing, hub.quantization()).orElseThrow(() -> r.noMatch(hub, listing));
+                    });
+                    for (String f : GgufChoice.parts(first)) {
+                        labels.add(what(hub, f));
+                        names.add(f.substring(f.lastIndexOf('/') + 1));
+                        remotes.add(r.retrying(() -> http.describe(r.resolveUri(hub, hub.revision(), f), what(hub, f), true)));
+                    }
+                }
+                case ModelRef.Url url -> {
+                    List<String> parts = urlParts(url);
+                    for (String name : parts) {
+                        URI uri = parts.size() == 1 ? url.uri() : url.uri().resolve(encodeSegment(name));
+                        labels.add(uri.toString());
+                        names.add(name);
+                        remotes.add(r.retrying(() -> http.describe(uri, uri.toString(), false)));
+                    }
+                }
+            }
+            List<io.llamaffm.gguf.GgufFile> headers = new ArrayList<>();
+            try {
+                for (int i = 0; i < remotes.size(); i++) {
+                    int part = i;
+                    headers.add(r.retrying(() -> r.headerOf(http, remotes.get(part), labels.get(part), firstBytes)));
+                }
+                return ModelHeader.of(headers, names.getFirst(), r.reference);
+            } finally {
+                headers.forEach(io.llamaffm.gguf.GgufFile::close);
+            }
+        } catch (DownloadException e) {
+            if (e.reason() == Reason.UNREACHABLE) {
+                Optional<ModelFiles> c = cached.get();
+                if (c.isPresent()) {
+                    LOG.log(System.Logger.Level.WARNING, "{0}; reading the cached file {1}", e.getMessage(), c.get().path());
+                    return ModelHeader.read(c.get().parts());
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** Fetches a growing prefix of the file (each request continuing where the last ended) until its header parses. */
+    private io.llamaffm.gguf.GgufFile headerOf(HubHttp http, RemoteFile remote, String label, int firstBytes) {
+        byte[] buf = new byte[0];
+        int have = 0;
+        long want = Math.max(firstBytes, 64);
+        while (true) {
+            if (remote.size() >= 0) {
+                want = Math.min(want, remote.size());
+            }
+            if (want > HEADER_MAX_BYTES) {
+                throw failure(Reason.BAD_RESPONSE, "the GGUF header of " + label + " is larger than " + HEADER_MAX_BYTES
+                        + " bytes", List.of());
+            }
+            buf = java.util.Arrays.copyOf(buf, (int) want);
+            boolean ended = false;
+            HubHttp.Response resp = http.follow("GET", remote.downloadUri(), Map.of("Range", "bytes=" + have + "-" + (want - 1)));
+            try (resp; HubHttp.Watchdog dog = http.watch(resp.body())) {
+                if (resp.status() == 416) {
+                    ended = true;
+                } else if (resp.status() != 200 && resp.status() != 206) {
+                    throw http.statusFailure(resp, label, false);
+                } else {
+                    long skip = resp.status() == 200 ? have : 0; // a server without ranges sends the file from its start
+                    byte[] chunk = new byte[1 << 16];
+                    while (have < want) {
+                        int n = http.read(dog, chunk, (int) Math.min(chunk.length, skip > 0 ? skip : want - have), label);
+                        if (n < 0) {
+                            ended = true;
+                            break;
+                        }
+                        if (skip > 0) {
+                            skip -= n;
+                            continue;
+                        }
+                        System.arraycopy(chunk, 0, buf, have, n);
+                        have += n;
+                    }
+                }
+            }
+            java.lang.foreign.MemorySegment prefix = java.lang.foreign.MemorySegment.ofArray(buf).asSlice(0, have);
+            try {
+                return io.llamaffm.gguf.GgufFile.readHeader(prefix, label); // the heap bytes live as long as it does
+            } catch (io.llamaffm.gguf.GgufFormatException e) {
+                boolean more = e.truncated() && !ended && (remote.size() < 0 || have < remote.size());
+                if (!more) {
+                    throw failure(Reason.BAD_RESPONSE, label + " has no readable GGUF header in its first " + have
+                            + " bytes: " + e.problem(), List.of());
+                }
+            }
+            want = Math.multiplyExact(want, (long) HEADER_GROWTH);
         }
     }
 
