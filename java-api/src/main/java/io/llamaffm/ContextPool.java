@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 
 /**
  * At most {@link #size()} contexts of one model, each leased to one caller at a time: a {@link Context} serves one
@@ -162,6 +163,27 @@ public final class ContextPool implements AutoCloseable {
      */
     public Lease acquire() throws InterruptedException {
         return acquire(Long.MAX_VALUE, null);
+    }
+
+    /**
+     * Runs {@code work} on a leased context, waiting as long as it takes for one when all are leased, and gives the
+     * context back when {@code work} returns or throws: the way integrations serve one call.
+     *
+     * @param work what to do with the context; it must not keep the context
+     * @param <T>  what {@code work} returns
+     * @return what {@code work} returned
+     * @throws LlamaException        if the thread is interrupted while waiting (its interrupt status is kept), or a new
+     *                               context cannot be created
+     * @throws IllegalStateException if the pool is closed
+     */
+    public <T> T apply(Function<Context, T> work) {
+        Objects.requireNonNull(work, "work");
+        try (Lease lease = acquire()) {
+            return work.apply(lease.context());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LlamaException("interrupted while waiting for a free context of " + model.path().getFileName(), e);
+        }
     }
 
     /**

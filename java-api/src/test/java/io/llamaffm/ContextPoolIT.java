@@ -211,4 +211,25 @@ class ContextPoolIT {
             }
         }
     }
+
+    @Test
+    void applyRunsOnALeasedContextAndGivesItBackEvenWhenTheWorkThrows() {
+        try (ContextPool pool = ContextPool.lazy(model, SMALL, 1)) {
+            assertEquals(greedy, pool.apply(c -> c.generate(PROMPT, 12, SamplerChain.greedy(), null).text()));
+            assertEquals(0, pool.leased());
+            IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> pool.apply(c -> {
+                throw new IllegalStateException("work failed");
+            }));
+            assertEquals("work failed", thrown.getMessage());
+            assertEquals(0, pool.leased(), "the lease closed with the exception");
+            try (ContextPool.Lease held = pool.acquire(Duration.ZERO)) {
+                Thread.currentThread().interrupt(); // an interrupted wait becomes a LlamaException and keeps the interrupt
+                LlamaException interrupted = assertThrows(LlamaException.class, () -> pool.apply(c -> "never"));
+                assertEquals("interrupted while waiting for a free context of stories260K.gguf", interrupted.getMessage());
+                assertTrue(Thread.interrupted());
+            } catch (InterruptedException e) {
+                throw new AssertionError("acquire(ZERO) with a free context does not wait", e);
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package io.llamaffm.langchain4j;
 
+import io.llamaffm.chat.TrimmedText;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;

@@ -3,7 +3,6 @@ package io.llamaffm.langchain4j;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
 import io.llamaffm.ContextPool;
-import io.llamaffm.LlamaException;
 import io.llamaffm.Model;
 
 import java.util.Objects;
@@ -36,12 +35,7 @@ final class ModelContexts implements AutoCloseable {
 
     /** Runs {@code work} on a context of its own, waiting for a free one when all are busy. */
     <T> T use(Function<Context, T> work) {
-        try (ContextPool.Lease lease = pool.acquire()) {
-            return work.apply(lease.context());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LlamaException("interrupted while waiting for a free context of " + model.path().getFileName(), e);
-        }
+        return pool.apply(work);
     }
 
     /**

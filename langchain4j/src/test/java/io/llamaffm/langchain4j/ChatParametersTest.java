@@ -106,18 +106,4 @@ class ChatParametersTest {
         assertEquals(SamplerChain.Grammar.of(grammar), ChatEngine.grammar(ResponseFormat.builder().type(ResponseFormatType.JSON)
                 .jsonSchema(JsonSchema.builder().name("x").rootElement(root).build()).build()));
     }
-
-    @Test
-    void streamedPiecesAddUpToTheStrippedText() {
-        List<String> pieces = List.of(" ", " Once", " upon", " a ", "time", ".", "\n", " ", "\n");
-        List<String> out = new ArrayList<>();
-        TrimmedText trimmed = new TrimmedText(out::add);
-        pieces.forEach(trimmed);
-        assertEquals(String.join("", pieces).strip(), String.join("", out));
-        assertEquals(List.of("Once", " upon", " a", " time", "."), out, "whitespace held until text follows it");
-        List<String> none = new ArrayList<>();
-        TrimmedText blank = new TrimmedText(none::add);
-        List.of(" ", "\n", "\t").forEach(blank);
-        assertEquals(List.of(), none);
-    }
 }

@@ -1,5 +1,6 @@
 package io.llamaffm.springai;
 
+import io.llamaffm.chat.TrimmedText;
 import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;

@@ -1,4 +1,4 @@
-package io.llamaffm.springai;
+package io.llamaffm.chat;
 
 import java.util.function.Consumer;
 
@@ -8,15 +8,25 @@ import java.util.function.Consumer;
  * back until more visible text follows (or dropped at the end). Chat formats put the reply after a separator
  * ({@code "Assistant:"}), so replies usually start with a space that is not part of the answer.
  */
-final class TrimmedText implements Consumer<String> {
+public final class TrimmedText implements Consumer<String> {
     private final Consumer<String> downstream;
     private final StringBuilder pending = new StringBuilder();
     private boolean started;
 
-    TrimmedText(Consumer<String> downstream) {
+    /**
+     * Trims what goes to {@code downstream}.
+     *
+     * @param downstream receives the pieces, trimmed
+     */
+    public TrimmedText(Consumer<String> downstream) {
         this.downstream = downstream;
     }
 
+    /**
+     * Takes the next piece of the reply.
+     *
+     * @param piece the text as generated
+     */
     @Override
     public void accept(String piece) {
         String text = started ? piece : piece.stripLeading();
