@@ -27,6 +27,7 @@ final class Strftime {
                 d = format.charAt(++k);
             }
             sb.append(directive(d, t, noPad));
+            Budget.current().check(sb);
         }
         return sb.toString();
     }

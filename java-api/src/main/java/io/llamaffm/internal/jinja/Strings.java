@@ -10,9 +10,27 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Python's {@code str} methods and the string helpers of Jinja2's filters. */
+/**
+ * Python's {@code str} methods and the string helpers of Jinja2's filters. What they create is charged to the render's
+ * {@link Budget} ({@link Budget#string}); those whose result can be much longer than their input (padding to a width,
+ * replacing, joining, indenting, formatting) check the result's length before they build it.
+ */
 final class Strings {
     private Strings() {}
+
+    private static Budget budget() {
+        return Budget.current();
+    }
+
+    private static String created(String s) {
+        return budget().string(s);
+    }
+
+    /** A list of strings cut from a string of {@code chars} chars: the list and its strings charged. */
+    private static List<Object> createdStrings(List<Object> parts, long chars) {
+        budget().strings(parts.size(), chars);
+        return budget().list(parts);
+    }
 
     /** Python's str.isspace() characters. */
     static boolean isSpace(int cp) {
@@ -26,67 +44,85 @@ final class Strings {
             case "strip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), true, true);
             case "lstrip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), true, false);
             case "rstrip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), false, true);
-            case "split" -> (a, kw) -> split(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw));
-            case "rsplit" -> (a, kw) -> rsplit(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw));
-            case "splitlines" -> (a, kw) -> splitlines(s, Py.truthy(Builtins.arg(a, kw, 0, "keepends", false)));
+            case "split" -> (a, kw) -> createdStrings(split(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)), s.length());
+            case "rsplit" -> (a, kw) -> createdStrings(rsplit(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)), s.length());
+            case "splitlines" -> (a, kw) -> createdStrings(splitlines(s, Py.truthy(Builtins.arg(a, kw, 0, "keepends", false))),
+                    s.length());
             case "startswith" -> (a, kw) -> affix(s, a.getFirst(), true);
             case "endswith" -> (a, kw) -> affix(s, a.getFirst(), false);
-            case "upper" -> (a, kw) -> s.toUpperCase(Locale.ROOT);
-            case "lower", "casefold" -> (a, kw) -> s.toLowerCase(Locale.ROOT);
-            case "title" -> (a, kw) -> title(s);
-            case "capitalize" -> (a, kw) -> capitalize(s);
-            case "swapcase" -> (a, kw) -> swapcase(s);
+            case "upper" -> (a, kw) -> created(s.toUpperCase(Locale.ROOT));
+            case "lower", "casefold" -> (a, kw) -> created(s.toLowerCase(Locale.ROOT));
+            case "title" -> (a, kw) -> created(title(s));
+            case "capitalize" -> (a, kw) -> created(capitalize(s));
+            case "swapcase" -> (a, kw) -> created(swapcase(s));
             case "replace" -> (a, kw) -> replace(s, str(a, 0), str(a, 1), Builtins.arg(a, kw, 2, "count", null));
-            case "find" -> (a, kw) -> (long) codePointIndex(s, s.indexOf(str(a, 0)));
-            case "rfind" -> (a, kw) -> (long) codePointIndex(s, s.lastIndexOf(str(a, 0)));
+            case "find" -> (a, kw) -> (long) codePointIndex(s, scanned(s).indexOf(str(a, 0)));
+            case "rfind" -> (a, kw) -> (long) codePointIndex(s, scanned(s).lastIndexOf(str(a, 0)));
             case "index", "rindex" -> (a, kw) -> {
-                int at = name.equals("index") ? s.indexOf(str(a, 0)) : s.lastIndexOf(str(a, 0));
+                int at = name.equals("index") ? scanned(s).indexOf(str(a, 0)) : scanned(s).lastIndexOf(str(a, 0));
                 if (at < 0) {
                     throw JinjaException.render("substring not found");
                 }
                 return (long) codePointIndex(s, at);
             };
-            case "count" -> (a, kw) -> count(s, str(a, 0));
+            case "count" -> (a, kw) -> count(scanned(s), str(a, 0));
             case "join" -> (a, kw) -> {
-                StringBuilder sb = new StringBuilder();
                 List<Object> items = Py.iterate(a.getFirst());
+                long length = (long) s.length() * Math.max(0, items.size() - 1);
                 for (int k = 0; k < items.size(); k++) {
                     if (!(items.get(k) instanceof String item)) {
                         throw JinjaException.render("sequence item " + k + ": expected str instance, "
                                 + Py.typeName(items.get(k)) + " found");
                     }
-                    sb.append(k == 0 ? "" : s).append(item);
+                    length += item.length();
                 }
-                return sb.toString();
+                budget().length(length);
+                StringBuilder sb = new StringBuilder((int) length);
+                for (int k = 0; k < items.size(); k++) {
+                    sb.append(k == 0 ? "" : s).append((String) items.get(k));
+                }
+                return created(sb.toString());
             };
-            case "format" -> (a, kw) -> format(s, a, kw);
-            case "isdigit", "isnumeric", "isdecimal" -> (a, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isDigit);
-            case "isalpha" -> (a, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetter);
-            case "isalnum" -> (a, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetterOrDigit);
-            case "isspace" -> (a, kw) -> !s.isEmpty() && s.codePoints().allMatch(Strings::isSpace);
-            case "islower" -> (a, kw) -> s.codePoints().anyMatch(Character::isLowerCase) && s.equals(s.toLowerCase(Locale.ROOT));
-            case "isupper" -> (a, kw) -> s.codePoints().anyMatch(Character::isUpperCase) && s.equals(s.toUpperCase(Locale.ROOT));
-            case "zfill" -> (a, kw) -> zfill(s, (int) Py.asLong(a.getFirst()));
-            case "center" -> (a, kw) -> center(s, (int) Py.asLong(a.getFirst()), a.size() > 1 ? str(a, 1) : " ");
+            case "format" -> (a, kw) -> created(format(s, a, kw));
+            case "isdigit", "isnumeric", "isdecimal" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isDigit);
+            case "isalpha" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isLetter);
+            case "isalnum" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isLetterOrDigit);
+            case "isspace" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Strings::isSpace);
+            case "islower" -> (a, kw) -> scanned(s).codePoints().anyMatch(Character::isLowerCase) && s.equals(created(s.toLowerCase(Locale.ROOT)));
+            case "isupper" -> (a, kw) -> scanned(s).codePoints().anyMatch(Character::isUpperCase) && s.equals(created(s.toUpperCase(Locale.ROOT)));
+            case "zfill" -> (a, kw) -> created(zfill(s, Py.asLong(a.getFirst())));
+            case "center" -> (a, kw) -> center(s, Py.asLong(a.getFirst()), a.size() > 1 ? str(a, 1) : " ");
             case "ljust", "rjust" -> (a, kw) -> {
-                int width = (int) Py.asLong(a.getFirst());
                 String fill = a.size() > 1 ? str(a, 1) : " ";
-                int pad = Math.max(0, width - (int) Py.len(s));
-                return name.equals("ljust") ? s + fill.repeat(pad) : fill.repeat(pad) + s;
+                int pad = padding(s, Py.asLong(a.getFirst()), fill);
+                return created(name.equals("ljust") ? s + fill.repeat(pad) : fill.repeat(pad) + s);
             };
             case "partition", "rpartition" -> (a, kw) -> {
                 String sep = str(a, 0);
-                int at = name.equals("partition") ? s.indexOf(sep) : s.lastIndexOf(sep);
+                int at = name.equals("partition") ? scanned(s).indexOf(sep) : scanned(s).lastIndexOf(sep);
                 if (at < 0) {
-                    return name.equals("partition") ? listOf(s, "", "") : listOf("", "", s);
+                    return createdStrings(name.equals("partition") ? listOf(s, "", "") : listOf("", "", s), 0);
                 }
-                return listOf(s.substring(0, at), sep, s.substring(at + sep.length()));
+                return createdStrings(listOf(s.substring(0, at), sep, s.substring(at + sep.length())), s.length());
             };
-            case "removeprefix" -> (a, kw) -> s.startsWith(str(a, 0)) ? s.substring(str(a, 0).length()) : s;
+            case "removeprefix" -> (a, kw) -> s.startsWith(str(a, 0)) ? created(s.substring(str(a, 0).length())) : s;
             case "removesuffix" -> (a, kw) -> !str(a, 0).isEmpty() && s.endsWith(str(a, 0))
-                    ? s.substring(0, s.length() - str(a, 0).length()) : s;
+                    ? created(s.substring(0, s.length() - str(a, 0).length())) : s;
             default -> null;
         };
+    }
+
+    /** {@code s}, its length charged as work: for the methods that read all of it. */
+    private static String scanned(String s) {
+        budget().work(s.length());
+        return s;
+    }
+
+    /** The fill chars to add to {@code s} to reach {@code width} code points, the result's length checked first. */
+    private static int padding(String s, long width, String fill) {
+        long pad = Math.max(0, width - Py.len(s));
+        budget().length(s.length() + Budget.times(pad, fill.length()));
+        return (int) pad;
     }
 
     private static List<Object> listOf(Object... items) {
@@ -128,12 +164,14 @@ final class Strings {
 
     private static boolean affix(String s, Object affix, boolean prefix) {
         if (affix instanceof List<?> options) {
+            budget().work(options.size());
             return options.stream().anyMatch(o -> affix(s, o, prefix));
         }
         if (!(affix instanceof String a)) {
             throw JinjaException.render((prefix ? "startswith" : "endswith") + " first arg must be str or a tuple of str, not "
                     + Py.typeName(affix));
         }
+        budget().work(Math.min(a.length(), s.length()));
         return prefix ? s.startsWith(a) : s.endsWith(a);
     }
 
@@ -143,6 +181,7 @@ final class Strings {
             throw u.error();
         }
         String set = chars == null ? null : Py.str(chars);
+        budget().work(Budget.times(s.length(), set == null ? 1 : Math.max(1, set.length())));
         int[] cps = s.codePoints().toArray();
         int lo = 0;
         int hi = cps.length;
@@ -152,7 +191,7 @@ final class Strings {
         while (right && hi > lo && strippable(cps[hi - 1], set)) {
             hi--;
         }
-        return new String(cps, lo, hi - lo);
+        return lo == 0 && hi == cps.length ? s : created(new String(cps, lo, hi - lo));
     }
 
     private static boolean strippable(int cp, String set) {
@@ -250,6 +289,13 @@ final class Strings {
 
     static String replace(String s, String old, String replacement, Object count) {
         long max = count == null ? -1 : Py.asLong(count);
+        long found = old.isEmpty() ? Py.len(s) + 1 : count(scanned(s), old);
+        long times = max < 0 ? found : Math.min(max, found);
+        budget().length(s.length() + Budget.times(times, replacement.length() - old.length()));
+        return created(replaced(s, old, replacement, max));
+    }
+
+    private static String replaced(String s, String old, String replacement, long max) {
         if (max < 0) {
             if (old.isEmpty()) {
                 StringBuilder sb = new StringBuilder(replacement);
@@ -316,8 +362,8 @@ final class Strings {
         return sb.toString();
     }
 
-    private static String zfill(String s, int width) {
-        int pad = width - (int) Py.len(s);
+    private static String zfill(String s, long width) {
+        int pad = padding(s, width, "0");
         if (pad <= 0) {
             return s;
         }
@@ -325,14 +371,13 @@ final class Strings {
         return signed ? s.charAt(0) + "0".repeat(pad) + s.substring(1) : "0".repeat(pad) + s;
     }
 
-    static String center(String s, int width, String fill) {
-        int n = (int) Py.len(s);
-        if (width <= n) {
+    static String center(String s, long width, String fill) {
+        int total = padding(s, width, fill);
+        if (total == 0) {
             return s;
         }
-        int total = width - n;
-        int left = total / 2 + (total & width & 1);
-        return fill.repeat(left) + s + fill.repeat(total - left);
+        int left = total / 2 + (int) (total & width & 1);
+        return created(fill.repeat(left) + s + fill.repeat(total - left));
     }
 
     /** Python's re.split with a capturing group: the separators stay in the list. */
@@ -351,8 +396,11 @@ final class Strings {
 
     /** Jinja2's indent filter. */
     static String indent(String s, Object width, boolean first, boolean blank) {
-        String indention = width instanceof String w ? w : " ".repeat((int) Math.max(0, Py.asLong(width)));
-        List<Object> lines = splitlines(s + "\n", false);
+        long indentLength = width instanceof String w ? w.length() : Math.max(0, Py.asLong(width));
+        budget().length(indentLength);
+        String indention = width instanceof String w ? w : " ".repeat((int) indentLength);
+        List<Object> lines = splitlines(scanned(s) + "\n", false);
+        budget().length(s.length() + Budget.times(lines.size() + 1, indentLength));
         String rv;
         if (blank) {
             rv = String.join("\n" + indention, lines.stream().map(Object::toString).toList());
@@ -364,29 +412,29 @@ final class Strings {
             }
             rv = sb.toString();
         }
-        return first ? indention + rv : rv;
+        return created(first ? indention + rv : rv);
     }
 
     /** Jinja2's truncate filter. */
-    static String truncate(String s, int length, boolean killwords, String end, Object leeway) {
+    static String truncate(String s, long length, boolean killwords, String end, Object leeway) {
         long lee = leeway == null ? 5 : Py.asLong(leeway);
         if (Py.len(s) <= length + lee) {
             return s;
         }
-        int cut = s.offsetByCodePoints(0, Math.max(0, length - (int) Py.len(end)));
+        int cut = s.offsetByCodePoints(0, (int) Math.max(0, length - Py.len(end)));
         if (killwords) {
-            return s.substring(0, cut) + end;
+            return created(s.substring(0, cut) + end);
         }
         String head = s.substring(0, cut);
         int space = head.lastIndexOf(' ');
-        return (space >= 0 ? head.substring(0, space) : head) + end;
+        return created((space >= 0 ? head.substring(0, space) : head) + end);
     }
 
     private static final Pattern FORMAT_FIELD = Pattern.compile("\\{\\{|}}|\\{([^{}:!]*)(![rsa])?(?::([^{}]*))?}");
 
     /** Python's str.format with auto-numbered, numbered and named fields; specs limited to [fill align][width][.precision][type]. */
     static String format(String s, List<Object> a, Map<String, Object> kw) {
-        Matcher m = FORMAT_FIELD.matcher(s);
+        Matcher m = FORMAT_FIELD.matcher(scanned(s));
         StringBuilder sb = new StringBuilder();
         int auto = 0;
         while (m.find()) {
@@ -419,9 +467,15 @@ final class Strings {
                 rendered = formatSpec("r".equals(m.group(2) == null ? null : m.group(2).substring(1)) ? Py.repr(v) : v, m.group(3));
             }
             m.appendReplacement(sb, Matcher.quoteReplacement(rendered));
+            budget().check(sb);
         }
         m.appendTail(sb);
         return sb.toString();
+    }
+
+    /** A width or precision: digits, at most the longest value allowed. */
+    private static long number(String digits) {
+        return budget().length(digits.length() > 18 ? Long.MAX_VALUE : Long.parseLong(digits));
     }
 
     private static final Pattern SPEC = Pattern.compile("(?:(.)?([<>^]))?(\\d+)?(?:\\.(\\d+))?([sdf]?)");
@@ -435,17 +489,19 @@ final class Strings {
             throw JinjaException.render("unsupported format spec '" + spec + "'");
         }
         String body;
-        if ("f".equals(m.group(5)) || (m.group(4) != null && Py.isNumber(v))) {
-            body = String.format(Locale.ROOT, "%." + (m.group(4) == null ? "6" : m.group(4)) + "f", Py.asDouble(v));
+        long precision = m.group(4) == null ? -1 : number(m.group(4));
+        if ("f".equals(m.group(5)) || (precision >= 0 && Py.isNumber(v))) {
+            budget().length(precision + 320); // the digits of the largest double and the precision's
+            body = String.format(Locale.ROOT, "%." + (precision < 0 ? 6 : precision) + "f", Py.asDouble(v));
         } else {
             body = Py.str(v);
-            if (m.group(4) != null && v instanceof String) {
-                body = body.substring(0, Math.min(body.length(), Integer.parseInt(m.group(4))));
+            if (precision >= 0 && v instanceof String) {
+                body = body.substring(0, (int) Math.min(body.length(), precision));
             }
         }
-        int width = m.group(3) == null ? 0 : Integer.parseInt(m.group(3));
-        int pad = Math.max(0, width - (int) Py.len(body));
+        long width = m.group(3) == null ? 0 : number(m.group(3));
         String fill = m.group(1) == null ? " " : m.group(1);
+        int pad = padding(body, width, fill);
         String align = m.group(2) == null ? (Py.isNumber(v) ? ">" : "<") : m.group(2);
         return switch (align) {
             case ">" -> fill.repeat(pad) + body;
