@@ -73,11 +73,11 @@ public final class Configuration {
 
     /** How deeply a chat template may nest ({@link io.llamaffm.chat.TemplateLimits#maxNestingDepth()}). */
     public static final Option TEMPLATE_MAX_DEPTH = new Option("llamaffm.template.max.depth", "LLAMAFFM_TEMPLATE_MAX_DEPTH",
-            "deepest nesting of a chat template's blocks, expressions and calls (default 500)");
+            "deepest nesting of a chat template's blocks, expressions and calls (default 1000)");
 
     /** The most steps one chat template render may take ({@link io.llamaffm.chat.TemplateLimits#maxSteps()}). */
     public static final Option TEMPLATE_MAX_STEPS = new Option("llamaffm.template.max.steps", "LLAMAFFM_TEMPLATE_MAX_STEPS",
-            "most steps of one chat template render (default 4M)");
+            "most steps of one chat template render (default 2M)");
 
     /** The most chars one chat template render may write ({@link io.llamaffm.chat.TemplateLimits#maxOutputChars()}). */
     public static final Option TEMPLATE_MAX_OUTPUT = new Option("llamaffm.template.max.output", "LLAMAFFM_TEMPLATE_MAX_OUTPUT",

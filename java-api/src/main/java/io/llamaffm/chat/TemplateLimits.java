@@ -12,7 +12,8 @@ import io.llamaffm.Configuration;
  *
  * @param maxSourceChars    the most chars a template's source may have (checked when it is parsed)
  * @param maxNestingDepth   how deeply blocks, brackets, operators and filters may nest in the source, and blocks,
- *                          expressions and macro calls (recursion included) while rendering
+ *                          expressions, macro calls (recursion included) and the values a filter walks (a JSON or repr
+ *                          rendering, a comparison) while rendering
  * @param maxSteps          the most steps one render may take: each statement, loop iteration, expression evaluated and
  *                          call is a step, and work in proportion to a value's size (a filter or method that reads or
  *                          writes 64 chars or items, a comparison or a JSON or repr rendering of each nested item) adds
@@ -27,10 +28,10 @@ public record TemplateLimits(int maxSourceChars, int maxNestingDepth, long maxSt
                              long maxValueLength, long maxAllocatedBytes) {
     /** The built-in default of {@link #maxSourceChars()}: 1 Mi chars. */
     public static final int DEFAULT_MAX_SOURCE_CHARS = 1 << 20;
-    /** The built-in default of {@link #maxNestingDepth()}. */
-    public static final int DEFAULT_MAX_NESTING_DEPTH = 500;
-    /** The built-in default of {@link #maxSteps()}: 4 Mi steps. */
-    public static final long DEFAULT_MAX_STEPS = 4L << 20;
+    /** The built-in default of {@link #maxNestingDepth()}: deep enough for any real template, shallow enough for a thread's default stack (1 MiB). */
+    public static final int DEFAULT_MAX_NESTING_DEPTH = 1000;
+    /** The built-in default of {@link #maxSteps()}: 2 Mi steps (well under a second of work). */
+    public static final long DEFAULT_MAX_STEPS = 2L << 20;
     /** The built-in default of {@link #maxOutputChars()}: 4 Mi chars. */
     public static final long DEFAULT_MAX_OUTPUT_CHARS = 4L << 20;
     /** The built-in default of {@link #maxValueLength()}: 4 Mi chars or items. */
@@ -38,14 +39,10 @@ public record TemplateLimits(int maxSourceChars, int maxNestingDepth, long maxSt
     /** The built-in default of {@link #maxAllocatedBytes()}: 64 MiB. */
     public static final long DEFAULT_MAX_ALLOCATED_BYTES = 64L << 20;
 
-    /** Nesting deeper than this would overflow the stack of a thread with the JVM's default size while parsing. */
-    private static final int MAX_NESTING_DEPTH = 5_000;
-
     /**
      * Checks the components.
      *
-     * @throws IllegalArgumentException if a limit is not positive, or the nesting depth is over 5000 (deeper nesting
-     *                                  would overflow a thread's stack)
+     * @throws IllegalArgumentException if a limit is not positive
      */
     public TemplateLimits {
         positive("maxSourceChars", maxSourceChars);
@@ -54,10 +51,6 @@ public record TemplateLimits(int maxSourceChars, int maxNestingDepth, long maxSt
         positive("maxOutputChars", maxOutputChars);
         positive("maxValueLength", maxValueLength);
         positive("maxAllocatedBytes", maxAllocatedBytes);
-        if (maxNestingDepth > MAX_NESTING_DEPTH) {
-            throw new IllegalArgumentException("maxNestingDepth must be at most " + MAX_NESTING_DEPTH
-                    + " (deeper would overflow a thread's stack), got " + maxNestingDepth);
-        }
     }
 
     private static void positive(String name, long value) {
@@ -75,7 +68,7 @@ public record TemplateLimits(int maxSourceChars, int maxNestingDepth, long maxSt
     public static TemplateLimits defaults() {
         return new TemplateLimits(
                 (int) Configuration.templateLimit(Configuration.TEMPLATE_MAX_SOURCE, DEFAULT_MAX_SOURCE_CHARS, Integer.MAX_VALUE),
-                (int) Configuration.templateLimit(Configuration.TEMPLATE_MAX_DEPTH, DEFAULT_MAX_NESTING_DEPTH, MAX_NESTING_DEPTH),
+                (int) Configuration.templateLimit(Configuration.TEMPLATE_MAX_DEPTH, DEFAULT_MAX_NESTING_DEPTH, Integer.MAX_VALUE),
                 Configuration.templateLimit(Configuration.TEMPLATE_MAX_STEPS, DEFAULT_MAX_STEPS, Long.MAX_VALUE),
                 Configuration.templateLimit(Configuration.TEMPLATE_MAX_OUTPUT, DEFAULT_MAX_OUTPUT_CHARS, Integer.MAX_VALUE),
                 Configuration.templateLimit(Configuration.TEMPLATE_MAX_VALUE, DEFAULT_MAX_VALUE_LENGTH, Integer.MAX_VALUE),
@@ -95,7 +88,8 @@ public record TemplateLimits(int maxSourceChars, int maxNestingDepth, long maxSt
     /**
      * Sets how deeply a template may nest.
      *
-     * @param depth the limit, at most 5000
+     * @param depth the limit; past about 1000, a thread with the default stack (1 MiB) may run out of stack first, which
+     *              ends the render with the same exception
      * @return a copy with that change
      */
     public TemplateLimits withMaxNestingDepth(int depth) {

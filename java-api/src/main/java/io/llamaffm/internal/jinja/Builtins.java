@@ -261,6 +261,7 @@ final class Builtins {
             case "lower" -> budget.string(s.toLowerCase(java.util.Locale.ROOT));
             case "capitalize" -> budget.string(Strings.capitalize(s));
             case "title" -> {
+                budget.regex(s.length());
                 StringBuilder sb = new StringBuilder();
                 for (String item : Strings.splitKeepingSeparators(WORD_BEGINNING, s)) {
                     if (!item.isEmpty()) {
@@ -281,7 +282,7 @@ final class Builtins {
             }
             case "truncate" -> Strings.truncate(s, intArg(arg(a, kw, 0, "length", 255L)),
                     Py.truthy(arg(a, kw, 1, "killwords", false)), Py.str(arg(a, kw, 2, "end", "...")), arg(a, kw, 3, "leeway", 5L));
-            case "format" -> budget.string(percentFormat(s, a.size() == 1 ? a.getFirst() : new ArrayList<>(a)));
+            case "format" -> percentFormat(s, a.size() == 1 ? a.getFirst() : new ArrayList<>(a));
             case "escape", "e" -> new Py.Markup(budget.string(Py.Markup.escape(s)));
             default -> throw JinjaException.render("no filter named '" + name + "'");
         };
@@ -601,7 +602,7 @@ final class Builtins {
     static String percentFormat(String format, Object args) {
         List<Object> values = args instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>(java.util.Collections.singletonList(args));
         Budget budget = Budget.current();
-        budget.work(format.length());
+        budget.regex(format.length());
         Matcher m = PERCENT.matcher(format);
         StringBuilder sb = new StringBuilder();
         int next = 0;
@@ -631,6 +632,6 @@ final class Builtins {
             budget.check(sb);
         }
         m.appendTail(sb);
-        return budget.check(sb).toString();
+        return budget.string(budget.check(sb).toString());
     }
 }

@@ -29,7 +29,32 @@ final class Py {
      */
     record Markup(String text) {
         static String escape(String s) {
-            return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&#34;").replace("'", "&#39;");
+            Budget budget = Budget.current();
+            budget.work(s.length());
+            long length = s.length();
+            for (int k = 0; k < s.length(); k++) {
+                length += switch (s.charAt(k)) {
+                    case '&', '"', '\'' -> 4;
+                    case '<', '>' -> 3;
+                    default -> 0;
+                };
+            }
+            if (length == s.length()) {
+                return s;
+            }
+            StringBuilder sb = new StringBuilder((int) budget.length(length));
+            for (int k = 0; k < s.length(); k++) {
+                char c = s.charAt(k);
+                switch (c) {
+                    case '&' -> sb.append("&amp;");
+                    case '<' -> sb.append("&lt;");
+                    case '>' -> sb.append("&gt;");
+                    case '"' -> sb.append("&#34;");
+                    case '\'' -> sb.append("&#39;");
+                    default -> sb.append(c);
+                }
+            }
+            return sb.toString();
         }
     }
 

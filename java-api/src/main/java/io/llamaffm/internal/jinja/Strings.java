@@ -26,10 +26,16 @@ final class Strings {
         return budget().string(s);
     }
 
-    /** A list of strings cut from a string of {@code chars} chars: the list and its strings charged. */
-    private static List<Object> createdStrings(List<Object> parts, long chars) {
-        budget().strings(parts.size(), chars);
+    /** A list of the parts {@link #cut} from a string: the list charged (its parts were, as they were cut). */
+    private static List<Object> createdStrings(List<Object> parts) {
         return budget().list(parts);
+    }
+
+    /** Adds a part cut from a string, charged as it is made: a split into millions of parts stops at the budget. */
+    private static void cut(List<? super String> out, String part, Budget budget) {
+        budget.strings(1, part.length());
+        budget.length(out.size() + 1L);
+        out.add(part);
     }
 
     /** Python's str.isspace() characters. */
@@ -44,10 +50,9 @@ final class Strings {
             case "strip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), true, true);
             case "lstrip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), true, false);
             case "rstrip" -> (a, kw) -> strip(s, Builtins.arg(a, kw, 0, "chars", null), false, true);
-            case "split" -> (a, kw) -> createdStrings(split(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)), s.length());
-            case "rsplit" -> (a, kw) -> createdStrings(rsplit(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)), s.length());
-            case "splitlines" -> (a, kw) -> createdStrings(splitlines(s, Py.truthy(Builtins.arg(a, kw, 0, "keepends", false))),
-                    s.length());
+            case "split" -> (a, kw) -> createdStrings(split(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)));
+            case "rsplit" -> (a, kw) -> createdStrings(rsplit(s, Builtins.arg(a, kw, 0, "sep", null), maxsplit(a, kw)));
+            case "splitlines" -> (a, kw) -> createdStrings(splitlines(s, Py.truthy(Builtins.arg(a, kw, 0, "keepends", false))));
             case "startswith" -> (a, kw) -> affix(s, a.getFirst(), true);
             case "endswith" -> (a, kw) -> affix(s, a.getFirst(), false);
             case "upper" -> (a, kw) -> created(s.toUpperCase(Locale.ROOT));
@@ -101,9 +106,10 @@ final class Strings {
                 String sep = str(a, 0);
                 int at = name.equals("partition") ? scanned(s).indexOf(sep) : scanned(s).lastIndexOf(sep);
                 if (at < 0) {
-                    return createdStrings(name.equals("partition") ? listOf(s, "", "") : listOf("", "", s), 0);
+                    return createdStrings(name.equals("partition") ? listOf(s, "", "") : listOf("", "", s));
                 }
-                return createdStrings(listOf(s.substring(0, at), sep, s.substring(at + sep.length())), s.length());
+                budget().strings(2, s.length());
+                return createdStrings(listOf(s.substring(0, at), sep, s.substring(at + sep.length())));
             };
             case "removeprefix" -> (a, kw) -> s.startsWith(str(a, 0)) ? created(s.substring(str(a, 0).length())) : s;
             case "removesuffix" -> (a, kw) -> !str(a, 0).isEmpty() && s.endsWith(str(a, 0))
@@ -200,6 +206,8 @@ final class Strings {
 
     /** Python's str.split. */
     static List<Object> split(String s, Object sep, long maxsplit) {
+        Budget budget = budget();
+        budget.work(s.length());
         List<Object> out = new ArrayList<>();
         if (sep == null) {
             int[] cps = s.codePoints().toArray();
@@ -216,14 +224,14 @@ final class Strings {
                     while (end > k && isSpace(cps[end - 1])) {
                         end--;
                     }
-                    out.add(new String(cps, k, end - k));
+                    cut(out, new String(cps, k, end - k), budget);
                     break;
                 }
                 int start = k;
                 while (k < cps.length && !isSpace(cps[k])) {
                     k++;
                 }
-                out.add(new String(cps, start, k - start));
+                cut(out, new String(cps, start, k - start), budget);
             }
             return out;
         }
@@ -237,10 +245,10 @@ final class Strings {
             if (at < 0) {
                 break;
             }
-            out.add(s.substring(from, at));
+            cut(out, s.substring(from, at), budget);
             from = at + sp.length();
         }
-        out.add(s.substring(from));
+        cut(out, s.substring(from), budget);
         return out;
     }
 
@@ -248,15 +256,20 @@ final class Strings {
         if (maxsplit < 0) {
             return split(s, sep, maxsplit);
         }
+        Budget budget = budget();
         if (sep == null) {
             List<Object> reversed = split(new StringBuilder(s).reverse().toString(), null, maxsplit);
             List<Object> out = new ArrayList<>();
             for (int k = reversed.size() - 1; k >= 0; k--) {
-                out.add(new StringBuilder((String) reversed.get(k)).reverse().toString());
+                cut(out, new StringBuilder((String) reversed.get(k)).reverse().toString(), budget);
             }
             return out;
         }
         String sp = Py.str(sep);
+        if (sp.isEmpty()) {
+            throw JinjaException.render("empty separator");
+        }
+        budget.work(s.length());
         List<Object> out = new ArrayList<>();
         int to = s.length();
         while (out.size() < maxsplit) {
@@ -264,27 +277,42 @@ final class Strings {
             if (at < 0) {
                 break;
             }
-            out.addFirst(s.substring(at + sp.length(), to));
+            cut(out, s.substring(at + sp.length(), to), budget);
             to = at;
         }
-        out.addFirst(s.substring(0, to));
+        cut(out, s.substring(0, to), budget);
+        java.util.Collections.reverse(out);
         return out;
     }
 
     private static final Pattern LINE_BREAK = Pattern.compile("\r\n|[\n\r\u000B\u000C\u001C\u001D\u001E\u0085\u2028\u2029]");
 
     static List<Object> splitlines(String s, boolean keepends) {
+        Budget budget = budget();
+        budget.regex(s.length());
         List<Object> out = new ArrayList<>();
         Matcher m = LINE_BREAK.matcher(s);
         int from = 0;
         while (m.find()) {
-            out.add(s.substring(from, keepends ? m.end() : m.start()));
+            cut(out, s.substring(from, keepends ? m.end() : m.start()), budget);
             from = m.end();
         }
         if (from < s.length()) {
-            out.add(s.substring(from));
+            cut(out, s.substring(from), budget);
         }
         return out;
+    }
+
+    /** At least the number of line breaks {@link #splitlines} finds in {@code s}. */
+    private static long lineBreaks(String s) {
+        long n = 0;
+        for (int k = 0; k < s.length(); k++) {
+            switch (s.charAt(k)) {
+                case '\n', '\r', '\u000B', '\u000C', '\u001C', '\u001D', '\u001E', '\u0085', '\u2028', '\u2029' -> n++;
+                default -> { }
+            }
+        }
+        return n;
     }
 
     static String replace(String s, String old, String replacement, Object count) {
@@ -382,15 +410,16 @@ final class Strings {
 
     /** Python's re.split with a capturing group: the separators stay in the list. */
     static List<String> splitKeepingSeparators(Pattern p, String s) {
+        Budget budget = budget();
         List<String> out = new ArrayList<>();
         Matcher m = p.matcher(s);
         int from = 0;
         while (m.find()) {
-            out.add(s.substring(from, m.start()));
-            out.add(m.group(1));
+            cut(out, s.substring(from, m.start()), budget);
+            cut(out, m.group(1), budget);
             from = m.end();
         }
-        out.add(s.substring(from));
+        cut(out, s.substring(from), budget);
         return out;
     }
 
@@ -399,8 +428,8 @@ final class Strings {
         long indentLength = width instanceof String w ? w.length() : Math.max(0, Py.asLong(width));
         budget().length(indentLength);
         String indention = width instanceof String w ? w : " ".repeat((int) indentLength);
-        List<Object> lines = splitlines(scanned(s) + "\n", false);
-        budget().length(s.length() + Budget.times(lines.size() + 1, indentLength));
+        budget().length(s.length() + Budget.times(lineBreaks(scanned(s)) + 2, indentLength));
+        List<Object> lines = splitlines(s + "\n", false);
         String rv;
         if (blank) {
             rv = String.join("\n" + indention, lines.stream().map(Object::toString).toList());
@@ -434,7 +463,8 @@ final class Strings {
 
     /** Python's str.format with auto-numbered, numbered and named fields; specs limited to [fill align][width][.precision][type]. */
     static String format(String s, List<Object> a, Map<String, Object> kw) {
-        Matcher m = FORMAT_FIELD.matcher(scanned(s));
+        budget().regex(s.length());
+        Matcher m = FORMAT_FIELD.matcher(s);
         StringBuilder sb = new StringBuilder();
         int auto = 0;
         while (m.find()) {
@@ -484,6 +514,7 @@ final class Strings {
         if (spec == null || spec.isEmpty()) {
             return Py.str(v);
         }
+        budget().regex(spec.length());
         Matcher m = SPEC.matcher(spec);
         if (!m.matches()) {
             throw JinjaException.render("unsupported format spec '" + spec + "'");
