@@ -24,6 +24,8 @@ public final class Budget {
     static final int WORK_PER_STEP = 64;
     /** How much slower a regular expression reads a char than a plain scan or copy. */
     static final int REGEX_COST = 8;
+    /** Steps a formatted field costs ({@code %d}, {@code {0}}: a format call, a replacement appended). */
+    static final int FIELD_STEPS = 16;
     /**
      * Estimated bytes, at least what the JVM takes (64-bit, compressed references): a char (two in a UTF-16 string), a
      * list item (a reference, with room for the list's growth), a dict entry (a linked hash map's entry and its slot

@@ -257,8 +257,8 @@ final class Builtins {
     private Object stringFilter(String name, Object v, List<Object> a, Map<String, Object> kw) {
         String s = Py.str(v);
         return switch (name) {
-            case "upper" -> budget.string(s.toUpperCase(java.util.Locale.ROOT));
-            case "lower" -> budget.string(s.toLowerCase(java.util.Locale.ROOT));
+            case "upper" -> budget.string(Strings.upper(s));
+            case "lower" -> budget.string(Strings.lower(s));
             case "capitalize" -> budget.string(Strings.capitalize(s));
             case "title" -> {
                 budget.regex(s.length());
@@ -393,7 +393,11 @@ final class Builtins {
     }
 
     private static Object sortKey(Object x, boolean caseSensitive) {
-        return !caseSensitive && x instanceof String s ? s.toLowerCase(java.util.Locale.ROOT) : x;
+        if (!caseSensitive && x instanceof String s) {
+            Budget.current().work(s.length());
+            return Strings.lower(s);
+        }
+        return x;
     }
 
     private List<Object> sort(List<Object> items, boolean reverse, boolean caseSensitive, Object attribute, Interpreter in) {
@@ -526,8 +530,8 @@ final class Builtins {
             case "in" -> Py.contains(a.getFirst(), v);
             case "sameas" -> v == a.getFirst() || (v != null && Py.isIntegral(v) == Py.isIntegral(a.getFirst()) && Py.eq(v, a.getFirst())
                     && v.getClass() == a.getFirst().getClass() && !(v instanceof String) && !(v instanceof List<?>) && !(v instanceof Map<?, ?>));
-            case "lower" -> v instanceof String s && s.equals(s.toLowerCase(java.util.Locale.ROOT));
-            case "upper" -> v instanceof String s && s.equals(s.toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> v instanceof String s && s.equals(Strings.lower(s));
+            case "upper" -> v instanceof String s && s.equals(Strings.upper(s));
             case "escaped" -> false;
             case "filter" -> Set.of("default", "d", "length", "count", "string", "safe", "tojson", "list", "items", "abs", "attr",
                     "first", "last", "join", "int", "float", "round", "upper", "lower", "capitalize", "title", "trim", "replace",
@@ -607,6 +611,7 @@ final class Builtins {
         StringBuilder sb = new StringBuilder();
         int next = 0;
         while (m.find()) {
+            budget.steps(Budget.FIELD_STEPS);
             String conv = m.group(4);
             String rendered;
             if (conv.equals("%")) {

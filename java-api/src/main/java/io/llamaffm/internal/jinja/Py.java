@@ -99,6 +99,9 @@ final class Py {
         }
     }
 
+    /** Lower-case hex digits, as Python's escapes write them. */
+    static final char[] HEX = "0123456789abcdef".toCharArray();
+
     /** The plain text of a Markup, any other value unchanged. */
     static Object plain(Object v) {
         return v instanceof Markup m ? m.text() : v;
@@ -287,7 +290,7 @@ final class Py {
                     if (cp == quote) {
                         sb.append('\\').appendCodePoint(cp);
                     } else if (cp < 0x20 || cp == 0x7f) {
-                        sb.append(String.format("\\x%02x", cp));
+                        sb.append("\\x").append(HEX[cp >> 4]).append(HEX[cp & 0xF]);
                     } else {
                         sb.appendCodePoint(cp);
                     }
@@ -715,6 +718,7 @@ final class Py {
             if (k < 0 || k >= n) {
                 return new Undefined("string index out of range");
             }
+            Budget.current().work(s.length());
             int at = s.offsetByCodePoints(0, (int) k);
             return character(s.codePointAt(at));
         }

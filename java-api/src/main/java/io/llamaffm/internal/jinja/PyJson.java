@@ -164,7 +164,8 @@ final class PyJson {
                 case '\f' -> sb.append("\\f");
                 default -> {
                     if (c < 0x20 || (ensureAscii && c > 0x7e)) {
-                        sb.append(String.format("\\u%04x", (int) c));
+                        sb.append("\\u").append(Py.HEX[c >> 12]).append(Py.HEX[(c >> 8) & 0xF]).append(Py.HEX[(c >> 4) & 0xF])
+                                .append(Py.HEX[c & 0xF]);
                     } else {
                         sb.append(c);
                     }

@@ -55,8 +55,8 @@ final class Strings {
             case "splitlines" -> (a, kw) -> createdStrings(splitlines(s, Py.truthy(Builtins.arg(a, kw, 0, "keepends", false))));
             case "startswith" -> (a, kw) -> affix(s, a.getFirst(), true);
             case "endswith" -> (a, kw) -> affix(s, a.getFirst(), false);
-            case "upper" -> (a, kw) -> created(s.toUpperCase(Locale.ROOT));
-            case "lower", "casefold" -> (a, kw) -> created(s.toLowerCase(Locale.ROOT));
+            case "upper" -> (a, kw) -> created(upper(s));
+            case "lower", "casefold" -> (a, kw) -> created(lower(s));
             case "title" -> (a, kw) -> created(title(s));
             case "capitalize" -> (a, kw) -> created(capitalize(s));
             case "swapcase" -> (a, kw) -> created(swapcase(s));
@@ -89,12 +89,12 @@ final class Strings {
                 return created(sb.toString());
             };
             case "format" -> (a, kw) -> created(format(s, a, kw));
-            case "isdigit", "isnumeric", "isdecimal" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isDigit);
-            case "isalpha" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isLetter);
-            case "isalnum" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Character::isLetterOrDigit);
-            case "isspace" -> (a, kw) -> !s.isEmpty() && scanned(s).codePoints().allMatch(Strings::isSpace);
-            case "islower" -> (a, kw) -> scanned(s).codePoints().anyMatch(Character::isLowerCase) && s.equals(created(s.toLowerCase(Locale.ROOT)));
-            case "isupper" -> (a, kw) -> scanned(s).codePoints().anyMatch(Character::isUpperCase) && s.equals(created(s.toUpperCase(Locale.ROOT)));
+            case "isdigit", "isnumeric", "isdecimal" -> (a, kw) -> !s.isEmpty() && perCodePoint(s).codePoints().allMatch(Character::isDigit);
+            case "isalpha" -> (a, kw) -> !s.isEmpty() && perCodePoint(s).codePoints().allMatch(Character::isLetter);
+            case "isalnum" -> (a, kw) -> !s.isEmpty() && perCodePoint(s).codePoints().allMatch(Character::isLetterOrDigit);
+            case "isspace" -> (a, kw) -> !s.isEmpty() && perCodePoint(s).codePoints().allMatch(Strings::isSpace);
+            case "islower" -> (a, kw) -> perCodePoint(s).codePoints().anyMatch(Character::isLowerCase) && s.equals(created(lower(s)));
+            case "isupper" -> (a, kw) -> perCodePoint(s).codePoints().anyMatch(Character::isUpperCase) && s.equals(created(upper(s)));
             case "zfill" -> (a, kw) -> created(zfill(s, Py.asLong(a.getFirst())));
             case "center" -> (a, kw) -> center(s, Py.asLong(a.getFirst()), a.size() > 1 ? str(a, 1) : " ");
             case "ljust", "rjust" -> (a, kw) -> {
@@ -116,6 +116,12 @@ final class Strings {
                     ? created(s.substring(0, s.length() - str(a, 0).length())) : s;
             default -> null;
         };
+    }
+
+    /** {@code s}, charged as work for a test of each code point (a stream and a call per char: a regular expression's cost). */
+    private static String perCodePoint(String s) {
+        budget().regex(s.length());
+        return s;
     }
 
     /** {@code s}, its length charged as work: for the methods that read all of it. */
@@ -165,6 +171,7 @@ final class Strings {
         for (int at = s.indexOf(sub); at >= 0; at = s.indexOf(sub, at + sub.length())) {
             n++;
         }
+        budget().steps(n / 4); // a search call per occurrence
         return n;
     }
 
@@ -354,7 +361,11 @@ final class Strings {
         StringBuilder sb = new StringBuilder();
         boolean prevCased = false;
         for (int cp : s.codePoints().toArray()) {
-            sb.append(prevCased ? lower(cp) : titleCase(cp));
+            if (prevCased) {
+                lower(cp, sb);
+            } else {
+                sb.appendCodePoint(Character.toTitleCase(cp));
+            }
             prevCased = cased(cp);
         }
         return sb.toString();
@@ -366,21 +377,109 @@ final class Strings {
             return s;
         }
         int first = s.codePointAt(0);
-        return titleCase(first) + s.substring(Character.charCount(first)).toLowerCase(Locale.ROOT);
+        return titleCase(first) + lower(s.substring(Character.charCount(first)));
     }
 
     /** Jinja2's title filter per word: first character upper-cased, the rest lower-cased. */
     static String capitalizeFirst(String s) {
         int first = s.codePointAt(0);
-        return new String(Character.toChars(first)).toUpperCase(Locale.ROOT) + s.substring(Character.charCount(first)).toLowerCase(Locale.ROOT);
+        return new String(Character.toChars(first)).toUpperCase(Locale.ROOT) + lower(s.substring(Character.charCount(first)));
     }
 
     private static String titleCase(int cp) {
         return new String(Character.toChars(Character.toTitleCase(cp)));
     }
 
-    private static String lower(int cp) {
-        return new String(Character.toChars(cp)).toLowerCase(Locale.ROOT);
+    /** Appends one code point lower-cased on its own, as {@code String.toLowerCase(Locale.ROOT)} does it: İ is the one that becomes two. */
+    private static void lower(int cp, StringBuilder sb) {
+        if (cp == CAPITAL_I_WITH_DOT) {
+            sb.append(I_WITH_DOT_LOWER);
+        } else {
+            sb.appendCodePoint(Character.toLowerCase(cp));
+        }
+    }
+
+    private static final char CAPITAL_I_WITH_DOT = '\u0130';
+    private static final String I_WITH_DOT_LOWER = "i\u0307";
+    private static final char CAPITAL_SIGMA = '\u03A3';
+    /** Chars per call of the JDK's upper-casing, which copies its result for every char that maps to several (ß → SS). */
+    private static final int CASE_CHUNK = 64;
+
+    /**
+     * {@code s.toUpperCase(Locale.ROOT)} in linear time. The JDK copies its whole result once for every char that maps to
+     * several (ß → SS), quadratic in a long string; upper-casing has no context in the root locale, so short chunks map
+     * exactly as the whole string does.
+     */
+    static String upper(String s) {
+        if (s.length() <= CASE_CHUNK) {
+            return s.toUpperCase(Locale.ROOT);
+        }
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int from = 0; from < s.length(); ) {
+            int to = Math.min(s.length(), from + CASE_CHUNK);
+            if (to < s.length() && Character.isHighSurrogate(s.charAt(to - 1))) {
+                to--;
+            }
+            sb.append(s.substring(from, to).toUpperCase(Locale.ROOT));
+            from = to;
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Python's {@code str.lower()} in linear time: {@code s.toLowerCase(Locale.ROOT)}, except for the capital sigma.
+     * The JDK copies its result for every İ (which becomes i̇) and decides each Σ by scanning its whole word both ways,
+     * both quadratic in a long string: İ is first written as what it becomes (an I, which keeps it cased, and a combining
+     * dot above), and each Σ is decided here by Python's rule (final ς after a cased letter and before none, case-ignorable
+     * letters skipped) in two passes.
+     */
+    static String lower(String s) {
+        String t = s.indexOf(CAPITAL_I_WITH_DOT) >= 0 ? s.replace(String.valueOf(CAPITAL_I_WITH_DOT), "I\u0307") : s;
+        if (t.indexOf(CAPITAL_SIGMA) < 0) {
+            return t.toLowerCase(Locale.ROOT);
+        }
+        char[] out = t.replace(CAPITAL_SIGMA, '\u03C3').toLowerCase(Locale.ROOT).toCharArray();
+        if (out.length != t.length()) { // no char of the root locale but İ lower-cases to another length; kept safe anyway
+            StringBuilder sb = new StringBuilder();
+            t.codePoints().forEach(cp -> lower(cp, sb));
+            out = sb.toString().toCharArray();
+        }
+        // casedBefore[i]: the code point before i, case-ignorable ones skipped, is cased
+        boolean[] casedBefore = new boolean[t.length() + 1];
+        boolean cased = false;
+        for (int i = 0; i < t.length(); ) {
+            casedBefore[i] = cased;
+            int cp = t.codePointAt(i);
+            if (!caseIgnorable(cp)) {
+                cased = cased(cp);
+            }
+            i += Character.charCount(cp);
+        }
+        boolean casedAfter = false; // the code point after i, case-ignorable ones skipped, is cased
+        for (int i = t.length(); i > 0; ) {
+            int cp = t.codePointBefore(i);
+            i -= Character.charCount(cp);
+            if (cp == CAPITAL_SIGMA && out.length == t.length()) {
+                out[i] = casedBefore[i] && !casedAfter ? '\u03C2' : '\u03C3';
+            }
+            if (!caseIgnorable(cp)) {
+                casedAfter = cased(cp);
+            }
+        }
+        return new String(out);
+    }
+
+    /** Unicode's Case_Ignorable: marks, format chars, modifier letters and symbols, and the apostrophes and dots within words. */
+    private static boolean caseIgnorable(int cp) {
+        return switch (Character.getType(cp)) {
+            case Character.NON_SPACING_MARK, Character.ENCLOSING_MARK, Character.FORMAT, Character.MODIFIER_LETTER,
+                 Character.MODIFIER_SYMBOL -> true;
+            default -> switch (cp) {
+                case '\'', '.', ':', 0x00B7, 0x0387, 0x055F, 0x05F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52, 0xFE55,
+                     0xFF07, 0xFF0E, 0xFF1A -> true;
+                default -> false;
+            };
+        };
     }
 
     private static String swapcase(String s) {
@@ -468,6 +567,7 @@ final class Strings {
         StringBuilder sb = new StringBuilder();
         int auto = 0;
         while (m.find()) {
+            budget().steps(Budget.FIELD_STEPS);
             String text = m.group();
             String rendered;
             if (text.equals("{{")) {
