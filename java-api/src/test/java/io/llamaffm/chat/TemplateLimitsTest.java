@@ -257,8 +257,8 @@ class TemplateLimitsTest {
         assertEquals(d.maxSteps(), d.withMaxOutputChars(10).maxSteps(), "one change at a time");
         IllegalArgumentException zero = assertThrows(IllegalArgumentException.class, () -> d.withMaxSteps(0));
         assertEquals("maxSteps must be positive, got 0", zero.getMessage());
-        IllegalArgumentException deep = assertThrows(IllegalArgumentException.class, () -> d.withMaxNestingDepth(5001));
-        assertTrue(deep.getMessage().startsWith("maxNestingDepth must be at most 5000"), deep.getMessage());
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class, () -> d.withMaxNestingDepth(-1));
+        assertEquals("maxNestingDepth must be positive, got -1", negative.getMessage());
     }
 
     @Test
@@ -274,12 +274,14 @@ class TemplateLimitsTest {
             System.setProperty("llamaffm.template.max.depth", "lots");
             LlamaException bad = assertThrows(LlamaException.class, TemplateLimits::defaults);
             assertEquals("llamaffm.template.max.depth='lots' is not a positive number (such as 100000, 512K, 4M)", bad.getMessage());
-            System.setProperty("llamaffm.template.max.depth", "6000");
+            System.clearProperty("llamaffm.template.max.depth");
+            System.setProperty("llamaffm.template.max.source", "4G");
             LlamaException big = assertThrows(LlamaException.class, TemplateLimits::defaults);
-            assertEquals("llamaffm.template.max.depth='6000' is more than the largest allowed, 5000", big.getMessage());
+            assertEquals("llamaffm.template.max.source='4G' is more than the largest allowed, 2147483647", big.getMessage());
         } finally {
             System.clearProperty("llamaffm.template.max.steps");
             System.clearProperty("llamaffm.template.max.depth");
+            System.clearProperty("llamaffm.template.max.source");
         }
     }
 }

@@ -22,8 +22,10 @@ public final class Budget {
 
     /** Chars or items read or written per step of {@link #work}. */
     static final int WORK_PER_STEP = 64;
-    /** How much slower a regular expression reads a char than a plain scan or copy. */
-    static final int REGEX_COST = 8;
+    /** How much slower a regular expression, or a loop over code points, reads a char than a plain scan or copy. */
+    static final int PER_CHAR_COST = 8;
+    /** Steps a call costs beyond its own (a macro's scope and buffer, a builtin's arguments copied). */
+    static final int CALL_STEPS = 4;
     /** Steps a formatted field costs ({@code %d}, {@code {0}}: a format call, a replacement appended). */
     static final int FIELD_STEPS = 16;
     /**
@@ -80,9 +82,9 @@ public final class Budget {
         }
     }
 
-    /** A regular expression reading {@code n} chars. */
-    void regex(long n) {
-        work(times(n, REGEX_COST));
+    /** A regular expression, or a loop over code points, reading {@code n} chars. */
+    void perChar(long n) {
+        work(times(n, PER_CHAR_COST));
     }
 
     /** Work in proportion to {@code n} chars or items read or written: a step per {@value #WORK_PER_STEP}. */

@@ -174,9 +174,15 @@ final class Builtins {
                 return join(v, Py.str(arg(a, kw, 0, "d", "")), arg(a, kw, 1, "attribute", null), in);
             }
             case "int" -> {
+                if (v instanceof String s) { // parsed twice (as an integer, then as a float) at worst
+                    budget.perChar(s.length());
+                }
                 return toInt(v, arg(a, kw, 0, "default", 0L));
             }
             case "float" -> {
+                if (v instanceof String s) {
+                    budget.perChar(s.length());
+                }
                 return toFloat(v, arg(a, kw, 0, "default", 0.0));
             }
             case "round" -> {
@@ -261,7 +267,7 @@ final class Builtins {
             case "lower" -> budget.string(Strings.lower(s));
             case "capitalize" -> budget.string(Strings.capitalize(s));
             case "title" -> {
-                budget.regex(s.length());
+                budget.perChar(s.length());
                 StringBuilder sb = new StringBuilder();
                 for (String item : Strings.splitKeepingSeparators(WORD_BEGINNING, s)) {
                     if (!item.isEmpty()) {
@@ -606,7 +612,7 @@ final class Builtins {
     static String percentFormat(String format, Object args) {
         List<Object> values = args instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>(java.util.Collections.singletonList(args));
         Budget budget = Budget.current();
-        budget.regex(format.length());
+        budget.perChar(format.length());
         Matcher m = PERCENT.matcher(format);
         StringBuilder sb = new StringBuilder();
         int next = 0;

@@ -386,6 +386,7 @@ final class Interpreter {
         if (!(callee instanceof Callable fn)) {
             throw JinjaException.render("'" + Py.typeName(callee) + "' object is not callable");
         }
+        budget.steps(Budget.CALL_STEPS);
         budget.enter();
         if (!(fn instanceof MacroValue)) {
             args = new ArrayList<>(args);

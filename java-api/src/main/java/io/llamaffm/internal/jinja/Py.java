@@ -687,6 +687,7 @@ final class Py {
     /** The characters of a string, each a string of one code point (the Latin-1 ones shared). */
     static List<Object> chars(String s) {
         Budget budget = Budget.current();
+        budget.perChar(s.length());
         budget.strings(s.length(), s.length());
         List<Object> out = new ArrayList<>(s.length());
         s.codePoints().forEach(cp -> out.add(character(cp)));
@@ -730,7 +731,7 @@ final class Py {
         int[] codePoints = null;
         List<?> items = null;
         if (obj instanceof String s) {
-            Budget.current().work(s.length());
+            Budget.current().perChar(s.length());
             codePoints = s.codePoints().toArray();
         } else if (obj instanceof List<?> l) {
             items = l;

@@ -11,7 +11,7 @@ import java.util.Locale;
  */
 final class Strftime {
     /** A directive (a locale's day or month name, a padded number) costs as much as this many steps of the interpreter. */
-    private static final int DIRECTIVE_STEPS = 16;
+    private static final int DIRECTIVE_STEPS = 64;
 
     private Strftime() {}
 

@@ -57,9 +57,9 @@ final class Strings {
             case "endswith" -> (a, kw) -> affix(s, a.getFirst(), false);
             case "upper" -> (a, kw) -> created(upper(s));
             case "lower", "casefold" -> (a, kw) -> created(lower(s));
-            case "title" -> (a, kw) -> created(title(s));
+            case "title" -> (a, kw) -> created(title(perCodePoint(s)));
             case "capitalize" -> (a, kw) -> created(capitalize(s));
-            case "swapcase" -> (a, kw) -> created(swapcase(s));
+            case "swapcase" -> (a, kw) -> created(swapcase(perCodePoint(s)));
             case "replace" -> (a, kw) -> replace(s, str(a, 0), str(a, 1), Builtins.arg(a, kw, 2, "count", null));
             case "find" -> (a, kw) -> (long) codePointIndex(s, scanned(s).indexOf(str(a, 0)));
             case "rfind" -> (a, kw) -> (long) codePointIndex(s, scanned(s).lastIndexOf(str(a, 0)));
@@ -120,7 +120,7 @@ final class Strings {
 
     /** {@code s}, charged as work for a test of each code point (a stream and a call per char: a regular expression's cost). */
     private static String perCodePoint(String s) {
-        budget().regex(s.length());
+        budget().perChar(s.length());
         return s;
     }
 
@@ -194,7 +194,7 @@ final class Strings {
             throw u.error();
         }
         String set = chars == null ? null : Py.str(chars);
-        budget().work(Budget.times(s.length(), set == null ? 1 : Math.max(1, set.length())));
+        budget().perChar(Budget.times(s.length(), set == null ? 1 : Math.max(1, set.length())));
         int[] cps = s.codePoints().toArray();
         int lo = 0;
         int hi = cps.length;
@@ -217,6 +217,7 @@ final class Strings {
         budget.work(s.length());
         List<Object> out = new ArrayList<>();
         if (sep == null) {
+            budget.perChar(s.length());
             int[] cps = s.codePoints().toArray();
             int k = 0;
             while (k < cps.length) {
@@ -296,7 +297,7 @@ final class Strings {
 
     static List<Object> splitlines(String s, boolean keepends) {
         Budget budget = budget();
-        budget.regex(s.length());
+        budget.perChar(s.length());
         List<Object> out = new ArrayList<>();
         Matcher m = LINE_BREAK.matcher(s);
         int from = 0;
@@ -562,7 +563,7 @@ final class Strings {
 
     /** Python's str.format with auto-numbered, numbered and named fields; specs limited to [fill align][width][.precision][type]. */
     static String format(String s, List<Object> a, Map<String, Object> kw) {
-        budget().regex(s.length());
+        budget().perChar(s.length());
         Matcher m = FORMAT_FIELD.matcher(s);
         StringBuilder sb = new StringBuilder();
         int auto = 0;
@@ -614,7 +615,7 @@ final class Strings {
         if (spec == null || spec.isEmpty()) {
             return Py.str(v);
         }
-        budget().regex(spec.length());
+        budget().perChar(spec.length());
         Matcher m = SPEC.matcher(spec);
         if (!m.matches()) {
             throw JinjaException.render("unsupported format spec '" + spec + "'");
