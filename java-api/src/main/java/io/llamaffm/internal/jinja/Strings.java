@@ -404,7 +404,7 @@ final class Strings {
     private static final String I_WITH_DOT_LOWER = "i\u0307";
     private static final char CAPITAL_SIGMA = '\u03A3';
     /** Chars per call of the JDK's upper-casing, which copies its result for every char that maps to several (ß → SS). */
-    private static final int CASE_CHUNK = 64;
+    private static final int CASE_CHUNK = 32;
 
     /**
      * {@code s.toUpperCase(Locale.ROOT)} in linear time. The JDK copies its whole result once for every char that maps to
@@ -412,6 +412,7 @@ final class Strings {
      * exactly as the whole string does.
      */
     static String upper(String s) {
+        budget().perChar(s.length());
         if (s.length() <= CASE_CHUNK) {
             return s.toUpperCase(Locale.ROOT);
         }
@@ -435,6 +436,7 @@ final class Strings {
      * letters skipped) in two passes.
      */
     static String lower(String s) {
+        budget().perChar(s.length());
         String t = s.indexOf(CAPITAL_I_WITH_DOT) >= 0 ? s.replace(String.valueOf(CAPITAL_I_WITH_DOT), "I\u0307") : s;
         if (t.indexOf(CAPITAL_SIGMA) < 0) {
             return t.toLowerCase(Locale.ROOT);
