@@ -1,8 +1,15 @@
 package io.llamaffm.chat;
 
+import io.llamaffm.Model;
+import io.llamaffm.ModelParams;
+import io.llamaffm.gguf.GgufFile;
+import io.llamaffm.gguf.GgufWriter;
+import io.llamaffm.gguf.TensorInfo;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,10 +26,14 @@ import java.util.stream.Stream;
  * reason: for a limit, the {@code TemplateLimits} component it names), and the cases built here, too large or too deep to
  * keep as files (nesting 10 000 deep, sources over the length limit).
  *
- * <p>{@link #main} is the child JVM of {@link HostileTemplatesTest}: it runs every case, or those named in its arguments,
- * and reports each on stdout, {@code B NAME} before and {@code E NAME OUTCOME MILLIS REASON} after, where OUTCOME is the
- * exception's kind, {@code NONE} when the template rendered, {@code UNTYPED:Class} for another exception, or {@code OOM}
- * and {@code SOE} for an OutOfMemoryError and a StackOverflowError (after which it exits with status {@value #OOM_EXIT}).
+ * <p>{@link #main} is the child JVM of {@link HostileTemplatesTest} and {@link HostileTemplateModelIT}: it runs every
+ * case, or those named in its arguments, and reports each on stdout, {@code B NAME} before and
+ * {@code E NAME OUTCOME MILLIS REASON} after, where OUTCOME is the exception's kind, {@code NONE} when the template
+ * rendered, {@code UNTYPED:Class} for another exception, or {@code OOM} and {@code SOE} for an OutOfMemoryError and a
+ * StackOverflowError (after which it exits with status {@value #OOM_EXIT}). With {@code --model=GGUF --work=DIR} each
+ * case takes the path of a model's own template: written into a copy of the model's metadata
+ * ({@code tokenizer.chat_template}) in DIR, loaded (vocabulary only) and rendered by {@link ChatFormat#forModel}; the time
+ * counts from the model loaded to the exception.
  */
 public final class HostileTemplates {
     static final int OOM_EXIT = 42;
@@ -103,19 +114,40 @@ public final class HostileTemplates {
         return out;
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
-        List<String> only = List.of(args);
+        Path model = null;
+        Path work = null;
+        List<String> only = new ArrayList<>();
+        for (String a : args) {
+            if (a.startsWith("--model=")) {
+                model = Path.of(a.substring("--model=".length()));
+            } else if (a.startsWith("--work=")) {
+                work = Path.of(a.substring("--work=".length()));
+            } else {
+                only.add(a);
+            }
+        }
         for (Case c : all()) {
             if (!only.isEmpty() && !only.contains(c.name())) {
                 continue;
             }
             out.println("B " + c.name());
+            Path file = model == null ? null : withTemplate(model, work.resolve(c.name() + ".gguf"), c.source());
             String outcome;
             String reason = "";
             long start = System.nanoTime();
             try {
-                ChatTemplate.of(c.source()).render(CHAT, true);
+                if (file == null) {
+                    ChatTemplate.of(c.source()).render(CHAT, true);
+                } else {
+                    try (Model m = Model.load(file, ModelParams.defaults().withVocabOnly(true))) {
+                        start = System.nanoTime();
+                        ChatFormat.forModel(m).render(CHAT);
+                    } finally {
+                        Files.delete(file);
+                    }
+                }
                 outcome = "NONE";
             } catch (ChatTemplateException e) {
                 outcome = e.kind().name();
@@ -134,5 +166,23 @@ public final class HostileTemplates {
                 System.exit(OOM_EXIT);
             }
         }
+    }
+
+    /** {@code model} with {@code template} as its chat template, written to {@code out} by the GGUF writer. */
+    static Path withTemplate(Path model, Path out, String template) {
+        GgufWriter w = new GgufWriter();
+        try (GgufFile in = GgufFile.open(model)) {
+            in.metadata().forEach((k, v) -> {
+                if (!k.equals("tokenizer.chat_template") && !k.startsWith("general.alignment")) {
+                    w.put(k, v);
+                }
+            });
+            w.putString("tokenizer.chat_template", template);
+            for (TensorInfo t : in.tensors()) {
+                w.addTensorBytes(t.name(), t.type(), t.dims(), in.tensorData(t).toArray(ValueLayout.JAVA_BYTE));
+            }
+            w.write(out);
+        }
+        return out;
     }
 }
