@@ -261,6 +261,59 @@ class TemplateLimitsTest {
         assertEquals("maxNestingDepth must be positive, got -1", negative.getMessage());
     }
 
+    /** A template over one lowered limit: refused with kind LIMIT, the limit named; under the defaults it renders. */
+    private static void overOnly(String source, TemplateLimits lowered, String expected, String reason) {
+        Map<String, Object> variables = Goldens.map("messages", List.of(Goldens.message("user", "hi")));
+        ChatTemplateException e = assertThrows(ChatTemplateException.class,
+                () -> ChatTemplate.of(source, "", "", lowered).render(variables));
+        assertEquals(ChatTemplateException.Kind.LIMIT, e.kind(), e.getMessage());
+        assertEquals(reason, e.reason());
+        assertEquals(expected, ChatTemplate.of(source).render(variables));
+    }
+
+    @Test
+    void eachLimitWhenReachedIsNamedWithHowToRaiseIt() {
+        TemplateLimits d = TemplateLimits.defaults();
+        overOnly("x".repeat(101), d.withMaxSourceChars(100), "x".repeat(101), "the template has 101 chars, more than 100; raise "
+                + "TemplateLimits.maxSourceChars with TemplateLimits.withMaxSourceChars(..) or -Dllamaffm.template.max.source");
+        overOnly("{{ ((((1)))) }}", d.withMaxNestingDepth(3), "1", "the template nests deeper than 3 levels (blocks, brackets, "
+                + "operators and filters); raise TemplateLimits.maxNestingDepth with TemplateLimits.withMaxNestingDepth(..) or "
+                + "-Dllamaffm.template.max.depth");
+        overOnly("{% macro f(n) %}{{ f(n - 1) if n > 0 }}{% endmacro %}{{ f(20) }}", d.withMaxNestingDepth(30), "",
+                "the template nests deeper than 30 levels while rendering (blocks, expressions and macro calls, recursion "
+                        + "included); raise TemplateLimits.maxNestingDepth with TemplateLimits.withMaxNestingDepth(..) or "
+                        + "-Dllamaffm.template.max.depth");
+        overOnly("{% for i in range(1000) %}{% endfor %}.", d.withMaxSteps(500), ".", "the template took more than 500 steps "
+                + "(loop iterations, statements, expressions and calls, and work in proportion to the size of values); raise "
+                + "TemplateLimits.maxSteps with TemplateLimits.withMaxSteps(..) or -Dllamaffm.template.max.steps");
+        overOnly("{{ 'x' * 60 }}{{ 'y' * 60 }}", d.withMaxOutputChars(100), "x".repeat(60) + "y".repeat(60),
+                "the rendered text would exceed 100 chars; raise TemplateLimits.maxOutputChars with "
+                        + "TemplateLimits.withMaxOutputChars(..) or -Dllamaffm.template.max.output");
+        overOnly("{% set s = 'x' * 200 %}{{ s|length }}", d.withMaxValueLength(100), "200", "a value of 200 chars or items "
+                + "would be longer than 100, the most one string, list or dict may have; raise TemplateLimits.maxValueLength "
+                + "with TemplateLimits.withMaxValueLength(..) or -Dllamaffm.template.max.value");
+        overOnly("{% for i in range(100) %}{% set s = 'x' * 90 %}{% endfor %}.", d.withMaxAllocatedBytes(10_000), ".",
+                "the values created while rendering exceeded 10000 bytes (estimated: 2 a char, 8 a list item, 48 a dict entry, "
+                        + "40 a value); raise TemplateLimits.maxAllocatedBytes with TemplateLimits.withMaxAllocatedBytes(..) or "
+                        + "-Dllamaffm.template.max.allocation");
+        // the message names the kind and the template line where the limit was reached
+        ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> ChatTemplate.of("a\n{% for i in range(10) %}"
+                + "\n{{ i }}{% endfor %}", "", "", d.withMaxOutputChars(5)).render(Map.of()));
+        assertTrue(e.getMessage().startsWith("chat template stopped at a limit (template line 3): the rendered text would exceed 5 "
+                + "chars"), e.getMessage());
+        assertEquals(3, e.line());
+    }
+
+    @Test
+    void aRenderCountsOnlyItsOwnUse() {
+        // each render has a budget of its own: many renders of a template never add up to a limit
+        ChatTemplate t = ChatTemplate.of("{% for i in range(300) %}{% endfor %}ok", "", "", TemplateLimits.defaults().withMaxSteps(1000));
+        for (int k = 0; k < 100; k++) {
+            assertEquals("ok", t.render(Map.of()));
+        }
+        assertTrue(t.measure(Map.of()).usage().steps() > 300, "the loop's iterations are counted");
+    }
+
     @Test
     void defaultsComeFromTheProperties() {
         System.setProperty("llamaffm.template.max.steps", "2M");
