@@ -40,49 +40,83 @@ class TemplateLimitsTest {
         assertEquals(new TemplateLimits(TemplateLimits.DEFAULT_MAX_SOURCE_CHARS, TemplateLimits.DEFAULT_MAX_NESTING_DEPTH,
                 TemplateLimits.DEFAULT_MAX_STEPS, TemplateLimits.DEFAULT_MAX_OUTPUT_CHARS, TemplateLimits.DEFAULT_MAX_VALUE_LENGTH,
                 TemplateLimits.DEFAULT_MAX_ALLOCATED_BYTES), limits, "the tests run with the built-in defaults");
-        List<Use> uses = new ArrayList<>();
         List<String> refused = new ArrayList<>();
+        List<Use> uses = measureAll(scenarios(), refused);
+        Use max = max(uses);
+        String table = table(uses, max, limits, refused);
+        System.out.println("[template limits]\n" + table);
+
+        // every template renders one of the large conversations: the measurement covers them all
+        assertEquals(List.of(), refused, table);
+        assertTrue(uses.size() >= 100, table);
+        assertTrue(max.sourceChars() < MARGIN * limits.maxSourceChars(), table);
+        assertTrue(max.sourceDepth() < MARGIN * limits.maxNestingDepth(), table);
+        assertTrue(max.renderDepth() < MARGIN * limits.maxNestingDepth(), table);
+        assertTrue(max.steps() < MARGIN * limits.maxSteps(), table);
+        assertTrue(max.outputChars() < MARGIN * limits.maxOutputChars(), table);
+        assertTrue(max.largestValue() < MARGIN * limits.maxValueLength(), table);
+        assertTrue(max.allocatedBytes() < MARGIN * limits.maxAllocatedBytes(), table);
+        // the measurement is not vacuous: the conversation is large and the templates do real work on it
+        assertTrue(max.outputChars() > 20_000 && max.steps() > 10_000, table);
+    }
+
+    /**
+     * A conversation twice as long with texts ten times as long (98 messages, about 147 000 chars of prompt, some 37 000
+     * tokens): every real template still renders it within the default limits. (Reka-Edge, which rebuilds the whole
+     * prompt at every message, uses allocation in proportion to messages × prompt length: 41 MB here, 158 MB at twice
+     * the length; RELIABILITY.md.)
+     */
+    @Test
+    void everyRealTemplateRendersALongConversationWithinTheDefaults() throws IOException {
+        List<String> refused = new ArrayList<>();
+        List<Use> uses = measureAll(scenarios(24, 10), refused);
+        Use max = max(uses);
+        String table = table(uses, max, TemplateLimits.defaults(), refused);
+        System.out.println("[template limits, long conversation]\n" + table);
+        assertEquals(List.of(), refused, table);
+        assertTrue(uses.size() >= 100, table);
+        assertTrue(max.outputChars() > 140_000, table);
+    }
+
+    /** Each real template measured on the first of {@code scenarios} it renders; those that render none in {@code refused}. */
+    private static List<Use> measureAll(Map<String, Map<String, Object>> scenarios, List<String> refused) throws IOException {
+        List<Use> uses = new ArrayList<>();
         for (Map.Entry<String, String[]> t : realTemplates().entrySet()) {
-            Use use = measure(t.getKey(), ChatTemplate.of(t.getValue()[0], t.getValue()[1], t.getValue()[2]).withClock(Goldens.CLOCK));
+            Use use = measure(t.getKey(), ChatTemplate.of(t.getValue()[0], t.getValue()[1], t.getValue()[2]).withClock(Goldens.CLOCK),
+                    scenarios);
             if (use == null) {
                 refused.add(t.getKey());
             } else {
                 uses.add(use);
             }
         }
+        return uses;
+    }
+
+    private static Use max(List<Use> uses) {
+        return new Use("max", "", uses.stream().mapToInt(Use::sourceChars).max().orElseThrow(),
+                uses.stream().mapToInt(Use::sourceDepth).max().orElseThrow(), uses.stream().mapToLong(Use::steps).max().orElseThrow(),
+                uses.stream().mapToLong(Use::outputChars).max().orElseThrow(), uses.stream().mapToLong(Use::allocatedBytes).max().orElseThrow(),
+                uses.stream().mapToLong(Use::largestValue).max().orElseThrow(), uses.stream().mapToInt(Use::renderDepth).max().orElseThrow());
+    }
+
+    private static String table(List<Use> uses, Use max, TemplateLimits limits, List<String> refused) {
         StringBuilder table = new StringBuilder(String.format("%-70s %-16s %7s %5s %8s %8s %10s %8s %5s%n", "template",
                 "scenario", "source", "depth", "steps", "output", "allocated", "value", "depth"));
         uses.forEach(u -> table.append(String.format("%-70s %-16s %7d %5d %8d %8d %10d %8d %5d%n", u.template(), u.scenario(),
                 u.sourceChars(), u.sourceDepth(), u.steps(), u.outputChars(), u.allocatedBytes(), u.largestValue(), u.renderDepth())));
-        Use max = new Use("max", "", uses.stream().mapToInt(Use::sourceChars).max().orElseThrow(),
-                uses.stream().mapToInt(Use::sourceDepth).max().orElseThrow(), uses.stream().mapToLong(Use::steps).max().orElseThrow(),
-                uses.stream().mapToLong(Use::outputChars).max().orElseThrow(), uses.stream().mapToLong(Use::allocatedBytes).max().orElseThrow(),
-                uses.stream().mapToLong(Use::largestValue).max().orElseThrow(), uses.stream().mapToInt(Use::renderDepth).max().orElseThrow());
         table.append(String.format("%-70s %-16s %7d %5d %8d %8d %10d %8d %5d%n", "MAX of " + uses.size(), "", max.sourceChars(),
                 max.sourceDepth(), max.steps(), max.outputChars(), max.allocatedBytes(), max.largestValue(), max.renderDepth()));
         table.append(String.format("%-70s %-16s %7d %5d %8d %8d %10d %8d %5d%n", "default limit", "", limits.maxSourceChars(),
                 limits.maxNestingDepth(), limits.maxSteps(), limits.maxOutputChars(), limits.maxAllocatedBytes(),
                 limits.maxValueLength(), limits.maxNestingDepth()));
         table.append("refused every scenario: ").append(refused);
-        System.out.println("[template limits]\n" + table);
-
-        // every template renders one of the large conversations: the measurement covers them all
-        assertEquals(List.of(), refused, table.toString());
-        assertTrue(uses.size() >= 100, table.toString());
-        assertTrue(max.sourceChars() < MARGIN * limits.maxSourceChars(), table.toString());
-        assertTrue(max.sourceDepth() < MARGIN * limits.maxNestingDepth(), table.toString());
-        assertTrue(max.renderDepth() < MARGIN * limits.maxNestingDepth(), table.toString());
-        assertTrue(max.steps() < MARGIN * limits.maxSteps(), table.toString());
-        assertTrue(max.outputChars() < MARGIN * limits.maxOutputChars(), table.toString());
-        assertTrue(max.largestValue() < MARGIN * limits.maxValueLength(), table.toString());
-        assertTrue(max.allocatedBytes() < MARGIN * limits.maxAllocatedBytes(), table.toString());
-        // the measurement is not vacuous: the conversation is large and the templates do real work on it
-        assertTrue(max.outputChars() > 20_000 && max.steps() > 10_000, table.toString());
+        return table.toString();
     }
 
     /** The first of the scenarios (largest first) the template renders, with what it used; null if it refuses all. */
-    private static Use measure(String name, ChatTemplate template) {
-        for (Map.Entry<String, Map<String, Object>> s : scenarios().entrySet()) {
+    private static Use measure(String name, ChatTemplate template, Map<String, Map<String, Object>> scenarios) {
+        for (Map.Entry<String, Map<String, Object>> s : scenarios.entrySet()) {
             ChatTemplate.Measured m;
             try {
                 m = template.measure(s.getValue());
@@ -135,21 +169,27 @@ class TemplateLimitsTest {
      * without tools (the calls and results become plain turns); then neither.
      */
     static Map<String, Map<String, Object>> scenarios() {
+        return scenarios(12, 1);
+    }
+
+    /** {@link #scenarios()} with {@code rounds} rounds, texts {@code repeat} times as long. */
+    static Map<String, Map<String, Object>> scenarios(int rounds, int repeat) {
         Map<String, Map<String, Object>> s = new LinkedHashMap<>();
-        s.put("50+tools", variables(conversation(true, true), true));
-        s.put("49+tools", variables(conversation(false, true), true));
-        s.put("50", variables(conversation(true, false), false));
-        s.put("49", variables(conversation(false, false), false));
+        int n = 4 * rounds + 2;
+        s.put(n + "+tools", variables(conversation(true, true, rounds, repeat), true));
+        s.put(n - 1 + "+tools", variables(conversation(false, true, rounds, repeat), true));
+        s.put(String.valueOf(n), variables(conversation(true, false, rounds, repeat), false));
+        s.put(String.valueOf(n - 1), variables(conversation(false, false, rounds, repeat), false));
         // the inputs of two families' own: Command-R's tools and documents, Firefunction's functions (JSON text) and date
-        Map<String, Object> cohere = variables(conversation(true, false), false);
+        Map<String, Object> cohere = variables(conversation(true, false, rounds, repeat), false);
         cohere.put("tools", tools().stream().map(TemplateLimitsTest::cohereTool).toList());
         cohere.put("documents", List.of(Goldens.map("title", "Packing list", "text", "Layers, rain jacket, sun cream."),
                 Goldens.map("title", "Spring weather", "text", "Lisbon is the warmest of the six cities in April.")));
-        s.put("50+cohere-tools", cohere);
-        Map<String, Object> functions = variables(conversation(true, true), true);
+        s.put(n + "+cohere-tools", cohere);
+        Map<String, Object> functions = variables(conversation(true, true, rounds, repeat), true);
         functions.put("functions", ChatTemplate.of("{{ tools | tojson }}").render(Map.of("tools", tools())));
         functions.put("datetime", "2026-01-15");
-        s.put("50+functions", functions);
+        s.put(n + "+functions", functions);
         return s;
     }
 
@@ -177,24 +217,32 @@ class TemplateLimitsTest {
     private static final String[] CITIES = {"Zürich", "Lisbon", "Tokyo", "Nairobi", "Montréal", "Reykjavík"};
 
     static List<Object> conversation(boolean system, boolean tools) {
+        return conversation(system, tools, 12, 1);
+    }
+
+    /**
+     * A system message (or none), {@code rounds} rounds of a question, a tool call (or a plain turn), its result and an
+     * answer, and a last question; the question and answer texts {@code repeat} times as long.
+     */
+    static List<Object> conversation(boolean system, boolean tools, int rounds, int repeat) {
         List<Object> m = new ArrayList<>();
         if (system) {
             m.add(Goldens.message("system", "You are a careful travel assistant. Answer briefly, in the user's language, and use "
                     + "the tools whenever a fact about weather, flights or dates is needed; never invent numbers. When a tool "
                     + "fails, say so and suggest what the user can do instead."));
         }
-        for (int round = 1; round <= 12; round++) {
+        for (int round = 1; round <= rounds; round++) {
             String city = CITIES[round % CITIES.length];
             String id = String.format("call%05d", round);
-            m.add(Goldens.message("user", "Round " + round + ": I am planning a trip to " + city + " next week with two children "
+            m.add(Goldens.message("user", ("Round " + round + ": I am planning a trip to " + city + " next week with two children "
                     + "and an elderly parent. What will the weather be like, and is there anything we should pack that we "
-                    + "might not think of? Please keep it short, we are reading this on a phone."));
+                    + "might not think of? Please keep it short, we are reading this on a phone. ").repeat(repeat).strip()));
             String result = "{\"city\": \"" + city + "\", \"days\": [{\"day\": 1, \"temp_c\": " + (10 + round)
                     + ", \"rain_mm\": 2.5}, {\"day\": 2, \"temp_c\": " + (12 + round) + ", \"rain_mm\": 0}]}";
-            String answer = "In " + city + " it will be " + (10 + round) + " to " + (12 + round) + " °C with a little rain on "
+            String answer = ("In " + city + " it will be " + (10 + round) + " to " + (12 + round) + " °C with a little rain on "
                     + "the first day. Pack layers, a light rain jacket for everyone, sun cream (the UV index is high even when "
                     + "it is cool), comfortable shoes for cobbled streets, and a small first-aid kit with the children's usual "
-                    + "medicine. A folding stool can help your parent in long queues.";
+                    + "medicine. A folding stool can help your parent in long queues. ").repeat(repeat).strip();
             if (tools) {
                 Map<String, Object> arguments = Goldens.map("city", city, "days", 2L, "units", "metric");
                 Map<String, Object> call = Goldens.map("id", id, "type", "function",
