@@ -38,7 +38,6 @@ public final class Budget {
     static final int ENTRY_BYTES = 48;
     static final int VALUE_BYTES = 40;
 
-    private final TemplateLimits limits;
     private final long maxSteps;
     private final long maxValueLength;
     private final long maxAllocated;
@@ -52,7 +51,6 @@ public final class Budget {
 
     /** A budget with these limits, nothing used yet. */
     public Budget(TemplateLimits limits) {
-        this.limits = limits;
         this.maxSteps = limits.maxSteps();
         this.maxValueLength = limits.maxValueLength();
         this.maxAllocated = limits.maxAllocatedBytes();
@@ -208,11 +206,6 @@ public final class Budget {
     /** How to raise a limit: the component, its withX method and its property. */
     static String raise(String component, String with, String key) {
         return "; raise TemplateLimits." + component + " with TemplateLimits." + with + "(..) or -Dllamaffm.template.max." + key;
-    }
-
-    /** The limits. */
-    public TemplateLimits limits() {
-        return limits;
     }
 
     /** What the render used, for measurements. */

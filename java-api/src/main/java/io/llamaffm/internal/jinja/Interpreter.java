@@ -253,7 +253,7 @@ final class Interpreter {
             }
             case Unary u -> unary(u.op(), eval(u.operand(), scope));
             case Binary b when b.op().equals("~") -> concat(b, scope);
-            case Binary b -> binary(b.op(), eval(b.left(), scope), eval(b.right(), scope));
+            case Binary b -> Py.arithmetic(b.op(), eval(b.left(), scope), eval(b.right(), scope));
             case Compare c -> compare(c, scope);
             case And a -> {
                 Object left = eval(a.left(), scope);
@@ -303,10 +303,6 @@ final class Interpreter {
             return v instanceof Boolean b ? (long) (b ? 1 : 0) : v;
         }
         return Py.isIntegral(v) ? (Object) (-Py.asLong(v)) : (Object) (-Py.asDouble(v));
-    }
-
-    private Object binary(String op, Object a, Object b) {
-        return Py.arithmetic(op, a, b);
     }
 
     /**
