@@ -92,6 +92,37 @@ public final class Configuration {
      */
     public static final Option HUB_OFFLINE = new Option("llamaffm.hub.offline", "HF_HUB_OFFLINE",
             "1 / true to resolve model references from the download cache only, never the network");
+     * The most chars a chat template's source may have ({@link io.llamaffm.chat.TemplateLimits#maxSourceChars()}):
+     * a number, optionally with a binary suffix ({@code K}, {@code M}, {@code G}).
+     */
+    public static final Option TEMPLATE_MAX_SOURCE = new Option("llamaffm.template.max.source", "LLAMAFFM_TEMPLATE_MAX_SOURCE",
+            "most chars of a chat template's source (default 1M)");
+
+    /** How deeply a chat template may nest ({@link io.llamaffm.chat.TemplateLimits#maxNestingDepth()}). */
+    public static final Option TEMPLATE_MAX_DEPTH = new Option("llamaffm.template.max.depth", "LLAMAFFM_TEMPLATE_MAX_DEPTH",
+            "deepest nesting of a chat template's blocks, expressions and calls (default 1000)");
+
+    /** The most steps one chat template render may take ({@link io.llamaffm.chat.TemplateLimits#maxSteps()}). */
+    public static final Option TEMPLATE_MAX_STEPS = new Option("llamaffm.template.max.steps", "LLAMAFFM_TEMPLATE_MAX_STEPS",
+            "most steps of one chat template render (default 2M)");
+
+    /** The most chars one chat template render may write ({@link io.llamaffm.chat.TemplateLimits#maxOutputChars()}). */
+    public static final Option TEMPLATE_MAX_OUTPUT = new Option("llamaffm.template.max.output", "LLAMAFFM_TEMPLATE_MAX_OUTPUT",
+            "most chars one chat template render writes (default 4M)");
+
+    /**
+     * The most chars or items of one string, list or dict a chat template creates
+     * ({@link io.llamaffm.chat.TemplateLimits#maxValueLength()}).
+     */
+    public static final Option TEMPLATE_MAX_VALUE = new Option("llamaffm.template.max.value", "LLAMAFFM_TEMPLATE_MAX_VALUE",
+            "most chars or items of one value a chat template creates (default 4M)");
+
+    /**
+     * The most bytes (estimated) of all values one chat template render creates
+     * ({@link io.llamaffm.chat.TemplateLimits#maxAllocatedBytes()}).
+     */
+    public static final Option TEMPLATE_MAX_ALLOCATION = new Option("llamaffm.template.max.allocation",
+            "LLAMAFFM_TEMPLATE_MAX_ALLOCATION", "most bytes (estimated) of the values one chat template render creates (default 64M)");
 
     /** {@return the requested variant, lower case; {@code auto} when unset} */
     public static String variant() {
@@ -180,10 +211,33 @@ public final class Configuration {
      * @throws LlamaException if the value is not a positive number of bytes
      */
     public static long maxStreamBytes() {
-        return parseBytes(MAX_STREAM_BYTES.value().orElse(DEFAULT_MAX_STREAM_BYTES_TEXT), MAX_STREAM_BYTES.property());
+        return parseSize(MAX_STREAM_BYTES.value().orElse(DEFAULT_MAX_STREAM_BYTES_TEXT), MAX_STREAM_BYTES.property(),
+                "a positive number of bytes (such as 1048576, 512M, 8G)");
     }
 
-    private static long parseBytes(String text, String property) {
+    /**
+     * A chat template limit: the configured value of {@code option} (a positive number, optionally with a binary suffix,
+     * {@code K}, {@code M} or {@code G}), else {@code defaultValue}.
+     *
+     * @param option       one of the {@code TEMPLATE_MAX_*} options
+     * @param defaultValue the value when it is unset
+     * @param max          the largest value allowed
+     * @return the limit
+     * @throws LlamaException if the value is not a positive number up to {@code max}
+     */
+    public static long templateLimit(Option option, long defaultValue, long max) {
+        Optional<String> text = option.value();
+        if (text.isEmpty()) {
+            return defaultValue;
+        }
+        long n = parseSize(text.get(), option.property(), "a positive number (such as 100000, 512K, 4M)");
+        if (n > max) {
+            throw new LlamaException(option.property() + "='" + text.get() + "' is more than the largest allowed, " + max);
+        }
+        return n;
+    }
+
+    private static long parseSize(String text, String property, String expected) {
         String t = text.trim().toUpperCase(Locale.ROOT);
         int shift = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
             case 'K' -> 10;
@@ -200,7 +254,7 @@ public final class Configuration {
             }
             return n << shift;
         } catch (NumberFormatException e) {
-            throw new LlamaException(property + "='" + text + "' is not a positive number of bytes (such as 1048576, 512M, 8G)");
+            throw new LlamaException(property + "='" + text + "' is not " + expected);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.llamaffm.chat;
 
 import io.llamaffm.Model;
 import io.llamaffm.Tokenizer;
+import io.llamaffm.internal.jinja.Budget;
 import io.llamaffm.internal.jinja.JinjaException;
 import io.llamaffm.internal.jinja.Template;
 
@@ -21,6 +22,11 @@ import java.util.Objects;
  * {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, {@code tools} and
  * {@code documents} (None unless given) and the functions {@code raise_exception} and {@code strftime_now}.
  *
+ * <p>A template is code, often from a model file: every render is bounded by its {@link TemplateLimits} (steps, output,
+ * the length of each value and the memory of all, nesting), so that a hostile template fails with a
+ * {@link ChatTemplateException} of kind {@link ChatTemplateException.Kind#LIMIT} within about a second instead of
+ * running for hours or filling the heap. The factories without limits use {@link TemplateLimits#defaults()}.
+ *
  * <p>Immutable and thread-safe. The template is parsed once, when the instance is made.
  *
  * <pre>{@code
@@ -31,6 +37,7 @@ import java.util.Objects;
 public final class ChatTemplate {
     private final String source;
     private final Template template;
+    private final TemplateLimits limits;
     private final String bosToken;
     private final String eosToken;
     private final Clock clock;
@@ -38,10 +45,11 @@ public final class ChatTemplate {
     private volatile Boolean supportsSystemRole;
     private volatile Boolean objectArguments;
 
-    private ChatTemplate(String source, Template template, String bosToken, String eosToken, Clock clock,
+    private ChatTemplate(String source, Template template, TemplateLimits limits, String bosToken, String eosToken, Clock clock,
                          boolean systemRoleFallback) {
         this.source = source;
         this.template = template;
+        this.limits = limits;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         this.clock = clock;
@@ -66,14 +74,32 @@ public final class ChatTemplate {
      * @param bosToken the value of {@code bos_token}
      * @param eosToken the value of {@code eos_token}
      * @return the parsed template
-     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse, or
+     *                               {@link ChatTemplateException.Kind#LIMIT} if it is too long or nests too deeply
      */
     public static ChatTemplate of(String source, String bosToken, String eosToken) {
+        return of(source, bosToken, eosToken, TemplateLimits.defaults());
+    }
+
+    /**
+     * A template from its Jinja source, with the text of the model's beginning- and end-of-sequence tokens and the
+     * limits every render of it keeps to.
+     *
+     * @param source   the Jinja source
+     * @param bosToken the value of {@code bos_token}
+     * @param eosToken the value of {@code eos_token}
+     * @param limits   what parsing and each render may use
+     * @return the parsed template
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#SYNTAX} if it does not parse, or
+     *                               {@link ChatTemplateException.Kind#LIMIT} if it is longer or nests deeper than the limits
+     */
+    public static ChatTemplate of(String source, String bosToken, String eosToken, TemplateLimits limits) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(bosToken, "bosToken");
         Objects.requireNonNull(eosToken, "eosToken");
+        Objects.requireNonNull(limits, "limits");
         try {
-            return new ChatTemplate(source, Template.parse(source), bosToken, eosToken, Clock.systemDefaultZone(), false);
+            return new ChatTemplate(source, Template.parse(source, limits), limits, bosToken, eosToken, Clock.systemDefaultZone(), false);
         } catch (JinjaException e) {
             throw translate(e);
         }
@@ -85,15 +111,32 @@ public final class ChatTemplate {
      *
      * @param model the model
      * @return the parsed template
-     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#MISSING} if the model has none, or
-     *                               {@link ChatTemplateException.Kind#SYNTAX} if it does not parse
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#MISSING} if the model has none,
+     *                               {@link ChatTemplateException.Kind#SYNTAX} if it does not parse, or
+     *                               {@link ChatTemplateException.Kind#LIMIT} if it is too long or nests too deeply
      * @throws IllegalStateException if the model is closed
      */
     public static ChatTemplate of(Model model) {
+        return of(model, TemplateLimits.defaults());
+    }
+
+    /**
+     * The template stored in a model's metadata, as {@link #of(Model)} reads it, with the limits every render of it
+     * keeps to.
+     *
+     * @param model  the model
+     * @param limits what parsing and each render may use
+     * @return the parsed template
+     * @throws ChatTemplateException of kind {@link ChatTemplateException.Kind#MISSING} if the model has none,
+     *                               {@link ChatTemplateException.Kind#SYNTAX} if it does not parse, or
+     *                               {@link ChatTemplateException.Kind#LIMIT} if it is longer or nests deeper than the limits
+     * @throws IllegalStateException if the model is closed
+     */
+    public static ChatTemplate of(Model model, TemplateLimits limits) {
         String source = model.chatTemplate().orElseThrow(() -> new ChatTemplateException(ChatTemplateException.Kind.MISSING, 0,
                 "model " + model.path().getFileName() + " has no chat template (tokenizer.chat_template) in its metadata"));
         Tokenizer tokenizer = model.tokenizer();
-        return of(source, tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()));
+        return of(source, tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()), limits);
     }
 
     private static String tokenText(Tokenizer tokenizer, int token) {
@@ -103,6 +146,11 @@ public final class ChatTemplate {
     /** {@return the Jinja source} */
     public String source() {
         return source;
+    }
+
+    /** {@return what parsing and each render may use} */
+    public TemplateLimits limits() {
+        return limits;
     }
 
     /** {@return the value of {@code bos_token}} */
@@ -128,7 +176,7 @@ public final class ChatTemplate {
      */
     public ChatTemplate withClock(Clock newClock) {
         Objects.requireNonNull(newClock, "clock");
-        return new ChatTemplate(source, template, bosToken, eosToken, newClock, systemRoleFallback);
+        return new ChatTemplate(source, template, limits, bosToken, eosToken, newClock, systemRoleFallback);
     }
 
     /**
@@ -140,7 +188,7 @@ public final class ChatTemplate {
      * @return the copy
      */
     public ChatTemplate withSystemRoleFallback(boolean enabled) {
-        ChatTemplate copy = new ChatTemplate(source, template, bosToken, eosToken, clock, enabled);
+        ChatTemplate copy = new ChatTemplate(source, template, limits, bosToken, eosToken, clock, enabled);
         copy.supportsSystemRole = supportsSystemRole;
         return copy;
     }
@@ -169,7 +217,7 @@ public final class ChatTemplate {
         variables.put("add_generation_prompt", true);
         variables.put("tools", List.of());
         try {
-            template.render(variables, clock);
+            template.render(variables, clock, new Budget(limits));
         } catch (JinjaException e) {
             // a template that refuses system messages may still have read the content first: only the read counts
         }
@@ -260,7 +308,7 @@ public final class ChatTemplate {
         variables.put("tools", List.of(Map.of("type", "function", "function", Map.of("name", "tool1", "description", "",
                 "parameters", Map.of("type", "object", "properties", Map.of("arg", Map.of("type", "string")))))));
         try {
-            String out = template.render(withDefaults(variables), clock);
+            String out = template.render(withDefaults(variables), clock, new Budget(limits));
             return out.contains(marker) && !out.contains("{'arg': '" + marker + "'}");
         } catch (RuntimeException e) { // a template that fails on calls reads no arguments
             return false;
@@ -275,15 +323,30 @@ public final class ChatTemplate {
      *
      * @param variables the template's variables by name
      * @return the rendered text
-     * @throws ChatTemplateException if the template fails or refuses the input
+     * @throws ChatTemplateException if the template fails or refuses the input, or reaches one of its {@link #limits()}
+     *                               (kind {@link ChatTemplateException.Kind#LIMIT})
      * @throws IllegalArgumentException if a value is of another type
      */
     public String render(Map<String, ?> variables) {
+        return measure(variables).text();
+    }
+
+    /** A rendering and what it used. */
+    record Measured(String text, Budget.Usage usage) {}
+
+    /** Renders as {@link #render(Map)} does, and tells what the render used (for the limits' margins). */
+    Measured measure(Map<String, ?> variables) {
+        Budget budget = new Budget(limits);
         try {
-            return template.render(withDefaults(variables), clock);
+            return new Measured(template.render(withDefaults(variables), clock, budget), budget.usage());
         } catch (JinjaException e) {
             throw translate(e);
         }
+    }
+
+    /** {@return how deeply the template's source nests (blocks, brackets, operators and filters)} */
+    int sourceDepth() {
+        return template.depth();
     }
 
     private Map<String, Object> withDefaults(Map<String, ?> variables) {
@@ -314,6 +377,7 @@ public final class ChatTemplate {
             case SYNTAX -> ChatTemplateException.Kind.SYNTAX;
             case RAISED -> ChatTemplateException.Kind.RAISED;
             case RENDER -> ChatTemplateException.Kind.RENDER;
+            case LIMIT -> ChatTemplateException.Kind.LIMIT;
         };
         ChatTemplateException out = new ChatTemplateException(kind, e.line(), e.getMessage());
         out.initCause(e);
@@ -322,6 +386,6 @@ public final class ChatTemplate {
 
     @Override
     public String toString() {
-        return "ChatTemplate[" + source.length() + " chars, bos=" + bosToken + ", eos=" + eosToken + "]";
+        return "ChatTemplate[" + source.length() + " chars, bos=" + bosToken + ", eos=" + eosToken + ", " + limits + "]";
     }
 }

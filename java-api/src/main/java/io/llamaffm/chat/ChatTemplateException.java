@@ -4,7 +4,8 @@ import io.llamaffm.LlamaException;
 
 /**
  * A chat template could not be used: it does not parse, it failed while rendering, it refused the conversation
- * with {@code raise_exception(...)}, or the model has none. The message names the template line where known.
+ * with {@code raise_exception(...)}, it reached one of its {@link TemplateLimits}, or the model has none. The message
+ * names the template line where known.
  */
 public final class ChatTemplateException extends LlamaException {
     /** Why the template could not be used. */
@@ -16,7 +17,12 @@ public final class ChatTemplateException extends LlamaException {
         /** Rendering failed: an undefined value used, a type mismatch, an unsupported feature. */
         RENDER,
         /** The model's metadata holds no chat template. */
-        MISSING
+        MISSING,
+        /**
+         * The template reached one of its {@link TemplateLimits} (too long, nested too deeply, too many steps, too much
+         * output, a value too long or too much memory): the message names the limit and how to raise it.
+         */
+        LIMIT
     }
 
     /** The kind of failure. */
@@ -40,6 +46,7 @@ public final class ChatTemplateException extends LlamaException {
             case RAISED -> "the chat template refused the conversation" + where + ": " + reason;
             case RENDER -> "chat template rendering failed" + where + ": " + reason;
             case MISSING -> reason;
+            case LIMIT -> "chat template stopped at a limit" + where + ": " + reason;
         };
     }
 

@@ -51,6 +51,22 @@ class ChatTemplateIT {
     }
 
     @Test
+    void aModelsTemplateTakesTheLimitsGiven() {
+        try (Model model = vocab("ggml-vocab-phi-3.gguf")) {
+            ChatTemplate tight = ChatTemplate.of(model, TemplateLimits.defaults().withMaxOutputChars(40));
+            assertEquals(40, tight.limits().maxOutputChars());
+            ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> tight.render(THREE, true));
+            assertEquals(ChatTemplateException.Kind.LIMIT, e.kind());
+            assertTrue(e.reason().startsWith("the rendered text would exceed 40 chars; raise TemplateLimits.maxOutputChars"), e.reason());
+            assertEquals(TemplateLimits.defaults(), ChatTemplate.of(model).limits());
+            assertEquals(ChatTemplate.of(model).render(THREE, true), ChatTemplate.of(model, TemplateLimits.defaults()).render(THREE, true));
+            ChatTemplateException deep = assertThrows(ChatTemplateException.class,
+                    () -> ChatTemplate.of(model, TemplateLimits.defaults().withMaxNestingDepth(2)));
+            assertEquals(ChatTemplateException.Kind.LIMIT, deep.kind());
+        }
+    }
+
+    @Test
     void namedTemplatesAndModelsWithoutOne() {
         try (Model commandR = vocab("ggml-vocab-command-r.gguf")) {
             assertTrue(commandR.chatTemplate("tool_use").orElseThrow().contains("tools"));

@@ -165,7 +165,9 @@ class ChatTemplateTest {
         assertEquals("access to attribute 'append' of 'list' object is unsafe.", append.reason());
         ChatTemplateException recursion = assertThrows(ChatTemplateException.class,
                 () -> ChatTemplate.of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").render(HI, false));
-        assertEquals(ChatTemplateException.Kind.RENDER, recursion.kind());
+        assertEquals(ChatTemplateException.Kind.LIMIT, recursion.kind());
+        assertTrue(recursion.reason().startsWith("the template nests deeper than " + TemplateLimits.DEFAULT_MAX_NESTING_DEPTH
+                + " levels while rendering"), recursion.reason());
         ChatTemplateException range = assertThrows(ChatTemplateException.class,
                 () -> ChatTemplate.of("{{ range(10000000)|length }}").render(HI, false));
         assertTrue(range.reason().startsWith("Range too big."), range.reason());

@@ -14,6 +14,7 @@ import io.llamaffm.chat.ToolFormat;
 import io.llamaffm.chat.ToolCall;
 import io.llamaffm.chat.Tools;
 import io.llamaffm.chat.ChatMessage;
+import io.llamaffm.chat.ChatTemplateException;
 
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -247,8 +248,12 @@ final class GenerationEndpoint {
         try {
             rendered = toolFormat.render(chat, tools);
         } catch (RuntimeException e) { // the model's template refused the conversation (roles out of order, ...)
+            boolean limit = e instanceof ChatTemplateException t && t.kind() == ChatTemplateException.Kind.LIMIT;
+            if (limit) { // a hostile template, or a conversation larger than the limits allow: the operator may raise them
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            }
             throw ApiException.invalid("The model's chat template cannot render these messages: " + e.getMessage(),
-                    "messages", "invalid_messages");
+                    "messages", limit ? "chat_template_limit" : "invalid_messages");
         }
         return new ChatPrompt(rendered, fit(encode(rendered, chatFormat.addSpecial(model, rendered), chatFormat.parseSpecial(),
                 "messages"), "messages"));

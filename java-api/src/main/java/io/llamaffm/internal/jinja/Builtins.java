@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * Jinja2's filters, tests and globals as chat templates use them, Python's str/dict/list methods, and Hugging
  * Face's additions: {@code raise_exception}, {@code strftime_now} and a {@code tojson} that is Python's
  * {@code json.dumps(ensure_ascii=False)}. Methods that would mutate a value are refused as in Jinja2's
- * immutable sandbox.
+ * immutable sandbox. What they create, compare and visit is charged to the render's {@link Budget}.
  */
 final class Builtins {
     private static final long MAX_RANGE = 100_000;
@@ -30,9 +30,11 @@ final class Builtins {
     private static final Pattern WORD_BEGINNING = Pattern.compile("([-\\s({\\[<]+)");
 
     private final Clock clock;
+    private final Budget budget;
 
-    Builtins(Clock clock) {
+    Builtins(Clock clock, Budget budget) {
         this.clock = clock;
+        this.budget = budget;
     }
 
     /** The global functions every template sees. */
@@ -47,6 +49,7 @@ final class Builtins {
                 }
             }
             ns.attributes.putAll(kwargs);
+            budget.map(ns.attributes);
             return ns;
         });
         g.put("dict", (Callable) (args, kwargs) -> {
@@ -55,13 +58,13 @@ final class Builtins {
                 m.putAll(src);
             }
             m.putAll(kwargs);
-            return m;
+            return budget.map(m);
         });
         g.put("raise_exception", (Callable) (args, kwargs) -> {
             throw new JinjaException(JinjaException.Kind.RAISED, 0, args.isEmpty() ? "" : Py.str(args.getFirst()));
         });
-        g.put("strftime_now", (Callable) (args, kwargs) -> Strftime.format(Py.str(arg(args, kwargs, 0, "format", "")),
-                ZonedDateTime.now(clock)));
+        g.put("strftime_now", (Callable) (args, kwargs) -> budget.string(Strftime.format(Py.str(arg(args, kwargs, 0, "format", "")),
+                ZonedDateTime.now(clock))));
         g.put("joiner", (Callable) (args, kwargs) -> {
             String sep = Py.str(arg(args, kwargs, 0, "sep", ", "));
             boolean[] used = {false};
@@ -76,7 +79,7 @@ final class Builtins {
         return g;
     }
 
-    private static List<Object> range(List<Object> args) {
+    private List<Object> range(List<Object> args) {
         if (args.isEmpty() || args.size() > 3) {
             throw JinjaException.render("range expected 1 to 3 arguments, got " + args.size());
         }
@@ -90,11 +93,13 @@ final class Builtins {
         if (count > MAX_RANGE) {
             throw JinjaException.render("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
         }
-        List<Object> out = new ArrayList<>();
+        budget.length(count);
+        budget.strings(count, 0); // a boxed number each
+        List<Object> out = new ArrayList<>((int) count);
         for (long k = 0; k < count; k++) {
             out.add(start + k * step);
         }
-        return out;
+        return budget.list(out);
     }
 
     private static long intArg(Object v) {
@@ -118,6 +123,9 @@ final class Builtins {
     // ---- filters ------------------------------------------------------------------------------------------
 
     Object filter(String name, Object v, List<Object> a, Map<String, Object> kw, Interpreter in) {
+        if (v instanceof String s) { // most filters read all of a string
+            budget.work(s.length());
+        }
         switch (name) {
             case "default", "d" -> {
                 boolean bool = Py.truthy(arg(a, kw, 1, "boolean", false));
@@ -134,7 +142,7 @@ final class Builtins {
                 return new Py.Markup(Py.str(v));
             }
             case "tojson" -> {
-                return PyJson.dumps(v, a, kw);
+                return budget.string(PyJson.dumps(v, a, kw));
             }
             case "pprint" -> {
                 return Py.repr(v);
@@ -166,9 +174,15 @@ final class Builtins {
                 return join(v, Py.str(arg(a, kw, 0, "d", "")), arg(a, kw, 1, "attribute", null), in);
             }
             case "int" -> {
+                if (v instanceof String s) { // parsed twice (as an integer, then as a float) at worst
+                    budget.perChar(s.length());
+                }
                 return toInt(v, arg(a, kw, 0, "default", 0L));
             }
             case "float" -> {
+                if (v instanceof String s) {
+                    budget.perChar(s.length());
+                }
                 return toFloat(v, arg(a, kw, 0, "default", 0.0));
             }
             case "round" -> {
@@ -180,7 +194,7 @@ final class Builtins {
             }
             case "reverse" -> {
                 if (v instanceof String s) {
-                    return new StringBuilder(s).reverse().toString();
+                    return budget.string(new StringBuilder(s).reverse().toString());
                 }
                 List<Object> l = Py.iterate(v);
                 java.util.Collections.reverse(l);
@@ -206,6 +220,7 @@ final class Builtins {
                 Object attribute = arg(a, kw, 0, "attribute", null);
                 Object total = arg(a, kw, 1, "start", 0L);
                 for (Object x : Py.iterate(v)) {
+                    budget.step();
                     total = Py.arithmetic("+", total, attribute == null ? x : attribute(x, attribute, in));
                 }
                 return total;
@@ -223,13 +238,15 @@ final class Builtins {
                 return new Py.Generator(select(iterateIfTruthy(v), a.getFirst(), a.subList(1, a.size()), name.equals("selectattr"), in));
             }
             case "batch" -> {
-                int size = (int) intArg(arg(a, kw, 0, "linecount", 1L));
-                List<Object> out = new ArrayList<>();
+                long linecount = intArg(arg(a, kw, 0, "linecount", 1L));
                 List<Object> items = Py.iterate(v);
+                // Jinja2 fills a batch until it has linecount items: below one, never, so one batch holds them all
+                int size = linecount < 1 || linecount > items.size() ? Math.max(1, items.size()) : (int) linecount;
+                List<Object> out = new ArrayList<>();
                 for (int k = 0; k < items.size(); k += size) {
-                    out.add(new ArrayList<>(items.subList(k, Math.min(items.size(), k + size))));
+                    out.add(budget.list(new ArrayList<>(items.subList(k, Math.min(items.size(), k + size)))));
                 }
-                return out;
+                return budget.list(out);
             }
             case "groupby" -> {
                 return groupby(Py.iterate(v), arg(a, kw, 0, "attribute", null), in);
@@ -246,29 +263,33 @@ final class Builtins {
     private Object stringFilter(String name, Object v, List<Object> a, Map<String, Object> kw) {
         String s = Py.str(v);
         return switch (name) {
-            case "upper" -> s.toUpperCase(java.util.Locale.ROOT);
-            case "lower" -> s.toLowerCase(java.util.Locale.ROOT);
-            case "capitalize" -> Strings.capitalize(s);
+            case "upper" -> budget.string(Strings.upper(s));
+            case "lower" -> budget.string(Strings.lower(s));
+            case "capitalize" -> budget.string(Strings.capitalize(s));
             case "title" -> {
+                budget.perChar(s.length());
                 StringBuilder sb = new StringBuilder();
                 for (String item : Strings.splitKeepingSeparators(WORD_BEGINNING, s)) {
                     if (!item.isEmpty()) {
                         sb.append(Strings.capitalizeFirst(item));
                     }
                 }
-                yield sb.toString();
+                yield budget.string(sb.toString());
             }
             case "trim" -> Strings.strip(s, arg(a, kw, 0, "chars", null), true, true);
             case "replace" -> Strings.replace(s, Py.str(arg(a, kw, 0, "old", "")), Py.str(arg(a, kw, 1, "new", "")),
                     arg(a, kw, 2, "count", null));
             case "indent" -> Strings.indent(s, arg(a, kw, 0, "width", 4L), Py.truthy(arg(a, kw, 1, "first", false)),
                     Py.truthy(arg(a, kw, 2, "blank", false)));
-            case "center" -> Strings.center(s, (int) intArg(arg(a, kw, 0, "width", 80L)), " ");
-            case "wordcount" -> (long) Strings.split(s, null, -1).size();
-            case "truncate" -> Strings.truncate(s, (int) intArg(arg(a, kw, 0, "length", 255L)),
+            case "center" -> Strings.center(s, intArg(arg(a, kw, 0, "width", 80L)), " ");
+            case "wordcount" -> {
+                budget.work(s.length());
+                yield (long) Strings.split(s, null, -1).size();
+            }
+            case "truncate" -> Strings.truncate(s, intArg(arg(a, kw, 0, "length", 255L)),
                     Py.truthy(arg(a, kw, 1, "killwords", false)), Py.str(arg(a, kw, 2, "end", "...")), arg(a, kw, 3, "leeway", 5L));
             case "format" -> percentFormat(s, a.size() == 1 ? a.getFirst() : new ArrayList<>(a));
-            case "escape", "e" -> new Py.Markup(Py.Markup.escape(s));
+            case "escape", "e" -> new Py.Markup(budget.string(Py.Markup.escape(s)));
             default -> throw JinjaException.render("no filter named '" + name + "'");
         };
     }
@@ -283,26 +304,31 @@ final class Builtins {
         return v;
     }
 
-    private static List<Object> items(Object v) {
+    private List<Object> items(Object v) {
         if (v instanceof Undefined) {
             return new ArrayList<>();
         }
         if (!(v instanceof Map<?, ?> m)) {
             throw JinjaException.render("Can only get item pairs from a mapping.");
         }
-        List<Object> out = new ArrayList<>();
+        budget.length(m.size());
+        budget.strings(m.size(), 0); // the tuples
+        budget.work(m.size() * 2L);
+        List<Object> out = new ArrayList<>(m.size());
         m.forEach((k, val) -> out.add(Py.Tuple.of(k, val)));
-        return out;
+        return budget.list(out);
     }
 
     private String join(Object v, String sep, Object attribute, Interpreter in) {
         StringBuilder sb = new StringBuilder();
         boolean first = true;
         for (Object x : Py.iterate(v)) {
+            budget.step();
             sb.append(first ? "" : sep).append(Py.str(attribute == null ? x : attribute(x, attribute, in)));
+            budget.check(sb);
             first = false;
         }
-        return sb.toString();
+        return budget.string(sb.toString());
     }
 
     private static Object toInt(Object v, Object def) {
@@ -342,8 +368,11 @@ final class Builtins {
 
     private static Object round(Object v, long precision, String method) {
         double d = Py.asDouble(number(v));
-        if (Double.isNaN(d) || Double.isInfinite(d)) {
+        if (Double.isNaN(d) || Double.isInfinite(d) || precision > 1100) { // a double has at most 1074 digits after the point
             return d;
+        }
+        if (precision < -330) { // past the largest double's digits: nothing is left
+            return d < 0 ? -0.0 : 0.0;
         }
         double scale = Math.pow(10, precision);
         return switch (method) {
@@ -356,30 +385,39 @@ final class Builtins {
     }
 
     private Object attribute(Object item, Object attribute, Interpreter in) {
+        budget.step();
         if (Py.isIntegral(attribute)) {
             return in.getItem(item, attribute);
         }
         Object cur = item;
-        for (String part : Py.str(attribute).split("\\.")) {
+        String path = Py.str(attribute);
+        budget.work(path.length());
+        for (String part : path.split("\\.")) {
             cur = part.matches("\\d+") ? in.getItem(cur, Long.parseLong(part)) : in.getItem(cur, part);
         }
         return cur;
     }
 
     private static Object sortKey(Object x, boolean caseSensitive) {
-        return !caseSensitive && x instanceof String s ? s.toLowerCase(java.util.Locale.ROOT) : x;
+        if (!caseSensitive && x instanceof String s) {
+            Budget.current().work(s.length());
+            return Strings.lower(s);
+        }
+        return x;
     }
 
     private List<Object> sort(List<Object> items, boolean reverse, boolean caseSensitive, Object attribute, Interpreter in) {
-        List<Object> out = new ArrayList<>(items);
-        Comparator<Object> cmp = (x, y) -> Py.compare(
-                sortKey(attribute == null ? x : attribute(x, attribute, in), caseSensitive),
-                sortKey(attribute == null ? y : attribute(y, attribute, in), caseSensitive));
+        List<Object> out = budget.list(new ArrayList<>(items));
+        Comparator<Object> cmp = (x, y) -> {
+            budget.step();
+            return Py.compare(sortKey(attribute == null ? x : attribute(x, attribute, in), caseSensitive),
+                    sortKey(attribute == null ? y : attribute(y, attribute, in), caseSensitive));
+        };
         out.sort(reverse ? cmp.reversed() : cmp);
         return out;
     }
 
-    private static List<Object> dictsort(Object v, boolean caseSensitive, String by, boolean reverse) {
+    private List<Object> dictsort(Object v, boolean caseSensitive, String by, boolean reverse) {
         if (!(v instanceof Map<?, ?>)) {
             throw JinjaException.render("You can only sort by either \"key\" or \"value\" of a mapping");
         }
@@ -388,9 +426,11 @@ final class Builtins {
             case "value" -> 1;
             default -> throw JinjaException.render("You can only sort by either \"key\" or \"value\"");
         };
-        List<Object> out = new ArrayList<>(items(v));
-        Comparator<Object> cmp = (x, y) -> Py.compare(sortKey(((List<?>) x).get(pos), caseSensitive),
-                sortKey(((List<?>) y).get(pos), caseSensitive));
+        List<Object> out = items(v);
+        Comparator<Object> cmp = (x, y) -> {
+            budget.step();
+            return Py.compare(sortKey(((List<?>) x).get(pos), caseSensitive), sortKey(((List<?>) y).get(pos), caseSensitive));
+        };
         out.sort(reverse ? cmp.reversed() : cmp);
         return out;
     }
@@ -400,12 +440,13 @@ final class Builtins {
         List<Object> seen = new ArrayList<>();
         for (Object x : items) {
             Object key = sortKey(attribute == null ? x : attribute(x, attribute, in), caseSensitive);
+            budget.steps(seen.size());
             if (seen.stream().noneMatch(s -> Py.eq(s, key))) {
                 seen.add(key);
                 out.add(x);
             }
         }
-        return out;
+        return budget.list(out);
     }
 
     private List<Object> map(List<Object> items, List<Object> a, Map<String, Object> kw, Interpreter in) {
@@ -416,21 +457,23 @@ final class Builtins {
                 Object val = attribute(x, attribute, in);
                 out.add(val instanceof Undefined && kw.containsKey("default") ? kw.get("default") : val);
             }
-            return out;
+            return budget.list(out);
         }
         if (a.isEmpty()) {
             throw JinjaException.render("map requires a filter argument");
         }
         String filterName = Py.str(a.getFirst());
         for (Object x : items) {
+            budget.step();
             out.add(filter(filterName, x, a.subList(1, a.size()), kw, in));
         }
-        return out;
+        return budget.list(out);
     }
 
     private List<Object> select(List<Object> items, Object attribute, List<Object> a, boolean keep, Interpreter in) {
         List<Object> out = new ArrayList<>();
         for (Object x : items) {
+            budget.step();
             Object val = attribute == null ? x : attribute(x, attribute, in);
             boolean ok = a.isEmpty() ? Py.truthy(val)
                     : test(Py.str(a.getFirst()), val, a.subList(1, a.size()), in);
@@ -438,22 +481,34 @@ final class Builtins {
                 out.add(x);
             }
         }
-        return out;
+        return budget.list(out);
     }
 
+    /** Jinja2's groupby: sorted by the attribute, then runs of equal keys (itertools.groupby), each a (key, list) tuple. */
     private List<Object> groupby(List<Object> items, Object attribute, Interpreter in) {
-        Map<Object, List<Object>> groups = new LinkedHashMap<>();
-        for (Object x : sort(items, false, true, attribute, in)) {
-            groups.computeIfAbsent(attribute(x, attribute, in), k -> new ArrayList<>()).add(x);
-        }
         List<Object> out = new ArrayList<>();
-        groups.forEach((k, v) -> out.add(Py.Tuple.of(k, v)));
-        return out;
+        Object key = null;
+        List<Object> group = null;
+        for (Object x : sort(items, false, true, attribute, in)) {
+            Object k = attribute(x, attribute, in);
+            if (group == null || !Py.eq(key, k)) {
+                key = k;
+                group = new ArrayList<>();
+                out.add(Py.Tuple.of(key, group));
+            }
+            group.add(x);
+        }
+        budget.strings(out.size(), 0);
+        out.forEach(t -> budget.list((List<?>) ((List<?>) t).get(1)));
+        return budget.list(out);
     }
 
     // ---- tests --------------------------------------------------------------------------------------------
 
     boolean test(String name, Object v, List<Object> a, Interpreter in) {
+        if (v instanceof String s) {
+            budget.work(s.length());
+        }
         return switch (name) {
             case "defined" -> !(v instanceof Undefined);
             case "undefined" -> v instanceof Undefined;
@@ -481,8 +536,8 @@ final class Builtins {
             case "in" -> Py.contains(a.getFirst(), v);
             case "sameas" -> v == a.getFirst() || (v != null && Py.isIntegral(v) == Py.isIntegral(a.getFirst()) && Py.eq(v, a.getFirst())
                     && v.getClass() == a.getFirst().getClass() && !(v instanceof String) && !(v instanceof List<?>) && !(v instanceof Map<?, ?>));
-            case "lower" -> v instanceof String s && s.equals(s.toLowerCase(java.util.Locale.ROOT));
-            case "upper" -> v instanceof String s && s.equals(s.toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> v instanceof String s && s.equals(Strings.lower(s));
+            case "upper" -> v instanceof String s && s.equals(Strings.upper(s));
             case "escaped" -> false;
             case "filter" -> Set.of("default", "d", "length", "count", "string", "safe", "tojson", "list", "items", "abs", "attr",
                     "first", "last", "join", "int", "float", "round", "upper", "lower", "capitalize", "title", "trim", "replace",
@@ -509,13 +564,13 @@ final class Builtins {
             }
             return switch (name) {
                 case "items" -> (a, kw) -> items(m);
-                case "keys" -> (a, kw) -> new ArrayList<>(m.keySet());
-                case "values" -> (a, kw) -> new ArrayList<>(m.values());
+                case "keys" -> (a, kw) -> budget.list(new ArrayList<>(m.keySet()));
+                case "values" -> (a, kw) -> budget.list(new ArrayList<>(m.values()));
                 case "get" -> (a, kw) -> {
                     Object key = Py.normalize(arg(a, kw, 0, "key", null));
-                    return m.containsKey(key) ? m.get(key) : arg(a, kw, 1, "default", null);
+                    return Py.isHashable(key) && m.containsKey(key) ? m.get(key) : arg(a, kw, 1, "default", null);
                 };
-                case "copy" -> (a, kw) -> new LinkedHashMap<>(m);
+                case "copy" -> (a, kw) -> budget.map(new LinkedHashMap<>(m));
                 default -> null;
             };
         }
@@ -526,14 +581,18 @@ final class Builtins {
             return switch (name) {
                 case "index" -> (a, kw) -> {
                     for (int k = 0; k < l.size(); k++) {
+                        budget.step();
                         if (Py.eq(l.get(k), a.getFirst())) {
                             return (long) k;
                         }
                     }
                     throw JinjaException.render(Py.repr(a.getFirst()) + " is not in list");
                 };
-                case "count" -> (a, kw) -> l.stream().filter(x -> Py.eq(x, a.getFirst())).count();
-                case "copy" -> (a, kw) -> new ArrayList<>(l);
+                case "count" -> (a, kw) -> {
+                    budget.steps(l.size());
+                    return l.stream().filter(x -> Py.eq(x, a.getFirst())).count();
+                };
+                case "copy" -> (a, kw) -> budget.list(new ArrayList<>(l));
                 default -> null;
             };
         }
@@ -546,13 +605,19 @@ final class Builtins {
         };
     }
 
+    /** A conversion of {@code format % args}; possessive, so that no input makes the search backtrack. */
+    private static final Pattern PERCENT = Pattern.compile("%([-+ 0#]*+)(\\d*+)(?:\\.(\\d++))?([sridfx%])");
+
     /** Python's {@code format % args} for %s, %r, %d, %i, %f, %x and %%. */
     static String percentFormat(String format, Object args) {
         List<Object> values = args instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>(java.util.Collections.singletonList(args));
-        Matcher m = Pattern.compile("%([-+ 0#]*)(\\d*)(?:\\.(\\d+))?([sridfx%])").matcher(format);
+        Budget budget = Budget.current();
+        budget.perChar(format.length());
+        Matcher m = PERCENT.matcher(format);
         StringBuilder sb = new StringBuilder();
         int next = 0;
         while (m.find()) {
+            budget.steps(Budget.FIELD_STEPS);
             String conv = m.group(4);
             String rendered;
             if (conv.equals("%")) {
@@ -562,6 +627,9 @@ final class Builtins {
                     throw JinjaException.render("not enough arguments for format string");
                 }
                 Object v = values.get(next++);
+                long width = m.group(2).isEmpty() ? 0 : budget.length(m.group(2).length() > 18 ? Long.MAX_VALUE : Long.parseLong(m.group(2)));
+                long precision = m.group(3) == null ? 6 : budget.length(m.group(3).length() > 18 ? Long.MAX_VALUE : Long.parseLong(m.group(3)));
+                budget.length(width + precision + 320); // the digits of the largest double, padded
                 String spec = "%" + m.group(1) + m.group(2);
                 rendered = switch (conv) {
                     case "s" -> String.format(spec + "s", Py.str(v));
@@ -572,8 +640,9 @@ final class Builtins {
                 };
             }
             m.appendReplacement(sb, Matcher.quoteReplacement(rendered));
+            budget.check(sb);
         }
         m.appendTail(sb);
-        return sb.toString();
+        return budget.string(budget.check(sb).toString());
     }
 }

@@ -11,19 +11,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Runs a parsed template with Jinja2's scoping: loop bodies and macros get their own scope, if-blocks do not. */
+/**
+ * Runs a parsed template with Jinja2's scoping: loop bodies and macros get their own scope, if-blocks do not. Every
+ * statement, loop iteration, expression and call takes a step of the render's {@link Budget}, and every block,
+ * expression and call a level of its nesting.
+ */
 final class Interpreter {
     /** How a statement list ended: normally, or by {@code break}/{@code continue} inside a loop. */
     private enum Flow { NORMAL, BREAK, CONTINUE }
 
-    private static final int MAX_DEPTH = 200;
+    /** Scopes walked per step when a name is looked up. */
+    private static final int SCOPES_PER_STEP = 8;
 
     private final Builtins builtins;
+    private final Budget budget;
     private int line;
-    private int depth;
 
-    Interpreter(Builtins builtins) {
+    Interpreter(Builtins builtins, Budget budget) {
         this.builtins = builtins;
+        this.budget = budget;
     }
 
     /** A variable scope; lookups fall back to the parent. */
@@ -35,12 +41,17 @@ final class Interpreter {
             this.parent = parent;
         }
 
-        Object get(String name) {
+        Object get(String name, Budget budget) {
+            int walked = 0;
             for (Scope s = this; s != null; s = s.parent) {
-                if (s.vars.containsKey(name)) {
-                    return s.vars.get(name);
+                Object v = s.vars.get(name);
+                if (v != null || s.vars.containsKey(name)) {
+                    budget.steps(walked / SCOPES_PER_STEP);
+                    return v;
                 }
+                walked++;
             }
+            budget.steps(walked / SCOPES_PER_STEP);
             return Py.undefinedName(name);
         }
 
@@ -55,8 +66,9 @@ final class Interpreter {
             execute(body, new Scope(globals), out);
         } catch (JinjaException e) {
             throw e.atLine(line);
-        } catch (StackOverflowError e) {
-            throw new JinjaException(JinjaException.Kind.RENDER, line, "the template recursed too deeply");
+        } catch (StackOverflowError e) { // the last resort: the depth limit is set to stop well before
+            throw new JinjaException(JinjaException.Kind.LIMIT, line, "the template nests too deeply for this thread's stack"
+                    + Budget.raise("maxNestingDepth", "withMaxNestingDepth", "depth") + " lower, or give the thread a larger stack");
         } catch (RuntimeException e) { // a value of an unexpected type deep in a builtin: report it, never crash
             throw new JinjaException(JinjaException.Kind.RENDER, line, "unsupported operation: " + e);
         }
@@ -66,20 +78,26 @@ final class Interpreter {
     // ---- statements ---------------------------------------------------------------------------------------
 
     private Flow execute(List<Stmt> body, Scope scope, StringBuilder out) {
-        for (Stmt stmt : body) {
-            line = stmt.line();
-            Flow flow = executeOne(stmt, scope, out);
-            if (flow != Flow.NORMAL) {
-                return flow;
+        budget.enter();
+        try {
+            for (Stmt stmt : body) {
+                line = stmt.line();
+                budget.step();
+                Flow flow = executeOne(stmt, scope, out);
+                if (flow != Flow.NORMAL) {
+                    return flow;
+                }
             }
+            return Flow.NORMAL;
+        } finally {
+            budget.exit();
         }
-        return Flow.NORMAL;
     }
 
     private Flow executeOne(Stmt stmt, Scope scope, StringBuilder out) {
         switch (stmt) {
-            case Text t -> out.append(t.text());
-            case Output o -> out.append(Py.str(eval(o.expr(), scope)));
+            case Text t -> budget.emit(out, t.text());
+            case Output o -> budget.emit(out, Py.str(eval(o.expr(), scope)));
             case If s -> {
                 for (Branch b : s.branches()) {
                     if (Py.truthy(eval(b.test(), scope))) {
@@ -93,7 +111,7 @@ final class Interpreter {
             case SetBlock s -> {
                 StringBuilder captured = new StringBuilder();
                 execute(s.body(), new Scope(scope), captured);
-                Object value = captured.toString();
+                Object value = budget.string(captured.toString());
                 for (FilterCall f : s.filters()) {
                     value = applyFilter(f, value, scope);
                 }
@@ -107,16 +125,16 @@ final class Interpreter {
                     throw JinjaException.render("a call block needs a macro, got " + Py.typeName(callee));
                 }
                 MacroValue withCaller = new MacroValue(m.name, m.params, m.body, m.closure, caller);
-                out.append(Py.str(callWith(withCaller, c.call(), scope)));
+                budget.emit(out, Py.str(callWith(withCaller, c.call(), scope)));
             }
             case FilterBlock f -> {
                 StringBuilder captured = new StringBuilder();
                 execute(f.body(), new Scope(scope), captured);
-                Object value = captured.toString();
+                Object value = budget.string(captured.toString());
                 for (FilterCall fc : f.filters()) {
                     value = applyFilter(fc, value, scope);
                 }
-                out.append(Py.str(value));
+                budget.emit(out, Py.str(value));
             }
             case With w -> {
                 Scope inner = new Scope(scope);
@@ -140,6 +158,7 @@ final class Interpreter {
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
+                budget.step();
                 Scope probe = new Scope(scope);
                 assign(f.target(), item, probe);
                 if (Py.truthy(eval(f.filter(), probe))) {
@@ -153,6 +172,7 @@ final class Interpreter {
             return;
         }
         for (int k = 0; k < items.size(); k++) {
+            budget.step();
             Scope iteration = new Scope(scope);
             assign(f.target(), items.get(k), iteration);
             iteration.set("loop", new Loop(items, k, loopDepth, f.recursive() ? loopCallable(f, scope, loopDepth) : null));
@@ -167,7 +187,7 @@ final class Interpreter {
         return (args, kwargs) -> {
             StringBuilder sub = new StringBuilder();
             executeFor(f, args.isEmpty() ? new Undefined("loop() needs an iterable") : args.getFirst(), scope, sub, loopDepth + 1);
-            return sub.toString();
+            return budget.string(sub.toString());
         };
     }
 
@@ -197,17 +217,27 @@ final class Interpreter {
     // ---- expressions --------------------------------------------------------------------------------------
 
     Object eval(Expr expr, Scope scope) {
+        budget.step();
+        budget.enter();
+        try {
+            return evalOne(expr, scope);
+        } finally {
+            budget.exit();
+        }
+    }
+
+    private Object evalOne(Expr expr, Scope scope) {
         return switch (expr) {
             case Literal l -> l.value();
-            case Name n -> scope.get(n.name());
-            case ListExpr l -> evalAll(l.items(), scope);
-            case TupleExpr t -> new Py.Tuple(evalAll(t.items(), scope));
+            case Name n -> scope.get(n.name(), budget);
+            case ListExpr l -> budget.list(evalAll(l.items(), scope));
+            case TupleExpr t -> budget.list(new Py.Tuple(evalAll(t.items(), scope)));
             case DictExpr d -> {
                 Map<Object, Object> map = new LinkedHashMap<>();
                 for (int k = 0; k < d.keys().size(); k++) {
-                    map.put(eval(d.keys().get(k), scope), eval(d.values().get(k), scope));
+                    map.put(Py.hashable(eval(d.keys().get(k), scope)), eval(d.values().get(k), scope));
                 }
-                yield map;
+                yield budget.map(map);
             }
             case GetAttr g -> getAttr(plainEval(g.obj(), scope), g.name());
             case GetItem g -> getItem(plainEval(g.obj(), scope), plainEval(g.key(), scope));
@@ -222,7 +252,8 @@ final class Interpreter {
                 yield t.negated() != result;
             }
             case Unary u -> unary(u.op(), eval(u.operand(), scope));
-            case Binary b -> binary(b.op(), eval(b.left(), scope), eval(b.right(), scope));
+            case Binary b when b.op().equals("~") -> concat(b, scope);
+            case Binary b -> Py.arithmetic(b.op(), eval(b.left(), scope), eval(b.right(), scope));
             case Compare c -> compare(c, scope);
             case And a -> {
                 Object left = eval(a.left(), scope);
@@ -274,11 +305,29 @@ final class Interpreter {
         return Py.isIntegral(v) ? (Object) (-Py.asLong(v)) : (Object) (-Py.asDouble(v));
     }
 
-    private Object binary(String op, Object a, Object b) {
-        if (op.equals("~")) {
-            return Py.str(a) + Py.str(b);
+    /**
+     * A chain {@code a ~ b ~ c ...}: the operands in order, joined once. Left to right pairwise would copy the text
+     * so far at every link, which makes a template that builds its prompt in a variable quadratic in time and memory.
+     */
+    private String concat(Binary chain, Scope scope) {
+        List<Expr> operands = new ArrayList<>();
+        Expr e = chain;
+        while (e instanceof Binary b && b.op().equals("~")) {
+            operands.add(b.right());
+            e = b.left();
         }
-        return Py.arithmetic(op, a, b);
+        operands.add(e);
+        String[] parts = new String[operands.size()];
+        long length = 0;
+        for (int k = 0; k < parts.length; k++) {
+            parts[k] = Py.str(eval(operands.get(parts.length - 1 - k), scope));
+            length += parts[k].length();
+        }
+        StringBuilder sb = new StringBuilder((int) budget.length(length));
+        for (String part : parts) {
+            sb.append(part);
+        }
+        return budget.string(sb.toString());
     }
 
     private Object compare(Compare c, Scope scope) {
@@ -333,10 +382,8 @@ final class Interpreter {
         if (!(callee instanceof Callable fn)) {
             throw JinjaException.render("'" + Py.typeName(callee) + "' object is not callable");
         }
-        if (++depth > MAX_DEPTH) {
-            depth = 0;
-            throw JinjaException.render("the template recursed too deeply (more than " + MAX_DEPTH + " nested calls)");
-        }
+        budget.steps(Budget.CALL_STEPS);
+        budget.enter();
         if (!(fn instanceof MacroValue)) {
             args = new ArrayList<>(args);
             args.replaceAll(Py::plain);
@@ -344,7 +391,7 @@ final class Interpreter {
         try {
             return fn.call(args, kwargs);
         } finally {
-            depth--;
+            budget.exit();
         }
     }
 
@@ -387,6 +434,9 @@ final class Interpreter {
             }
             case Map<?, ?> m -> {
                 Object k = Py.normalize(key);
+                if (!Py.isHashable(k)) {
+                    return Py.noAttribute(obj, key);
+                }
                 if (m.containsKey(k)) {
                     return m.get(k);
                 }
@@ -452,7 +502,7 @@ final class Interpreter {
             StringBuilder out = new StringBuilder();
             execute(body, local, out);
             line = savedLine;
-            return out.toString();
+            return budget.string(out.toString());
         }
     }
 

@@ -9,7 +9,9 @@ public final class JinjaException extends RuntimeException {
         /** The template called {@code raise_exception(message)}. */
         RAISED,
         /** An error while rendering: an undefined value used, a type mismatch, an unsupported operation. */
-        RENDER
+        RENDER,
+        /** The template reached one of its limits ({@link io.llamaffm.chat.TemplateLimits}) while parsing or rendering. */
+        LIMIT
     }
 
     private final Kind kind;

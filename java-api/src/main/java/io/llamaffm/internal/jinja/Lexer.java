@@ -31,18 +31,18 @@ final class Lexer {
 
     private static final Pattern RAW_START = Pattern.compile("\\{%([-+]?)\\s*raw\\s*(-?)%}");
     private static final Pattern RAW_END = Pattern.compile("\\{%([-+]?)\\s*endraw\\s*(?:(\\+)%}|(-)%}|%})");
-    private static final Pattern NUMBER = Pattern.compile(
-            "(\\d(?:_?\\d)*)(\\.\\d(?:_?\\d)*)?([eE][+-]?\\d(?:_?\\d)*)?");
     private static final List<String> OPERATORS = List.of("//", "**", "==", "!=", "<=", ">=",
             "+", "-", "*", "/", "%", "~", "<", ">", "=", ".", ",", ":", "|", "(", ")", "[", "]", "{", "}");
 
     private final String src;
+    private final int maxDepth;
     private final List<Token> tokens = new ArrayList<>();
     private int pos;
     private int line = 1;
     private boolean lineStarting = true;
 
-    private Lexer(String source) {
+    private Lexer(String source, int maxDepth) {
+        this.maxDepth = maxDepth;
         String s = source.replace("\r\n", "\n").replace('\r', '\n');
         if (s.endsWith("\n")) {
             s = s.substring(0, s.length() - 1);
@@ -50,8 +50,9 @@ final class Lexer {
         this.src = s;
     }
 
-    static List<Token> tokenize(String source) {
-        Lexer lexer = new Lexer(source);
+    /** The tokens of {@code source}; brackets may nest {@code maxDepth} deep inside one tag. */
+    static List<Token> tokenize(String source, int maxDepth) {
+        Lexer lexer = new Lexer(source, maxDepth);
         lexer.run();
         return lexer.tokens;
     }
@@ -205,6 +206,9 @@ final class Lexer {
                 }
             }
             depth += lexExpressionToken();
+            if (depth > maxDepth) {
+                throw Parser.tooDeep(line, maxDepth);
+            }
         }
     }
 
@@ -223,12 +227,8 @@ final class Lexer {
             lexString(c);
             return 0;
         }
-        if (Character.isDigit(c)) {
-            Matcher m = NUMBER.matcher(src).region(pos, src.length());
-            m.lookingAt();
-            boolean isFloat = m.group(2) != null || m.group(3) != null;
-            tokens.add(new Token(isFloat ? Kind.FLOAT : Kind.INT, m.group().replace("_", ""), line));
-            advanceTo(m.end());
+        if (isDigit(pos)) {
+            lexNumber();
             return 0;
         }
         if (Character.isLetter(c) || c == '_') {
@@ -252,6 +252,46 @@ final class Lexer {
             }
         }
         throw new JinjaException(JinjaException.Kind.SYNTAX, line, "unexpected character '" + c + "'");
+    }
+
+    /** A number as Python writes it: digits with single underscores between them, a fraction, an exponent. */
+    private void lexNumber() {
+        int end = digits(pos);
+        boolean isFloat = false;
+        if (end < src.length() && src.charAt(end) == '.' && isDigit(end + 1)) {
+            end = digits(end + 1);
+            isFloat = true;
+        }
+        if (end < src.length() && (src.charAt(end) == 'e' || src.charAt(end) == 'E')) {
+            int p = end + 1;
+            if (p < src.length() && (src.charAt(p) == '+' || src.charAt(p) == '-')) {
+                p++;
+            }
+            if (isDigit(p)) {
+                end = digits(p);
+                isFloat = true;
+            }
+        }
+        tokens.add(new Token(isFloat ? Kind.FLOAT : Kind.INT, src.substring(pos, end).replace("_", ""), line));
+        advanceTo(end);
+    }
+
+    /** The end of a run of digits starting at {@code p}, single underscores allowed between digits. */
+    private int digits(int p) {
+        p++;
+        while (true) {
+            if (isDigit(p)) {
+                p++;
+            } else if (p < src.length() && src.charAt(p) == '_' && isDigit(p + 1)) {
+                p += 2;
+            } else {
+                return p;
+            }
+        }
+    }
+
+    private boolean isDigit(int p) {
+        return p < src.length() && src.charAt(p) >= '0' && src.charAt(p) <= '9';
     }
 
     private void lexString(char quote) {

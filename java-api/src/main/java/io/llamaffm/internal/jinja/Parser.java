@@ -8,28 +8,68 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** Recursive-descent parser following Jinja2's grammar and operator precedence. */
+/**
+ * Recursive-descent parser following Jinja2's grammar and operator precedence. Nesting is bounded: every block, bracket,
+ * prefix operator, {@code else} of a conditional expression and link of an operator, filter or attribute chain counts one
+ * level, and a template deeper than the limit is refused before the parser's own recursion could overflow the stack.
+ */
 final class Parser {
     private static final Set<String> COMPARE_OPS = Set.of("==", "!=", "<", "<=", ">", ">=");
     private static final Set<String> UNSUPPORTED_TAGS = Set.of("include", "extends", "import", "from", "do", "block",
             "autoescape", "trans");
 
     private final List<Token> tokens;
+    private final int maxDepth;
     private int i;
+    private int depth;
+    private int deepest;
 
-    private Parser(List<Token> tokens) {
+    private Parser(List<Token> tokens, int maxDepth) {
         this.tokens = tokens;
+        this.maxDepth = maxDepth;
     }
 
-    static List<Stmt> parse(String source) {
-        Parser p = new Parser(Lexer.tokenize(source));
-        return p.subparse(Set.of());
+    /** The parsed template and how deeply it nests. */
+    record Parsed(List<Stmt> body, int depth) {}
+
+    static Parsed parse(String source, int maxDepth) {
+        Parser p = new Parser(Lexer.tokenize(source, maxDepth), maxDepth);
+        return new Parsed(p.subparse(Set.of()), p.deepest);
+    }
+
+    static JinjaException tooDeep(int line, int maxDepth) {
+        return new JinjaException(JinjaException.Kind.LIMIT, line, "the template nests deeper than " + maxDepth
+                + " levels (blocks, brackets, operators and filters)" + Budget.raise("maxNestingDepth", "withMaxNestingDepth", "depth"));
+    }
+
+    /** One level deeper; undone by {@link #up}. */
+    private void down() {
+        if (++depth > maxDepth) {
+            throw tooDeep(peek().line(), maxDepth);
+        }
+        if (depth > deepest) {
+            deepest = depth;
+        }
+    }
+
+    private <T> T up(int levels, T result) {
+        depth -= levels;
+        return result;
     }
 
     // ---- statements ---------------------------------------------------------------------------------------
 
     /** Parses statements until EOF or a block tag whose name is in {@code ends} (left unconsumed, at BLOCK_BEGIN). */
     private List<Stmt> subparse(Set<String> ends) {
+        down();
+        try {
+            return statements(ends);
+        } finally {
+            depth--;
+        }
+    }
+
+    private List<Stmt> statements(Set<String> ends) {
         List<Stmt> body = new ArrayList<>();
         while (true) {
             Token t = peek();
@@ -299,33 +339,43 @@ final class Parser {
 
     private Expr parseConditional() {
         Expr expr = parseOr();
+        int links = 0;
         while (acceptName("if")) {
+            down();
+            links++;
             Expr test = parseOr();
             Expr otherwise = acceptName("else") ? parseConditional() : null;
             expr = new Conditional(test, expr, otherwise);
         }
-        return expr;
+        return up(links, expr);
     }
 
     private Expr parseOr() {
         Expr left = parseAnd();
+        int links = 0;
         while (acceptName("or")) {
+            down();
+            links++;
             left = new Or(left, parseAnd());
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parseAnd() {
         Expr left = parseNot();
+        int links = 0;
         while (acceptName("and")) {
+            down();
+            links++;
             left = new And(left, parseNot());
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parseNot() {
         if (acceptName("not")) {
-            return new Not(parseNot());
+            down();
+            return up(1, new Not(parseNot()));
         }
         return parseCompare();
     }
@@ -356,49 +406,65 @@ final class Parser {
 
     private Expr parseMath1() {
         Expr left = parseConcat();
+        int links = 0;
         while (peek().isOp("+") || peek().isOp("-")) {
+            down();
+            links++;
             String op = next().text();
             left = new Binary(op, left, parseConcat());
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parseConcat() {
         Expr left = parseMath2();
+        int links = 0;
         while (acceptOp("~")) {
+            down();
+            links++;
             left = new Binary("~", left, parseMath2());
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parseMath2() {
         Expr left = parsePow();
+        int links = 0;
         while (peek().isOp("*") || peek().isOp("/") || peek().isOp("//") || peek().isOp("%")) {
+            down();
+            links++;
             String op = next().text();
             left = new Binary(op, left, parsePow());
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parsePow() {
         Expr left = parseUnary(true);
+        int links = 0;
         while (acceptOp("**")) {
+            down();
+            links++;
             left = new Binary("**", left, parseUnary(true));
         }
-        return left;
+        return up(links, left);
     }
 
     private Expr parseUnary(boolean withFilter) {
         Expr node;
         if (acceptOp("-")) {
-            node = new Unary("-", parseUnary(false));
+            down();
+            node = up(1, new Unary("-", parseUnary(false)));
         } else if (acceptOp("+")) {
-            node = new Unary("+", parseUnary(false));
+            down();
+            node = up(1, new Unary("+", parseUnary(false)));
         } else {
             node = parsePrimary();
         }
+        int before = depth;
         node = parsePostfix(node);
-        return withFilter ? parseFilterExpr(node) : node;
+        node = withFilter ? parseFilterExpr(node) : node;
+        return up(depth - before, node);
     }
 
     private Expr parsePrimary() {
@@ -420,61 +486,15 @@ final class Parser {
                 return new Literal(sb.toString());
             }
             case INT -> {
-                return new Literal(Long.parseLong(t.text()));
+                return new Literal(integer(t));
             }
             case FLOAT -> {
                 return new Literal(Double.parseDouble(t.text()));
             }
             case OP -> {
-                switch (t.text()) {
-                    case "(" -> {
-                        if (acceptOp(")")) {
-                            return new TupleExpr(List.of());
-                        }
-                        Expr first = parseExpression(true);
-                        if (acceptOp(")")) {
-                            return first;
-                        }
-                        List<Expr> items = new ArrayList<>(List.of(first));
-                        while (acceptOp(",")) {
-                            if (peek().isOp(")")) {
-                                break;
-                            }
-                            items.add(parseExpression(true));
-                        }
-                        expectOp(")");
-                        return new TupleExpr(items);
-                    }
-                    case "[" -> {
-                        List<Expr> items = new ArrayList<>();
-                        while (!acceptOp("]")) {
-                            if (!items.isEmpty()) {
-                                expectOp(",");
-                                if (acceptOp("]")) {
-                                    break;
-                                }
-                            }
-                            items.add(parseExpression(true));
-                        }
-                        return new ListExpr(items);
-                    }
-                    case "{" -> {
-                        List<Expr> keys = new ArrayList<>();
-                        List<Expr> values = new ArrayList<>();
-                        while (!acceptOp("}")) {
-                            if (!keys.isEmpty()) {
-                                expectOp(",");
-                                if (acceptOp("}")) {
-                                    break;
-                                }
-                            }
-                            keys.add(parseExpression(true));
-                            expectOp(":");
-                            values.add(parseExpression(true));
-                        }
-                        return new DictExpr(keys, values);
-                    }
-                    default -> { }
+                if (t.isOp("(") || t.isOp("[") || t.isOp("{")) {
+                    down();
+                    return up(1, parseBracket(t));
                 }
             }
             default -> { }
@@ -482,14 +502,72 @@ final class Parser {
         throw error(t, "unexpected '" + t.text() + "' in an expression");
     }
 
+    /** A parenthesised expression or tuple, a list or a dict literal, after its opening bracket. */
+    private Expr parseBracket(Token t) {
+        switch (t.text()) {
+            case "(" -> {
+                if (acceptOp(")")) {
+                    return new TupleExpr(List.of());
+                }
+                Expr first = parseExpression(true);
+                if (acceptOp(")")) {
+                    return first;
+                }
+                List<Expr> items = new ArrayList<>(List.of(first));
+                while (acceptOp(",")) {
+                    if (peek().isOp(")")) {
+                        break;
+                    }
+                    items.add(parseExpression(true));
+                }
+                expectOp(")");
+                return new TupleExpr(items);
+            }
+            case "[" -> {
+                List<Expr> items = new ArrayList<>();
+                while (!acceptOp("]")) {
+                    if (!items.isEmpty()) {
+                        expectOp(",");
+                        if (acceptOp("]")) {
+                            break;
+                        }
+                    }
+                    items.add(parseExpression(true));
+                }
+                return new ListExpr(items);
+            }
+            case "{" -> {
+                List<Expr> keys = new ArrayList<>();
+                List<Expr> values = new ArrayList<>();
+                while (!acceptOp("}")) {
+                    if (!keys.isEmpty()) {
+                        expectOp(",");
+                        if (acceptOp("}")) {
+                            break;
+                        }
+                    }
+                    keys.add(parseExpression(true));
+                    expectOp(":");
+                    values.add(parseExpression(true));
+                }
+                return new DictExpr(keys, values);
+            }
+            default -> throw error(t, "unexpected '" + t.text() + "' in an expression");
+        }
+    }
+
+    /** Attribute, item and call links; each adds a level, which the caller takes off. */
     private Expr parsePostfix(Expr node) {
         while (true) {
+            if (peek().isOp(".") || peek().isOp("[") || peek().isOp("(")) {
+                down();
+            }
             if (acceptOp(".")) {
                 Token t = next();
                 if (t.kind() == Kind.NAME) {
                     node = new GetAttr(node, t.text());
                 } else if (t.kind() == Kind.INT) {
-                    node = new GetItem(node, new Literal(Long.parseLong(t.text())));
+                    node = new GetItem(node, new Literal(integer(t)));
                 } else {
                     throw error(t, "expected an attribute name after '.'");
                 }
@@ -571,8 +649,12 @@ final class Parser {
         }
     }
 
+    /** Filter, test and call links; each adds a level, which the caller takes off. */
     private Expr parseFilterExpr(Expr node) {
         while (true) {
+            if (peek().isOp("|") || peek().isName("is") || peek().isOp("(")) {
+                down();
+            }
             if (acceptOp("|")) {
                 node = new Filter(node, parseFilterCall());
             } else if (acceptName("is")) {
@@ -613,7 +695,9 @@ final class Parser {
             if (t.isName("is")) {
                 throw error(t, "you cannot chain multiple tests with is");
             }
-            args.add(parsePostfix(parsePrimary()));
+            int before = depth;
+            Expr arg = parsePostfix(parsePrimary());
+            args.add(up(depth - before, arg));
         }
         return new Test(node, name, args, negated);
     }
@@ -628,6 +712,16 @@ final class Parser {
     }
 
     // ---- token helpers ------------------------------------------------------------------------------------
+
+    /** An integer literal; Python's are unbounded, the engine's are 64-bit. */
+    private Long integer(Token t) {
+        try {
+            return Long.parseLong(t.text());
+        } catch (NumberFormatException e) {
+            throw error(t, "the integer literal " + (t.text().length() > 30 ? t.text().substring(0, 30) + "..." : t.text())
+                    + " is out of range: template integers are 64-bit");
+        }
+    }
 
     private Token peek() {
         return tokens.get(i);

@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * Python value semantics for template values. Values are {@code null} (None), {@link Boolean}, {@link Long},
  * {@link Double}, {@link String}, {@link List}, {@link Map}, {@link Undefined}, {@link Namespace} and
- * {@link Callable}s.
+ * {@link Callable}s. Called while rendering only: what they create and the work they do in proportion to a value's size
+ * are charged to the render's {@link Budget}, and what walks nested values takes a level of its nesting per level.
  */
 final class Py {
     private Py() {}
@@ -28,7 +29,32 @@ final class Py {
      */
     record Markup(String text) {
         static String escape(String s) {
-            return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&#34;").replace("'", "&#39;");
+            Budget budget = Budget.current();
+            budget.work(s.length());
+            long length = s.length();
+            for (int k = 0; k < s.length(); k++) {
+                length += switch (s.charAt(k)) {
+                    case '&', '"', '\'' -> 4;
+                    case '<', '>' -> 3;
+                    default -> 0;
+                };
+            }
+            if (length == s.length()) {
+                return s;
+            }
+            StringBuilder sb = new StringBuilder((int) budget.length(length));
+            for (int k = 0; k < s.length(); k++) {
+                char c = s.charAt(k);
+                switch (c) {
+                    case '&' -> sb.append("&amp;");
+                    case '<' -> sb.append("&lt;");
+                    case '>' -> sb.append("&gt;");
+                    case '"' -> sb.append("&#34;");
+                    case '\'' -> sb.append("&#39;");
+                    default -> sb.append(c);
+                }
+            }
+            return sb.toString();
         }
     }
 
@@ -73,6 +99,9 @@ final class Py {
         }
     }
 
+    /** Lower-case hex digits, as Python's escapes write them. */
+    static final char[] HEX = "0123456789abcdef".toCharArray();
+
     /** The plain text of a Markup, any other value unchanged. */
     static Object plain(Object v) {
         return v instanceof Markup m ? m.text() : v;
@@ -98,6 +127,29 @@ final class Py {
 
     static boolean isUndefined(Object v) {
         return v instanceof Undefined;
+    }
+
+    /**
+     * Whether {@code v} can be a dict key: lists and dicts cannot (Python's "unhashable type"), nor, here, tuples of
+     * anything but strings, numbers, booleans and None, whose hash would walk nested values without bound.
+     */
+    static boolean isHashable(Object v) {
+        return switch (v) {
+            case null -> true;
+            case Tuple t -> t.items.stream().allMatch(x -> x == null || x instanceof String || x instanceof Boolean || isNumber(x));
+            case List<?> l -> false;
+            case Map<?, ?> m -> false;
+            default -> true;
+        };
+    }
+
+    /** {@code v} when it can be a dict key, else Python's TypeError. */
+    static Object hashable(Object v) {
+        if (!isHashable(v)) {
+            throw JinjaException.render("unhashable type: '" + typeName(v) + "'" + (v instanceof Tuple
+                    ? " (a tuple key may hold only strings, numbers, booleans and None)" : ""));
+        }
+        return normalize(v);
     }
 
     static boolean isInt(Object v) {
@@ -162,31 +214,10 @@ final class Py {
     static String repr(Object v) {
         return switch (v) {
             case null -> "None";
-            case String s -> stringRepr(s);
-            case Tuple t -> {
-                StringBuilder sb = new StringBuilder("(");
-                for (int k = 0; k < t.size(); k++) {
-                    sb.append(k == 0 ? "" : ", ").append(repr(t.get(k)));
-                }
-                yield sb.append(t.size() == 1 ? ",)" : ")").toString();
-            }
-            case List<?> l -> {
-                StringBuilder sb = new StringBuilder("[");
-                for (int k = 0; k < l.size(); k++) {
-                    sb.append(k == 0 ? "" : ", ").append(repr(l.get(k)));
-                }
-                yield sb.append(']').toString();
-            }
-            case Map<?, ?> m -> {
-                StringBuilder sb = new StringBuilder("{");
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    sb.append(first ? "" : ", ").append(repr(e.getKey())).append(": ").append(repr(e.getValue()));
-                    first = false;
-                }
-                yield sb.append('}').toString();
-            }
-            case Namespace n -> "<Namespace " + repr(n.attributes) + ">";
+            case String s -> Budget.current().string(stringRepr(s, new StringBuilder()).toString());
+            case List<?> l -> reprOf(l);
+            case Map<?, ?> m -> reprOf(m);
+            case Namespace n -> reprOf(n);
             case Callable c -> "<function>";
             case Generator g -> "<generator object>";
             case Undefined u -> "Undefined";
@@ -197,9 +228,58 @@ final class Py {
         };
     }
 
-    private static String stringRepr(String s) {
+    private static String reprOf(Object container) {
+        Budget budget = Budget.current();
+        StringBuilder sb = new StringBuilder();
+        repr(container, sb, budget);
+        return budget.string(sb.toString());
+    }
+
+    /** Appends {@code repr(v)}: a step for each value, a level of nesting for each list or dict, the length checked. */
+    private static void repr(Object v, StringBuilder sb, Budget budget) {
+        budget.step();
+        switch (v) {
+            case null -> sb.append("None");
+            case String s -> stringRepr(s, sb);
+            case List<?> l -> {
+                budget.enter();
+                sb.append(v instanceof Tuple ? '(' : '[');
+                for (int k = 0; k < l.size(); k++) {
+                    sb.append(k == 0 ? "" : ", ");
+                    repr(l.get(k), sb, budget);
+                    budget.check(sb);
+                }
+                sb.append(v instanceof Tuple ? (l.size() == 1 ? ",)" : ")") : "]");
+                budget.exit();
+            }
+            case Map<?, ?> m -> {
+                budget.enter();
+                sb.append('{');
+                boolean first = true;
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    sb.append(first ? "" : ", ");
+                    repr(e.getKey(), sb, budget);
+                    sb.append(": ");
+                    repr(e.getValue(), sb, budget);
+                    budget.check(sb);
+                    first = false;
+                }
+                sb.append('}');
+                budget.exit();
+            }
+            case Namespace n -> {
+                sb.append("<Namespace ");
+                repr(n.attributes, sb, budget);
+                sb.append('>');
+            }
+            default -> sb.append(repr(v));
+        }
+        budget.check(sb);
+    }
+
+    private static StringBuilder stringRepr(String s, StringBuilder sb) {
         char quote = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
-        StringBuilder sb = new StringBuilder().append(quote);
+        sb.append(quote);
         s.codePoints().forEach(cp -> {
             switch (cp) {
                 case '\\' -> sb.append("\\\\");
@@ -210,14 +290,14 @@ final class Py {
                     if (cp == quote) {
                         sb.append('\\').appendCodePoint(cp);
                     } else if (cp < 0x20 || cp == 0x7f) {
-                        sb.append(String.format("\\x%02x", cp));
+                        sb.append("\\x").append(HEX[cp >> 4]).append(HEX[cp & 0xF]);
                     } else {
                         sb.appendCodePoint(cp);
                     }
                 }
             }
         });
-        return sb.append(quote).toString();
+        return sb.append(quote);
     }
 
     /** Python's {@code repr(float)}: shortest round-trip digits, scientific below 1e-4 and from 1e16. */
@@ -254,6 +334,26 @@ final class Py {
         if (a == null || b == null) {
             return false;
         }
+        if (a instanceof String sa && b instanceof String sb) {
+            if (sa.length() == sb.length()) {
+                Budget.current().work(sa.length());
+            }
+            return sa.equals(sb);
+        }
+        if (a instanceof List<?> || a instanceof Map<?, ?>) {
+            Budget budget = Budget.current();
+            budget.step();
+            budget.enter();
+            try {
+                return deepEq(a, b);
+            } finally {
+                budget.exit();
+            }
+        }
+        return deepEq(a, b);
+    }
+
+    private static boolean deepEq(Object a, Object b) {
         if (isNumber(a) && isNumber(b)) {
             if (isIntegral(a) && isIntegral(b)) {
                 return asLong(a) == asLong(b);
@@ -297,15 +397,23 @@ final class Py {
             return Double.compare(asDouble(a), asDouble(b));
         }
         if (a instanceof String sa && b instanceof String sb) {
+            Budget.current().work(Math.min(sa.length(), sb.length()));
             return compareCodePoints(sa, sb);
         }
         if (a instanceof List<?> la && b instanceof List<?> lb) {
-            for (int k = 0; k < Math.min(la.size(), lb.size()); k++) {
-                if (!eq(la.get(k), lb.get(k))) {
-                    return compare(la.get(k), lb.get(k));
+            Budget budget = Budget.current();
+            budget.step();
+            budget.enter();
+            try {
+                for (int k = 0; k < Math.min(la.size(), lb.size()); k++) {
+                    if (!eq(la.get(k), lb.get(k))) {
+                        return compare(la.get(k), lb.get(k));
+                    }
                 }
+                return Integer.compare(la.size(), lb.size());
+            } finally {
+                budget.exit();
             }
-            return Integer.compare(la.size(), lb.size());
         }
         if (a instanceof Undefined u) {
             throw u.error();
@@ -333,6 +441,13 @@ final class Py {
 
     /** Python's {@code needle in haystack}. */
     static boolean contains(Object haystack, Object needle) {
+        Budget budget = Budget.current();
+        switch (haystack) {
+            case String s -> budget.work(s.length());
+            case List<?> l -> budget.work(l.size());
+            case Map<?, ?> m -> budget.work(m.size());
+            case null, default -> { }
+        }
         return switch (haystack) {
             case null -> throw JinjaException.render("argument of type 'NoneType' is not iterable");
             case String s -> {
@@ -383,7 +498,10 @@ final class Py {
 
     static Object arithmetic(String op, Object a, Object b) {
         if (op.equals("+") && (a instanceof Markup || b instanceof Markup)) {
-            return new Markup(markupText(a) + markupText(b));
+            String left = markupText(a);
+            String right = markupText(b);
+            Budget.current().length((long) left.length() + right.length());
+            return new Markup(Budget.current().string(left + right));
         }
         a = plain(a);
         b = plain(b);
@@ -399,30 +517,33 @@ final class Py {
         switch (op) {
             case "+" -> {
                 if (a instanceof String sa && b instanceof String sb) {
-                    return sa + sb;
+                    Budget.current().length((long) sa.length() + sb.length());
+                    return Budget.current().string(sa + sb);
                 }
                 if (a instanceof List<?> la && b instanceof List<?> lb) {
                     if ((a instanceof Tuple) != (b instanceof Tuple)) {
                         throw JinjaException.render("can only concatenate " + typeName(a) + " (not \"" + typeName(b) + "\") to " + typeName(a));
                     }
+                    Budget.current().length((long) la.size() + lb.size());
                     List<Object> out = new ArrayList<>(la);
                     out.addAll(lb);
-                    return a instanceof Tuple ? new Tuple(out) : out;
+                    return Budget.current().list(a instanceof Tuple ? new Tuple(out) : out);
                 }
             }
             case "*" -> {
                 if (a instanceof String s && isIntegral(b)) {
-                    return s.repeat(repeatCount(s.length(), asLong(b)));
+                    return Budget.current().string(s.repeat(repeatCount(s.length(), asLong(b))));
                 }
                 if (isIntegral(a) && b instanceof String s) {
-                    return s.repeat(repeatCount(s.length(), asLong(a)));
+                    return Budget.current().string(s.repeat(repeatCount(s.length(), asLong(a))));
                 }
                 if (a instanceof List<?> l && isIntegral(b)) {
-                    List<Object> out = new ArrayList<>();
-                    for (long k = 0; k < repeatCount(l.size(), asLong(b)); k++) {
+                    int times = repeatCount(l.size(), asLong(b));
+                    List<Object> out = new ArrayList<>(l.size() * times);
+                    for (long k = 0; k < times; k++) {
                         out.addAll(l);
                     }
-                    return out;
+                    return Budget.current().list(a instanceof Tuple ? new Tuple(out) : out);
                 }
             }
             case "%" -> {
@@ -435,16 +556,13 @@ final class Py {
         throw JinjaException.render("unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '" + typeName(b) + "'");
     }
 
-    private static final long MAX_REPEATED_SIZE = 10_000_000;
-
+    /** How many times to repeat a string or list of {@code size}: none for a count below one; the result's length checked. */
     private static int repeatCount(int size, long times) {
         if (times <= 0) {
             return 0;
         }
-        if (times > MAX_REPEATED_SIZE / Math.max(1, size)) {
-            throw JinjaException.render("a repeated string or list would exceed " + MAX_REPEATED_SIZE + " items");
-        }
-        return (int) times;
+        Budget.current().length(Budget.times(size, times));
+        return size == 0 ? 1 : (int) times;
     }
 
     private static String markupText(Object v) {
@@ -539,7 +657,10 @@ final class Py {
     static long len(Object v) {
         return switch (v) {
             case null -> throw JinjaException.render("object of type 'NoneType' has no len()");
-            case String s -> s.codePointCount(0, s.length());
+            case String s -> {
+                Budget.current().work(s.length());
+                yield s.codePointCount(0, s.length());
+            }
             case List<?> l -> l.size();
             case Map<?, ?> m -> m.size();
             case Undefined u -> 0;
@@ -550,22 +671,40 @@ final class Py {
 
     /** Iterates like Python's {@code for}: lists, dict keys, string characters; undefined is empty. */
     static List<Object> iterate(Object v) {
+        Budget budget = Budget.current();
         return switch (v) {
-            case List<?> l -> new ArrayList<>(l);
-            case Map<?, ?> m -> new ArrayList<>(m.keySet());
+            case List<?> l -> budget.list(new ArrayList<>(l));
+            case Map<?, ?> m -> budget.list(new ArrayList<>(m.keySet()));
             case String s -> chars(s);
-            case Generator g -> new ArrayList<>(g.consume());
-            case Undefined u -> List.of();
-            case Namespace n -> new ArrayList<>(n.attributes.keySet());
+            case Generator g -> budget.list(new ArrayList<>(g.consume()));
+            case Undefined u -> new ArrayList<>();
+            case Namespace n -> budget.list(new ArrayList<>(n.attributes.keySet()));
             case null -> throw JinjaException.render("'NoneType' object is not iterable");
             default -> throw JinjaException.render("'" + typeName(v) + "' object is not iterable");
         };
     }
 
+    /** The characters of a string, each a string of one code point (the Latin-1 ones shared). */
     static List<Object> chars(String s) {
-        List<Object> out = new ArrayList<>();
-        s.codePoints().forEach(cp -> out.add(new String(Character.toChars(cp))));
-        return out;
+        Budget budget = Budget.current();
+        budget.perChar(s.length());
+        budget.strings(s.length(), s.length());
+        List<Object> out = new ArrayList<>(s.length());
+        s.codePoints().forEach(cp -> out.add(character(cp)));
+        return budget.list(out);
+    }
+
+    private static final String[] LATIN1 = new String[256];
+
+    static {
+        for (int c = 0; c < LATIN1.length; c++) {
+            LATIN1[c] = String.valueOf((char) c);
+        }
+    }
+
+    /** The one-character string of {@code cp}. */
+    static String character(int cp) {
+        return cp < LATIN1.length ? LATIN1[cp] : new String(Character.toChars(cp));
     }
 
     /** {@code obj[index]} for lists and strings with Python's negative indices; null when out of range. */
@@ -575,31 +714,33 @@ final class Py {
             return k >= 0 && k < l.size() ? l.get((int) k) : new Undefined("list index out of range");
         }
         if (obj instanceof String s) {
-            int n = s.codePointCount(0, s.length());
+            int n = (int) len(s);
             long k = index < 0 ? index + n : index;
             if (k < 0 || k >= n) {
                 return new Undefined("string index out of range");
             }
+            Budget.current().work(s.length());
             int at = s.offsetByCodePoints(0, (int) k);
-            return new String(Character.toChars(s.codePointAt(at)));
+            return character(s.codePointAt(at));
         }
         return noAttribute(obj, index);
     }
 
     /** Python slicing of lists and strings. */
     static Object slice(Object obj, Object start, Object stop, Object step) {
-        List<Object> items;
-        boolean isString = obj instanceof String;
+        int[] codePoints = null;
+        List<?> items = null;
         if (obj instanceof String s) {
-            items = chars(s);
+            Budget.current().perChar(s.length());
+            codePoints = s.codePoints().toArray();
         } else if (obj instanceof List<?> l) {
-            items = new ArrayList<>(l);
+            items = l;
         } else if (obj instanceof Undefined u) {
             throw u.error();
         } else {
             throw JinjaException.render("'" + typeName(obj) + "' object is not subscriptable");
         }
-        int n = items.size();
+        int n = codePoints != null ? codePoints.length : items.size();
         long st = step == null ? 1 : asLong(step);
         if (st == 0) {
             throw JinjaException.render("slice step cannot be zero");
@@ -613,16 +754,18 @@ final class Py {
             lo = start == null ? n - 1 : clampIndex(asLong(start), n, -1, n - 1);
             hi = stop == null ? -1 : clampIndex(asLong(stop), n, -1, n - 1);
         }
+        if (codePoints != null) {
+            StringBuilder sb = new StringBuilder();
+            for (long k = lo; st > 0 ? k < hi : k > hi; k += st) {
+                sb.appendCodePoint(codePoints[(int) k]);
+            }
+            return Budget.current().string(sb.toString());
+        }
         List<Object> out = new ArrayList<>();
         for (long k = lo; st > 0 ? k < hi : k > hi; k += st) {
             out.add(items.get((int) k));
         }
-        if (isString) {
-            StringBuilder sb = new StringBuilder();
-            out.forEach(c -> sb.append((String) c));
-            return sb.toString();
-        }
-        return out;
+        return Budget.current().list(out);
     }
 
     private static long clampIndex(long index, int n, long min, long max) {

@@ -9,6 +9,8 @@ import java.util.Map;
 /**
  * Python's {@code json.dumps(value, ensure_ascii, indent, separators, sort_keys)}, the {@code tojson} filter of
  * Hugging Face's chat templates (defaults: {@code ensure_ascii=False}, no indent, {@code ", "} and {@code ": "}).
+ * Each value written takes a step of the render's {@link Budget} and each list or dict a level of its nesting; the text
+ * may not grow past the longest value allowed (an indent is checked before it is written).
  */
 final class PyJson {
     private final boolean ensureAscii;
@@ -16,6 +18,7 @@ final class PyJson {
     private final String itemSeparator;
     private final String keySeparator;
     private final boolean sortKeys;
+    private final Budget budget = Budget.current();
 
     private PyJson(boolean ensureAscii, String indent, String itemSeparator, String keySeparator, boolean sortKeys) {
         this.ensureAscii = ensureAscii;
@@ -31,7 +34,8 @@ final class PyJson {
         Object ind = Builtins.arg(a, kw, 1, "indent", null);
         Object seps = Builtins.arg(a, kw, 2, "separators", null);
         boolean sort = Py.truthy(Builtins.arg(a, kw, 3, "sort_keys", false));
-        String indent = ind == null ? null : ind instanceof String s ? s : " ".repeat((int) Math.max(0, Py.asLong(ind)));
+        String indent = ind == null ? null : ind instanceof String s ? s
+                : " ".repeat((int) Budget.current().length(Math.max(0, Py.asLong(ind))));
         String item = indent == null ? ", " : ",";
         String key = ": ";
         if (seps instanceof List<?> l && l.size() == 2) {
@@ -44,6 +48,8 @@ final class PyJson {
     }
 
     private void write(Object v, StringBuilder sb, int level) {
+        budget.step();
+        budget.check(sb);
         switch (v) {
             case null -> sb.append("null");
             case Boolean b -> sb.append(b ? "true" : "false");
@@ -78,6 +84,7 @@ final class PyJson {
             sb.append("[]");
             return;
         }
+        budget.enter();
         sb.append('[');
         for (int k = 0; k < l.size(); k++) {
             if (k > 0) {
@@ -88,6 +95,7 @@ final class PyJson {
         }
         newline(sb, level);
         sb.append(']');
+        budget.exit();
     }
 
     private void map(Map<?, ?> m, StringBuilder sb, int level) {
@@ -95,9 +103,13 @@ final class PyJson {
             sb.append("{}");
             return;
         }
+        budget.enter();
         List<Map.Entry<?, ?>> entries = new ArrayList<>(m.entrySet());
         if (sortKeys) {
-            entries.sort((x, y) -> Py.compare(x.getKey(), y.getKey()));
+            entries.sort((x, y) -> {
+                budget.step();
+                return Py.compare(x.getKey(), y.getKey());
+            });
         }
         sb.append('{');
         boolean first = true;
@@ -113,6 +125,7 @@ final class PyJson {
         }
         newline(sb, level);
         sb.append('}');
+        budget.exit();
     }
 
     private static String key(Object k) {
@@ -132,6 +145,7 @@ final class PyJson {
 
     private void newline(StringBuilder sb, int level) {
         if (indent != null) {
+            budget.length(sb.length() + 1 + Budget.times(indent.length(), level));
             sb.append('\n').append(indent.repeat(level));
         }
     }
@@ -150,7 +164,8 @@ final class PyJson {
                 case '\f' -> sb.append("\\f");
                 default -> {
                     if (c < 0x20 || (ensureAscii && c > 0x7e)) {
-                        sb.append(String.format("\\u%04x", (int) c));
+                        sb.append("\\u").append(Py.HEX[c >> 12]).append(Py.HEX[(c >> 8) & 0xF]).append(Py.HEX[(c >> 4) & 0xF])
+                                .append(Py.HEX[c & 0xF]);
                     } else {
                         sb.append(c);
                     }

@@ -10,6 +10,9 @@ import java.util.Locale;
  * too): the time is naive local time, so {@code %z} and {@code %Z} are empty.
  */
 final class Strftime {
+    /** A directive (a locale's day or month name, a padded number) costs as much as this many steps of the interpreter. */
+    private static final int DIRECTIVE_STEPS = 64;
+
     private Strftime() {}
 
     static String format(String format, ZonedDateTime t) {
@@ -26,7 +29,9 @@ final class Strftime {
                 noPad = true;
                 d = format.charAt(++k);
             }
+            Budget.current().steps(DIRECTIVE_STEPS);
             sb.append(directive(d, t, noPad));
+            Budget.current().check(sb);
         }
         return sb.toString();
     }

@@ -1,5 +1,7 @@
 package io.llamaffm.internal.jinja;
 
+import io.llamaffm.chat.TemplateLimits;
+
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,37 +15,56 @@ import java.util.Map;
  */
 public final class Template {
     private final List<Node.Stmt> body;
+    private final int depth;
 
-    private Template(List<Node.Stmt> body) {
+    private Template(List<Node.Stmt> body, int depth) {
         this.body = body;
+        this.depth = depth;
     }
 
     /**
-     * Parses a template.
+     * Parses a template within the source length and nesting depth of {@code limits}.
      *
-     * @throws JinjaException of kind SYNTAX with the line of the error
+     * @throws JinjaException of kind SYNTAX with the line of the error, or LIMIT if the source is too long or nests too deeply
      */
-    public static Template parse(String source) {
-        try {
-            return new Template(Parser.parse(source));
-        } catch (StackOverflowError e) {
-            throw new JinjaException(JinjaException.Kind.SYNTAX, 0, "the template nests too deeply");
+    public static Template parse(String source, TemplateLimits limits) {
+        if (source.length() > limits.maxSourceChars()) {
+            throw new JinjaException(JinjaException.Kind.LIMIT, 0, "the template has " + source.length() + " chars, more than "
+                    + limits.maxSourceChars() + Budget.raise("maxSourceChars", "withMaxSourceChars", "source"));
         }
+        try {
+            Parser.Parsed parsed = Parser.parse(source, limits.maxNestingDepth());
+            return new Template(parsed.body(), parsed.depth());
+        } catch (JinjaException e) {
+            throw e;
+        } catch (RuntimeException e) { // an input the parser did not foresee: report it, never crash
+            throw new JinjaException(JinjaException.Kind.SYNTAX, 0, "unsupported template: " + e);
+        } catch (StackOverflowError e) { // the last resort: the depth limit is set to stop well before
+            throw new JinjaException(JinjaException.Kind.LIMIT, 0, "the template nests too deeply for this thread's stack"
+                    + Budget.raise("maxNestingDepth", "withMaxNestingDepth", "depth") + " lower, or give the thread a larger stack");
+        }
+    }
+
+    /** {@return how deeply the template nests (blocks, brackets, operators and filters)} */
+    public int depth() {
+        return depth;
     }
 
     /**
      * Renders with the given variables: null, Boolean, Integer/Long, Float/Double, String, List and Map values
      * (nested freely); a Map given here is never modified.
      *
-     * @param clock the time {@code strftime_now} reads
-     * @throws JinjaException if rendering fails or the template raises
+     * @param clock  the time {@code strftime_now} reads
+     * @param budget what the render may use (one per render); it tells afterwards what the render used
+     * @throws JinjaException if rendering fails, the template raises, or it reaches a limit (kind LIMIT)
      */
-    public String render(Map<String, ?> variables, Clock clock) {
-        Builtins builtins = new Builtins(clock);
+    public String render(Map<String, ?> variables, Clock clock, Budget budget) {
+        Builtins builtins = new Builtins(clock, budget);
         Interpreter.Scope globals = new Interpreter.Scope(null);
         builtins.globals().forEach(globals::set);
         variables.forEach((k, v) -> globals.set(k, toValue(v)));
-        return new Interpreter(builtins).render(body, globals);
+        Interpreter interpreter = new Interpreter(builtins, budget);
+        return ScopedValue.where(Budget.CURRENT, budget).call(() -> interpreter.render(body, globals));
     }
 
     /**
