@@ -92,6 +92,8 @@ public final class Configuration {
      */
     public static final Option HUB_OFFLINE = new Option("llamaffm.hub.offline", "HF_HUB_OFFLINE",
             "1 / true to resolve model references from the download cache only, never the network");
+
+    /**
      * The most chars a chat template's source may have ({@link io.llamaffm.chat.TemplateLimits#maxSourceChars()}):
      * a number, optionally with a binary suffix ({@code K}, {@code M}, {@code G}).
      */
