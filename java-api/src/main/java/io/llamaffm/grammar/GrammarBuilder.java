@@ -1,7 +1,5 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.JsonParser;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,7 +37,7 @@ public final class GrammarBuilder {
      * @throws IllegalArgumentException as {@link JsonSchemaToGrammar#convert(String)}
      */
     public String schema(String name, String schemaJson) {
-        Object document = JsonParser.parse(schemaJson);
+        Object document = SchemaConverter.parse(schemaJson, rules.limits());
         SchemaConverter converter = new SchemaConverter(document, JsonSchemaToGrammar.Options.defaults(), rules,
                 "d" + (documents++) + "-");
         String rule = converter.convertAs(checkName(name));
@@ -101,6 +99,7 @@ public final class GrammarBuilder {
         }
         String first = null;
         for (int state = 0; state < m; state++) {
+            rules.step(alphabet.size());
             List<String> alternatives = new ArrayList<>();
             alternatives.add(others + " " + names[0]);
             for (int cp : alphabet) {

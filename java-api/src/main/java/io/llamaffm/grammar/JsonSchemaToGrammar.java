@@ -1,6 +1,7 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.JsonParser;
+import io.llamaffm.internal.GbnfLimits;
+import io.llamaffm.internal.GrammarLimits;
 
 import java.util.List;
 
@@ -137,7 +138,10 @@ public final class JsonSchemaToGrammar {
      * @throws IllegalArgumentException as {@link #convert(String)}
      */
     public static Result convertWithWarnings(String schemaJson, Options options) {
-        Object schema = JsonParser.parse(schemaJson);
-        return new SchemaConverter(schema, options).convert();
+        GrammarLimits limits = GrammarLimits.configured();
+        Object schema = SchemaConverter.parse(schemaJson, limits);
+        Result result = new SchemaConverter(schema, options, new Rules(limits), "").convert();
+        GbnfLimits.measure(result.grammar(), "root", limits);
+        return result;
     }
 }

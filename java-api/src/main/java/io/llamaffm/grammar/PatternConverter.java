@@ -1,5 +1,7 @@
 package io.llamaffm.grammar;
 
+import io.llamaffm.internal.GbnfLimits;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +41,8 @@ final class PatternConverter {
     private final Rules rules;
     private final boolean dotall;
     private final Map<String, String> subRuleIds = new HashMap<>();
+    private final List<String> loosened = new ArrayList<>();
+    private String pattern;
     private String name;
     private int[] p;
     private int i;
@@ -61,6 +65,7 @@ final class PatternConverter {
         if (pattern.length() < 2 || !pattern.startsWith("^") || !pattern.endsWith("$")) {
             throw new Unsupported("not anchored with '^' and '$'");
         }
+        this.pattern = pattern;
         this.name = name;
         this.p = pattern.substring(1, pattern.length() - 1).codePoints().toArray();
         String rule = sequence().toRule();
@@ -70,10 +75,16 @@ final class PatternConverter {
         return rules.add(name, raw ? rule : "\"\\\"\" (" + rule + ") \"\\\"\"");
     }
 
+    /** What the rule does not enforce of the pattern (llama.cpp reads a maximum above 2000 repetitions as none). */
+    List<String> loosened() {
+        return loosened;
+    }
+
     /** Reads up to the end of the pattern or of the current group, returning the sequence as one rule. */
     private Item sequence() {
         List<Item> seq = new ArrayList<>();
         while (i < p.length) {
+            rules.step(1);
             int c = p[i];
             switch (c) {
                 case '.' -> {
@@ -99,7 +110,9 @@ final class PatternConverter {
                     if (seq.isEmpty()) {
                         throw new Invalid("nothing to repeat");
                     }
-                    seq.add(new Item(seq.removeLast().toRule() + (char) c, false));
+                    String repeated = seq.removeLast().toRule();
+                    rules.step(repeated.length()); // copied: a run of quantifiers would otherwise copy quadratically
+                    seq.add(new Item(repeated + (char) c, false));
                     i++;
                 }
                 case '{' -> repeat(seq);
@@ -165,7 +178,21 @@ final class PatternConverter {
         if (seq.isEmpty()) {
             throw new Invalid("nothing to repeat");
         }
+        String written = text(start - 1, i - start + 1);
+        if (max != Gbnf.UNBOUNDED && max < min) {
+            throw new Invalid("numbers out of order in " + written);
+        }
+        if (min > GbnfLimits.MAX_REPETITIONS) {
+            throw new IllegalArgumentException("pattern " + (pattern.length() <= 200 ? pattern : pattern.substring(0, 200) + "...")
+                    + ": the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
+                    + ", the most repetitions llama.cpp's grammars allow");
+        }
+        if (max != Gbnf.UNBOUNDED && max > GbnfLimits.MAX_REPETITIONS) {
+            loosened.add("the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
+                    + ", the most repetitions llama.cpp's grammars enforce: its maximum is not enforced");
+        }
         Item last = seq.removeLast();
+        rules.step(last.text().length());
         String item = last.literal() ? last.toRule() : subRule(last.text());
         seq.add(new Item(Gbnf.repetition(item, min, max, ""), false));
     }
@@ -280,7 +307,7 @@ final class PatternConverter {
     }
 
     /** Merges adjacent literals and joins the sequence with spaces into one rule expression. */
-    private static Item join(List<Item> seq) {
+    private Item join(List<Item> seq) {
         List<String> parts = new ArrayList<>();
         StringBuilder literal = new StringBuilder();
         for (Item item : seq) {
@@ -297,7 +324,10 @@ final class PatternConverter {
         if (!literal.isEmpty()) {
             parts.add(new Item(literal.toString(), true).toRule());
         }
-        return new Item(String.join(" ", parts), false);
+        Item joined = new Item(String.join(" ", parts), false);
+        rules.step(joined.text().length());
+        rules.checkChars(joined.text().length());
+        return joined;
     }
 
     private static boolean isHexDigit(int c) {
