@@ -75,6 +75,10 @@ final class PatternConverter {
         return rules.add(name, raw ? rule : "\"\\\"\" (" + rule + ") \"\\\"\"");
     }
 
+    private String shortPattern() {
+        return pattern.length() <= 200 ? pattern : pattern.substring(0, 200) + "...";
+    }
+
     /** What the rule does not enforce of the pattern (llama.cpp reads a maximum above 2000 repetitions as none). */
     List<String> loosened() {
         return loosened;
@@ -131,8 +135,9 @@ final class PatternConverter {
                 throw new Unsupported("unsupported group syntax");
             }
         }
-        if (++parenDepth > MAX_DEPTH) {
-            throw new Unsupported("pattern nesting too deep");
+        if (++parenDepth > MAX_DEPTH) { // the conversion recurses once per level
+            throw new IllegalArgumentException("pattern " + shortPattern() + " nests groups more than " + MAX_DEPTH
+                    + " deep; at most " + MAX_DEPTH);
         }
         return new Item("(" + sequence().toRule() + ")", false);
     }
@@ -183,8 +188,7 @@ final class PatternConverter {
             throw new Invalid("numbers out of order in " + written);
         }
         if (min > GbnfLimits.MAX_REPETITIONS) {
-            throw new IllegalArgumentException("pattern " + (pattern.length() <= 200 ? pattern : pattern.substring(0, 200) + "...")
-                    + ": the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
+            throw new IllegalArgumentException("pattern " + shortPattern() + ": the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
                     + ", the most repetitions llama.cpp's grammars allow");
         }
         if (max != Gbnf.UNBOUNDED && max > GbnfLimits.MAX_REPETITIONS) {

@@ -36,6 +36,11 @@ final class Rules {
         return limits;
     }
 
+    /** {@return the steps counted so far} */
+    long steps() {
+        return steps;
+    }
+
     /** Adds {@code name ::= rule} and returns the name it got; a step per character of both, and per name probed. */
     String add(String name, String rule) {
         step(name.length() + rule.length());

@@ -28,8 +28,11 @@ final class SchemaConverter {
     private static final BigDecimal LOOSE_LONG_LIMIT = new BigDecimal("1e19");
     private static final BigDecimal HALF = new BigDecimal("0.5");
     private static final int MAX_REF_CHAIN = 64;
-    /** Deepest nesting of schemas the conversion follows, $refs included (it recurses once per level). */
-    static final int MAX_DEPTH = 256;
+    /**
+     * Deepest nesting of schemas the conversion follows, $refs included: it recurses once per level, up to four frames
+     * deep, which a thread with half the usual stack (512 KB) holds with room to spare.
+     */
+    static final int MAX_DEPTH = 128;
 
     private final Object document;
     private final JsonSchemaToGrammar.Options options;
@@ -39,6 +42,7 @@ final class SchemaConverter {
     private final Set<String> refsBeingResolved = new HashSet<>();
     private final List<String> warnings = new ArrayList<>();
     private int depth;
+    private int maxDepth;
     private long pathNameChars; // the names of the schemas being visited, which grow with the nesting
 
     /** A property of an object schema: its name and its schema. */
@@ -79,6 +83,11 @@ final class SchemaConverter {
         return warnings;
     }
 
+    /** {@return the deepest nesting of schemas visited so far} */
+    int maxDepth() {
+        return maxDepth;
+    }
+
     JsonSchemaToGrammar.Result convert() {
         checkRefs(document);
         visit(document, "");
@@ -97,7 +106,7 @@ final class SchemaConverter {
                     + "and the $refs followed); at most " + MAX_DEPTH);
         }
         pathNameChars += name.length();
-        depth++;
+        maxDepth = Math.max(maxDepth, ++depth);
         try {
             if (pathNameChars > rules.limits().maxChars()) {
                 throw new IllegalArgumentException("the names of the nested schemas (property names joined) take more than "
