@@ -5,7 +5,9 @@ import io.llamaffm.grammar.BuiltinRules.BuiltinRule;
 import io.llamaffm.internal.GrammarLimits;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -19,6 +21,7 @@ import java.util.TreeMap;
 final class Rules {
     private final TreeMap<String, String> rules = new TreeMap<>();
     private final List<String> added = new ArrayList<>(); // names in the order they were added, for rollback
+    private final Map<String, Suffixes> suffixes = new HashMap<>();
     private final GrammarLimits limits;
     private long chars;
     private long steps;
@@ -41,23 +44,42 @@ final class Rules {
         return steps;
     }
 
-    /** Adds {@code name ::= rule} and returns the name it got; a step per character of both, and per name probed. */
+    /** Adds {@code name ::= rule} and returns the name it got; a step per character of both, and per suffix probed. */
     String add(String name, String rule) {
         step(name.length() + rule.length());
         String escaped = Gbnf.ruleName(name);
-        String key = escaped;
-        if (rules.containsKey(escaped) && !rules.get(escaped).equals(rule)) {
-            int i = 0;
-            while (rules.containsKey(escaped + i) && !rules.get(escaped + i).equals(rule)) {
-                step(escaped.length() + rule.length());
-                i++;
+        String existing = rules.get(escaped);
+        if (existing == null || existing.equals(rule)) {
+            if (existing == null) {
+                put(escaped, rule);
             }
-            key = escaped + i;
+            return escaped;
         }
-        if (!rules.containsKey(key)) {
-            put(key, rule);
+        // the first of escaped0, escaped1, ... that is free or holds this rule; the suffixes probed so far are
+        // remembered with their rules, so that many rules under one name cost one probe each, not one per earlier rule
+        Suffixes known = suffixes.computeIfAbsent(escaped, k -> new Suffixes());
+        Integer first = known.firstWith.get(rule);
+        if (first != null) {
+            return escaped + first;
         }
-        return key;
+        while (true) {
+            step(escaped.length() + rule.length());
+            String key = escaped + known.probed;
+            existing = rules.get(key);
+            if (existing == null) {
+                put(key, rule);
+            }
+            known.firstWith.putIfAbsent(existing == null ? rule : existing, known.probed++);
+            if (existing == null || existing.equals(rule)) {
+                return key;
+            }
+        }
+    }
+
+    /** The suffixes 0 to {@code probed - 1} of a name, all taken, and the first of them holding each rule. */
+    private static final class Suffixes {
+        final Map<String, Integer> firstWith = new HashMap<>();
+        int probed;
     }
 
     private void put(String key, String rule) {
@@ -94,6 +116,7 @@ final class Rules {
 
     /** Removes the rules added since {@code mark}. */
     void rollback(int mark) {
+        suffixes.clear(); // probed again when needed
         while (added.size() > mark) {
             String key = added.removeLast();
             chars -= key.length() + rules.remove(key).length() + 5;

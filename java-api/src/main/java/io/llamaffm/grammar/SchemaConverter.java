@@ -137,7 +137,7 @@ final class SchemaConverter {
             return rules.add(ruleName, union(name, withEachType(schema, types)));
         }
         if (schema.containsKey("const")) {
-            return rules.add(ruleName, constant(schema.get("const")));
+            return rules.add(ruleName, checkedConstant(schema.get("const")));
         }
         if (schema.containsKey("enum")) {
             return rules.add(ruleName, enumRule(list(schema, "enum")));
@@ -252,6 +252,44 @@ final class SchemaConverter {
         return alternatives;
     }
 
+    /**
+     * {@link #constant}, refused before it is written when the JSON text of {@code value} cannot fit in the grammar:
+     * writing a value out costs more than reading it (each number is printed as llama.cpp prints a double).
+     */
+    private String checkedConstant(Object value) {
+        rules.checkChars(shortestJson(value));
+        return constant(value);
+    }
+
+    /** A lower bound of the length of {@code value}'s JSON text, no more than {@code Integer.MAX_VALUE}. */
+    private static long shortestJson(Object value) {
+        return switch (value) {
+            case null -> 4;
+            case String s -> s.length() + 2;
+            case List<?> list -> {
+                long n = 1 + list.size();
+                for (Object item : list) {
+                    n += shortestJson(item);
+                    if (n > Integer.MAX_VALUE) {
+                        yield n;
+                    }
+                }
+                yield n;
+            }
+            case Map<?, ?> map -> {
+                long n = 1 + map.size();
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    n += ((String) e.getKey()).length() + 3 + shortestJson(e.getValue());
+                    if (n > Integer.MAX_VALUE) {
+                        yield n;
+                    }
+                }
+                yield n;
+            }
+            default -> 1; // a number or a boolean
+        };
+    }
+
     private static String constant(Object value) {
         return Gbnf.literal(NlohmannJson.dump(value));
     }
@@ -259,7 +297,7 @@ final class SchemaConverter {
     private String enumRule(List<?> values) {
         StringBuilder rule = new StringBuilder("(");
         for (Object value : values) {
-            String literal = constant(value);
+            String literal = checkedConstant(value);
             rules.step(literal.length());
             rules.checkChars(rule.length() + literal.length());
             rule.append(rule.length() == 1 ? "" : " | ").append(literal);
@@ -327,7 +365,7 @@ final class SchemaConverter {
             addComponent(refTarget(ref(schema)), isRequired, required, properties, enumCounts, refChain + 1);
         } else if (schema.containsKey("properties")) {
             for (Property property : properties(schema.get("properties"))) {
-                rules.step(1);
+                rules.step(16 + property.name().length()); // kept, and visited later: about what a visit costs
                 properties.add(property);
                 if (isRequired) {
                     required.add(property.name());
@@ -336,7 +374,7 @@ final class SchemaConverter {
         } else if (schema.containsKey("enum")) {
             for (Object value : list(schema, "enum")) {
                 rules.step(1);
-                enumCounts.merge(constant(value), 1, Integer::sum);
+                enumCounts.merge(checkedConstant(value), 1, Integer::sum);
             }
         }
     }
