@@ -268,7 +268,12 @@ final class SyntaxGrammar {
             if (min > max) {
                 throw new IllegalArgumentException("\"minLength\" " + min + " is greater than \"maxLength\" " + max);
             }
-            return g.rule(name, "[^<]{" + min + "," + max + "} " + literal(stop));
+            int threshold = io.llamaffm.internal.GbnfLimits.MAX_REPETITIONS; // llama.cpp repeats a part fewer times
+            if (min >= threshold) {
+                throw new IllegalArgumentException("\"minLength\" " + min + " would make llama.cpp repeat a part " + min
+                        + " times; it repeats one at most " + (threshold - 1) + " times");
+            }
+            return g.rule(name, "[^<]{" + min + "," + (max >= threshold ? "" : Long.toString(max)) + "} " + literal(stop));
         }
         return g.textUntil(name, stop, "");
     }

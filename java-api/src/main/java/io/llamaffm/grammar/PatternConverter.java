@@ -1,7 +1,5 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.GbnfLimits;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -79,7 +77,7 @@ final class PatternConverter {
         return pattern.length() <= 200 ? pattern : pattern.substring(0, 200) + "...";
     }
 
-    /** What the rule does not enforce of the pattern (llama.cpp reads a maximum above 2000 repetitions as none). */
+    /** What the rule does not enforce of the pattern (a maximum of 2000 repetitions or more: see {@link Gbnf#repetition}). */
     List<String> loosened() {
         return loosened;
     }
@@ -187,13 +185,13 @@ final class PatternConverter {
         if (max != Gbnf.UNBOUNDED && max < min) {
             throw new Invalid("numbers out of order in " + written);
         }
-        if (min > GbnfLimits.MAX_REPETITIONS) {
-            throw new IllegalArgumentException("pattern " + shortPattern() + ": the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
-                    + ", the most repetitions llama.cpp's grammars allow");
+        if (Gbnf.repeatsTooOften(min, false)) {
+            throw new IllegalArgumentException("pattern " + shortPattern() + ": the repetition " + written + " would make "
+                    + "llama.cpp repeat a part " + min + " times; it repeats one at most " + (Gbnf.REPETITION_THRESHOLD - 1) + " times");
         }
-        if (max != Gbnf.UNBOUNDED && max > GbnfLimits.MAX_REPETITIONS) {
-            loosened.add("the repetition " + written + " is more than " + GbnfLimits.MAX_REPETITIONS
-                    + ", the most repetitions llama.cpp's grammars enforce: its maximum is not enforced");
+        if (!Gbnf.keepsMaximum(max, false)) {
+            loosened.add("the repetition " + written + " is beyond what llama.cpp's grammars enforce (a part repeated at most "
+                    + (Gbnf.REPETITION_THRESHOLD - 1) + " times): its maximum is not enforced");
         }
         Item last = seq.removeLast();
         rules.step(last.text().length());

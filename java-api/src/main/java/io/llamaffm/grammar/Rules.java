@@ -83,8 +83,8 @@ final class Rules {
     }
 
     private void put(String key, String rule) {
-        checkChars(key.length() + rule.length() + 5); // "name ::= rule\n"
-        chars += key.length() + rule.length() + 5;
+        checkChars(key.length() + rule.length() + 6); // "name ::= rule\n"
+        chars += key.length() + rule.length() + 6;
         rules.put(key, rule);
         added.add(key);
     }
@@ -119,7 +119,7 @@ final class Rules {
         suffixes.clear(); // probed again when needed
         while (added.size() > mark) {
             String key = added.removeLast();
-            chars -= key.length() + rules.remove(key).length() + 5;
+            chars -= key.length() + rules.remove(key).length() + 6;
         }
     }
 

@@ -1,7 +1,6 @@
 package io.llamaffm.grammar;
 
 import io.llamaffm.Configuration;
-import io.llamaffm.internal.GbnfLimits;
 import io.llamaffm.internal.GrammarLimits;
 import io.llamaffm.internal.JsonParser;
 import io.llamaffm.internal.NlohmannJson;
@@ -234,6 +233,8 @@ final class SchemaConverter {
     // ---- alternatives, constants
 
     private String union(String name, List<?> alternatives) {
+        // each alternative takes at least " | " and a name of 3 characters ("a-0", "null", "ref...") in the rule
+        rules.checkChars(6L * alternatives.size() - 3);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < alternatives.size(); i++) {
             names.add(visit(alternatives.get(i), name + (name.isEmpty() ? "alternative-" : "-") + i));
@@ -561,6 +562,7 @@ final class SchemaConverter {
     private String arrayRule(Map<String, Object> schema, String name) {
         Object items = schema.containsKey("items") ? schema.get("items") : schema.get("prefixItems");
         if (items instanceof List<?> tuple) {
+            rules.checkChars(14L * tuple.size()); // each item takes at least ' "," space ' and a name of 3 characters
             List<String> itemRules = new ArrayList<>();
             for (int i = 0; i < tuple.size(); i++) {
                 itemRules.add(visit(tuple.get(i), prefixed(name, "tuple-" + i)));
@@ -570,7 +572,7 @@ final class SchemaConverter {
         String itemRule = visit(items, prefixed(name, "item"));
         int min = count(schema, "minItems", 0);
         int max = count(schema, "maxItems", Gbnf.UNBOUNDED);
-        checkRepetition(min, max, "minItems", "maxItems");
+        checkRepetition(min, max, "minItems", "maxItems", true);
         return "\"[\" space " + Gbnf.repetition(itemRule, min, max, "\",\" space") + " space \"]\"";
     }
 
@@ -594,7 +596,7 @@ final class SchemaConverter {
         String charRule = rules.addPrimitive("char");
         int min = count(schema, "minLength", 0);
         int max = count(schema, "maxLength", Gbnf.UNBOUNDED);
-        checkRepetition(min, max, "minLength", "maxLength");
+        checkRepetition(min, max, "minLength", "maxLength", false);
         return "\"\\\"\" " + Gbnf.repetition(charRule, min, max, "") + " \"\\\"\"";
     }
 
@@ -747,20 +749,20 @@ final class SchemaConverter {
     }
 
     /**
-     * Refuses a minimum above the maximum, and one above what llama.cpp repeats; warns of a maximum llama.cpp does not
-     * enforce (it reads one above {@value GbnfLimits#MAX_REPETITIONS} as no maximum).
+     * Refuses a minimum above the maximum, and one that would make llama.cpp repeat a part too often; warns of a
+     * maximum llama.cpp cannot enforce (see {@link Gbnf#repetition}). {@code separated}: items with a separator.
      */
-    private void checkRepetition(int min, int max, String minKey, String maxKey) {
+    private void checkRepetition(int min, int max, String minKey, String maxKey, boolean separated) {
         if (max != Gbnf.UNBOUNDED && min > max) {
             throw new IllegalArgumentException("\"" + minKey + "\" " + min + " is greater than \"" + maxKey + "\" " + max);
         }
-        if (min > GbnfLimits.MAX_REPETITIONS) {
-            throw new IllegalArgumentException("\"" + minKey + "\" " + min + " is more than " + GbnfLimits.MAX_REPETITIONS
-                    + ", the most repetitions llama.cpp's grammars allow");
+        if (Gbnf.repeatsTooOften(min, separated)) {
+            throw new IllegalArgumentException("\"" + minKey + "\" " + min + " would make llama.cpp repeat a part "
+                    + (separated ? min - 1 : min) + " times; it repeats one at most " + (Gbnf.REPETITION_THRESHOLD - 1) + " times");
         }
-        if (max != Gbnf.UNBOUNDED && max > GbnfLimits.MAX_REPETITIONS) {
-            warnings.add("\"" + maxKey + "\" " + max + " is more than " + GbnfLimits.MAX_REPETITIONS + ", the most repetitions "
-                    + "llama.cpp's grammars enforce: not enforced");
+        if (!Gbnf.keepsMaximum(max, separated)) {
+            warnings.add("\"" + maxKey + "\" " + max + " is beyond what llama.cpp's grammars enforce (a part repeated at most "
+                    + (Gbnf.REPETITION_THRESHOLD - 1) + " times): not enforced");
         }
     }
 

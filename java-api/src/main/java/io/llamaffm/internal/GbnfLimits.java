@@ -18,7 +18,7 @@ import java.util.Map;
  *   <li>a chain of more than {@value #MAX_CHAIN} rules each starting with the next: llama.cpp's left-recursion
  *       check recurses once per rule of the chain on the thread's stack;</li>
  *   <li>a repetition {@code {m,n}} with {@code n < m}: the parser would generate rules without end (2^64 of them),
- *       and one with {@code m} above {@value #MAX_REPETITIONS} (llama.cpp refuses it);</li>
+ *       and one that makes llama.cpp repeat a part {@value #MAX_REPETITIONS} times or more (llama.cpp refuses it);</li>
  *   <li>a grammar of more characters, or that llama.cpp would expand into more rules or elements, than
  *       {@link GrammarLimits} allow: it copies a repeated part {@code m} times and adds {@code n - m} rules for
  *       {@code {m,n}};</li>
@@ -33,7 +33,10 @@ public final class GbnfLimits {
     public static final int MAX_NESTING = 256;
     /** Most rules in a chain of rules each starting with the next (llama.cpp's left-recursion check recurses along it). */
     public static final int MAX_CHAIN = 4096;
-    /** Most times llama.cpp repeats a part ({@code MAX_REPETITION_THRESHOLD}); above this a maximum means no maximum. */
+    /**
+     * llama.cpp repeats a part fewer times than this ({@code MAX_REPETITION_THRESHOLD}): it refuses {@code {m,n}} that
+     * makes it write a part this many times or more, and reads a maximum above it as no maximum.
+     */
     public static final int MAX_REPETITIONS = 2000;
 
     private GbnfLimits() {}
@@ -535,7 +538,7 @@ public final class GbnfLimits {
                     if (min > MAX_REPETITIONS) {
                         throw new IllegalArgumentException("the repetition " + abbreviated(written) + " at " + where(s, open)
                                 + " repeats a part " + (min == Long.MAX_VALUE ? "more than 2^63" : min) + " times; llama.cpp "
-                                + "repeats at most " + MAX_REPETITIONS);
+                                + "repeats one fewer than " + MAX_REPETITIONS + " times");
                     }
                     if (max != UNBOUNDED && max > MAX_REPETITIONS) {
                         max = UNBOUNDED; // as llama.cpp: a maximum it would not expand is no maximum

@@ -111,9 +111,9 @@ public final class HostileGrammars {
                         "the grammar would have more than 1048576 characters"),
                 // ---- counts
                 iae("minItems 1000000", () -> "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1000000}",
-                        "\"minItems\" 1000000 is more than 2000"),
+                        "\"minItems\" 1000000 would make llama.cpp repeat a part 999999 times"),
                 iae("minLength 2147483647", () -> "{\"type\":\"string\",\"minLength\":2147483647}",
-                        "\"minLength\" 2147483647 is more than 2000"),
+                        "\"minLength\" 2147483647 would make llama.cpp repeat a part 2147483647 times"),
                 iae("maxLength 10^10", () -> "{\"type\":\"string\",\"maxLength\":10000000000}",
                         "\"maxLength\" must be a non-negative integer up to 2147483647"),
                 iae("maxItems 1e999999999", () -> "{\"type\":\"array\",\"items\":{},\"maxItems\":1e999999999}",
@@ -131,9 +131,9 @@ public final class HostileGrammars {
                         + "\"maximum\":-1e-999999999}", "no integer satisfies the bounds"),
                 // ---- patterns
                 iae("pattern a{5000}", () -> "{\"type\":\"string\",\"pattern\":\"^a{5000}$\"}",
-                        "the repetition {5000} is more than 2000"),
+                        "the repetition {5000} would make llama.cpp repeat a part 5000 times"),
                 iae("pattern ((a{1000}){1000}){5000}", () -> "{\"type\":\"string\",\"pattern\":\"^((a{1000}){1000}){5000}$\"}",
-                        "the repetition {5000} is more than 2000"),
+                        "the repetition {5000} would make llama.cpp repeat a part 5000 times"),
                 iae("pattern of 1000 repetitions {0,1999}", () -> "{\"type\":\"string\",\"pattern\":\"^" + "a{0,1999}".repeat(1000) + "$\"}",
                         "llama.cpp would build more than 65536 rules"),
                 iae("pattern of 5000 nested groups", () -> "{\"type\":\"string\",\"pattern\":\"^" + "(".repeat(5000) + "a"
@@ -151,7 +151,7 @@ public final class HostileGrammars {
     /** Grammars for {@link io.llamaffm.SamplerChain.Grammar#of(String)}. */
     public static List<Case> gbnf() {
         return List.of(
-                iae("repetition {1000000}", () -> "root ::= \"x\"{1000000}", "repeats a part 1000000 times; llama.cpp repeats at most 2000"),
+                iae("repetition {1000000}", () -> "root ::= \"x\"{1000000}", "repeats a part 1000000 times; llama.cpp repeats one fewer than 2000 times"),
                 iae("repetition count beyond 2^64", () -> "root ::= \"x\"{0,99999999999999999999999}", "is out of range"),
                 iae("repetition of a repetition", () -> "root ::= (\"x\"{0,1999}){0,1999}",
                         "llama.cpp allows fewer than 2000 rules repeated"),
