@@ -86,6 +86,7 @@ class HostileSchemaServerIT {
         // warm: the first requests load classes; the bound is for refusing, not for starting
         assertEquals(200, post(server, "/v1/chat/completions", responseFormat(WEATHER_SCHEMA)).status());
         assertEquals(400, post(server, "/v1/chat/completions", responseFormat(CASES.get("minItems 1000000").text().get())).status());
+        assertEquals(400, post(server, "/v1/chat/completions", responseFormat(CASES.get("schema of 3 MB").text().get())).status());
         for (String name : RESPONSE_FORMATS) {
             refused(name, responseFormat(CASES.get(name).text().get()), "response_format.json_schema.schema");
         }
