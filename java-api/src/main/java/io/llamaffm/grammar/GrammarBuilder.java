@@ -18,7 +18,9 @@ import java.util.Set;
  * }</pre>
  *
  * <p>Rule names are made of {@code [a-zA-Z0-9-]}; a name already taken by a different rule gets a numeric suffix, so
- * use the names the methods return. Not thread-safe.
+ * use the names the methods return. The builder stops with an {@link IllegalArgumentException} once the grammar passes
+ * the {@code llamaffm.grammar.max.*} limits of {@link io.llamaffm.Configuration} (characters, the conversions' steps);
+ * the whole grammar is checked when it is given to {@link io.llamaffm.SamplerChain.Grammar}. Not thread-safe.
  */
 public final class GrammarBuilder {
     private final Rules rules = new Rules();
