@@ -126,6 +126,48 @@ public final class Configuration {
     public static final Option TEMPLATE_MAX_ALLOCATION = new Option("llamaffm.template.max.allocation",
             "LLAMAFFM_TEMPLATE_MAX_ALLOCATION", "most bytes (estimated) of the values one chat template render creates (default 64M)");
 
+    /**
+     * The most characters of a GBNF grammar: one given to {@link SamplerChain.Grammar} or built by
+     * {@link io.llamaffm.grammar.JsonSchemaToGrammar} (checked while it is built). Default {@value #DEFAULT_GRAMMAR_MAX_CHARS}.
+     */
+    public static final Option GRAMMAR_MAX_CHARS = new Option("llamaffm.grammar.max.chars", "LLAMAFFM_GRAMMAR_MAX_CHARS",
+            "most characters of a grammar, given or converted from a JSON Schema (default 1048576)");
+
+    /** The default of {@link #GRAMMAR_MAX_CHARS}: 1 MiB. */
+    public static final int DEFAULT_GRAMMAR_MAX_CHARS = 1 << 20;
+
+    /**
+     * The most rules llama.cpp may build from a grammar: its rules, one per group, and the rules it expands each
+     * repetition {@code {m,n}}, {@code *}, {@code +}, {@code ?} into ({@code n - m} of them). Default
+     * {@value #DEFAULT_GRAMMAR_MAX_RULES}.
+     */
+    public static final Option GRAMMAR_MAX_RULES = new Option("llamaffm.grammar.max.rules", "LLAMAFFM_GRAMMAR_MAX_RULES",
+            "most rules llama.cpp builds from a grammar, groups and expanded repetitions included (default 65536)");
+
+    /** The default of {@link #GRAMMAR_MAX_RULES}. */
+    public static final int DEFAULT_GRAMMAR_MAX_RULES = 1 << 16;
+
+    /**
+     * The most elements (characters, ranges, rule references, alternatives) llama.cpp may hold for a grammar once its
+     * repetitions are expanded: {@code "abc"{5}} is 15 characters. Default {@value #DEFAULT_GRAMMAR_MAX_ELEMENTS}.
+     */
+    public static final Option GRAMMAR_MAX_ELEMENTS = new Option("llamaffm.grammar.max.elements",
+            "LLAMAFFM_GRAMMAR_MAX_ELEMENTS", "most elements llama.cpp holds for a grammar, repetitions expanded (default 4194304)");
+
+    /** The default of {@link #GRAMMAR_MAX_ELEMENTS}. */
+    public static final int DEFAULT_GRAMMAR_MAX_ELEMENTS = 1 << 22;
+
+    /**
+     * The most steps of work one grammar may cost: schemas visited by a JSON Schema conversion, and the elements
+     * llama.cpp's left-recursion check reads when it builds the grammar (it reads a rule again each time a rule
+     * starts with it, so a grammar of a few kilobytes can cost billions). Default {@value #DEFAULT_GRAMMAR_MAX_STEPS}.
+     */
+    public static final Option GRAMMAR_MAX_STEPS = new Option("llamaffm.grammar.max.steps", "LLAMAFFM_GRAMMAR_MAX_STEPS",
+            "most steps a schema conversion or llama.cpp's check of a grammar may take (default 10000000)");
+
+    /** The default of {@link #GRAMMAR_MAX_STEPS}. */
+    public static final int DEFAULT_GRAMMAR_MAX_STEPS = 10_000_000;
+
     /** {@return the requested variant, lower case; {@code auto} when unset} */
     public static String variant() {
         return VARIANT.value().map(v -> v.toLowerCase(Locale.ROOT)).orElse("auto");
@@ -237,6 +279,62 @@ public final class Configuration {
             throw new LlamaException(option.property() + "='" + text.get() + "' is more than the largest allowed, " + max);
         }
         return n;
+    }
+
+    /**
+     * The configured {@link #GRAMMAR_MAX_CHARS}.
+     *
+     * @return the limit
+     * @throws LlamaException if the value is not a whole number from 1 to {@link Integer#MAX_VALUE}
+     */
+    public static int grammarMaxChars() {
+        return positiveInt(GRAMMAR_MAX_CHARS, DEFAULT_GRAMMAR_MAX_CHARS);
+    }
+
+    /**
+     * The configured {@link #GRAMMAR_MAX_RULES}.
+     *
+     * @return the limit
+     * @throws LlamaException if the value is not a whole number from 1 to {@link Integer#MAX_VALUE}
+     */
+    public static int grammarMaxRules() {
+        return positiveInt(GRAMMAR_MAX_RULES, DEFAULT_GRAMMAR_MAX_RULES);
+    }
+
+    /**
+     * The configured {@link #GRAMMAR_MAX_ELEMENTS}.
+     *
+     * @return the limit
+     * @throws LlamaException if the value is not a whole number from 1 to {@link Integer#MAX_VALUE}
+     */
+    public static int grammarMaxElements() {
+        return positiveInt(GRAMMAR_MAX_ELEMENTS, DEFAULT_GRAMMAR_MAX_ELEMENTS);
+    }
+
+    /**
+     * The configured {@link #GRAMMAR_MAX_STEPS}.
+     *
+     * @return the limit
+     * @throws LlamaException if the value is not a whole number from 1 to {@link Integer#MAX_VALUE}
+     */
+    public static int grammarMaxSteps() {
+        return positiveInt(GRAMMAR_MAX_STEPS, DEFAULT_GRAMMAR_MAX_STEPS);
+    }
+
+    private static int positiveInt(Option option, int fallback) {
+        String text = option.value().orElse(null);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(text);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new LlamaException(option.property() + "='" + text + "' is not a whole number from 1 to " + Integer.MAX_VALUE);
     }
 
     private static long parseSize(String text, String property, String expected) {

@@ -288,10 +288,13 @@ public record SamplerChain(List<Stage> stages) {
     }
 
     /**
-     * Constrains output to a GBNF grammar starting at rule {@code root}. Syntax errors are reported when a
-     * {@link Sampler} is built ({@link IllegalArgumentException} with llama.cpp's message); a grammar nested more than
-     * 256 groups deep or with more than 2048 rules and groups is refused here, as llama.cpp would overflow the
-     * thread's stack with it.
+     * Constrains output to a GBNF grammar starting at rule {@code root}. The grammar is read here as llama.cpp will
+     * read it, and refused with an {@link IllegalArgumentException} that says where and why: syntax errors, undefined
+     * rules, left recursion, what would overflow llama.cpp's stack (groups nested more than 256 deep, a chain of more
+     * than 4096 rules each starting with the next), and a grammar bigger or costlier than the
+     * {@code llamaffm.grammar.max.*} limits of {@link Configuration} (characters, the rules and elements llama.cpp
+     * expands its repetitions into, the steps of llama.cpp's left-recursion check). A token given by its text
+     * ({@code <think>}) is checked against the vocabulary when a {@link Sampler} is built.
      *
      * @param gbnf the grammar in llama.cpp's GBNF
      * @param root the name of the rule the output must match
@@ -300,14 +303,14 @@ public record SamplerChain(List<Stage> stages) {
         /**
          * Checks the components.
          *
-         * @throws IllegalArgumentException if the grammar or the root contains NUL
+         * @throws IllegalArgumentException if the grammar or the root contains NUL, or the grammar is refused
          */
         public Grammar {
             Objects.requireNonNull(gbnf, "gbnf");
             Objects.requireNonNull(root, "root");
             if (gbnf.indexOf('\0') >= 0 || root.indexOf('\0') >= 0) throw new IllegalArgumentException("grammar contains NUL");
             if (gbnf.isBlank()) throw new IllegalArgumentException("the grammar is empty");
-            io.llamaffm.internal.GbnfLimits.check(gbnf);
+            io.llamaffm.internal.GbnfLimits.check(gbnf, root);
         }
 
         /**

@@ -269,23 +269,31 @@ class MisuseIT {
 
     // ---- grammars --------------------------------------------------------------------------------------------------
 
-    /** llama.cpp prints the position of a syntax error to stderr itself; its log (in the message) says what failed. */
+    /**
+     * A grammar is read as llama.cpp will read it before llama.cpp sees it (llama.cpp prints the position of a syntax
+     * error to stderr and logs only "failed to parse grammar"): the message says where and what.
+     */
     @Test
-    void grammarSyntaxErrorsAreIllegalArgumentExceptionsWithLlamaCppsReason() {
+    void grammarSyntaxErrorsAreIllegalArgumentExceptionsSayingWhereAndWhat() {
         Map<String, String> bad = Map.of(
-                "root ::= (", "failed to parse grammar",
-                "root ::= \"unterminated", "failed to parse grammar",
-                "root ::= [a-", "failed to parse grammar",
-                "root ::= undefined-rule", "failed to parse grammar",
-                "root ::= \"\\q\"", "failed to parse grammar",
-                "root = \"x\"", "failed to parse grammar",
-                "other ::= \"x\"", "grammar does not contain a 'root' symbol",
-                "root ::= root \"a\"", "unsupported grammar, left recursion detected for nonterminal at index 0");
+                "root ::= (", "invalid GBNF grammar at line 1, column 10: unexpected end of input: '(' is not closed",
+                "root ::= \"unterminated", "invalid GBNF grammar at line 1, column 23: unexpected end of input in a string literal",
+                "root ::= [a-", "invalid GBNF grammar at line 1, column 12: unexpected end of input in a character class",
+                "root ::= undefined-rule", "invalid GBNF grammar: the rule 'undefined-rule' is used but not defined",
+                "root ::= \"\\q\"", "invalid GBNF grammar at line 1, column 11: unknown escape \\q",
+                "root = \"x\"", "invalid GBNF grammar at line 1, column 6: expecting ::=",
+                "other ::= \"x\"", "invalid GBNF grammar: it has no rule 'root' to start from",
+                "root ::= root \"a\"", "invalid GBNF grammar: it is left-recursive, the rule 'root' can start with itself "
+                        + "(root -> root); llama.cpp refuses left recursion");
         bad.forEach((gbnf, reason) -> {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Sampler.create(model, SamplerChain.of(SamplerChain.Grammar.of(gbnf), new SamplerChain.Greedy())), gbnf);
-            assertEquals("invalid GBNF grammar (root 'root'): " + reason, e.getMessage().replaceAll(" / .*", ""), gbnf);
+            assertEquals(reason, e.getMessage(), gbnf);
         });
+        // what only llama.cpp can tell, a token by its text that is not one token of the vocabulary: its log line
+        IllegalArgumentException token = assertThrows(IllegalArgumentException.class, () -> Sampler.create(model,
+                SamplerChain.of(SamplerChain.Grammar.of("root ::= <not-a-token>"), new SamplerChain.Greedy())));
+        assertEquals("invalid GBNF grammar (root 'root'): failed to parse grammar", token.getMessage().replaceAll(" / .*", ""));
         // what llama.cpp would take without a word: nothing (no constraint at all), and a repetition it expands forever
         assertEquals("the grammar is empty", assertThrows(IllegalArgumentException.class, () -> SamplerChain.Grammar.of("")).getMessage());
         assertEquals("the repetition {5,2} of the grammar has its maximum below its minimum", assertThrows(
@@ -303,16 +311,18 @@ class MisuseIT {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SamplerChain.Grammar.of(deep));
         assertEquals("the grammar nests groups 300 deep; at most 256 (llama.cpp's parser recurses once per level on the "
                 + "thread's stack)", e.getMessage());
-        IllegalArgumentException chain = assertThrows(IllegalArgumentException.class, () -> SamplerChain.Grammar.of(chain(3000)));
-        assertTrue(chain.getMessage().startsWith("the grammar has 3001 rules and groups; at most 2048"), chain.getMessage());
+        IllegalArgumentException chain = assertThrows(IllegalArgumentException.class, () -> SamplerChain.Grammar.of(chain(5000)));
+        assertEquals("the grammar has a chain of 5001 rules each starting with the next; at most 4096 (llama.cpp's "
+                + "left-recursion check recurses once per rule on the thread's stack)", chain.getMessage());
         // brackets, parentheses and '::=' inside strings, classes and comments do not count
         String quoted = "root ::= \"((((\\\"((\" [(((\\]] # ((((::=\n";
         SamplerChain.Grammar.of(quoted.repeat(1)); // accepted
-        // at the limits, llama.cpp runs them on this thread's stack: a nested group of 256 levels and a 2047-rule chain
+        // at the limits, llama.cpp runs them on this thread's stack: a nested group of 256 levels and a chain of 4096
+        // rules (root, r0 ... r4093, and the first rule of the repetition)
         try (Context ctx = model.newContext(params(64))) {
             String nested = "root ::= " + "(".repeat(256) + "\" a\"" + ")".repeat(256);
             assertEquals(" a", ctx.generate(PROMPT, 4, SamplerChain.of(SamplerChain.Grammar.of(nested), new SamplerChain.Greedy()), null).text());
-            String repeated = chain(2047).replace("\" a\"", "\" a\"{0,1999}");
+            String repeated = chain(4094).replace("\" a\"", "\" a\"{0,1999}");
             assertTrue(ctx.generate(PROMPT, 3, SamplerChain.of(SamplerChain.Grammar.of(repeated), new SamplerChain.Greedy()), null)
                     .text().matches("( a)*"));
         }

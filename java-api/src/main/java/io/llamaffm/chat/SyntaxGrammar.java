@@ -262,12 +262,33 @@ final class SyntaxGrammar {
             values.forEach(v -> alternatives.add(literal(v + stop)));
             return "( " + String.join(" | ", alternatives) + " )";
         }
-        if (schema.get("maxLength") instanceof Number max) {
-            int min = schema.get("minLength") instanceof Number n ? n.intValue() : 0;
-            return g.rule(name, "[^<]{" + min + "," + max.intValue() + "} " + literal(stop));
+        if (schema.get("maxLength") instanceof Number) {
+            long min = schema.containsKey("minLength") ? length(schema, "minLength") : 0;
+            long max = length(schema, "maxLength");
+            if (min > max) {
+                throw new IllegalArgumentException("\"minLength\" " + min + " is greater than \"maxLength\" " + max);
+            }
+            int threshold = io.llamaffm.internal.GbnfLimits.MAX_REPETITIONS; // llama.cpp repeats a part fewer times
+            if (min >= threshold) {
+                throw new IllegalArgumentException("\"minLength\" " + min + " would make llama.cpp repeat a part " + min
+                        + " times; it repeats one at most " + (threshold - 1) + " times");
+            }
+            return g.rule(name, "[^<]{" + min + "," + (max >= threshold ? "" : Long.toString(max)) + "} " + literal(stop));
         }
         return g.textUntil(name, stop, "");
     }
+
+    /** A string length of a schema: a whole number from 0 to {@link Integer#MAX_VALUE} (GBNF takes it as written). */
+    private static long length(Map<?, ?> schema, String key) {
+        if (schema.get(key) instanceof java.math.BigDecimal n && n.signum() >= 0 && n.compareTo(INT_MAX) <= 0
+                && n.stripTrailingZeros().scale() <= 0) {
+            return n.longValueExact();
+        }
+        throw new IllegalArgumentException("\"" + key + "\" must be a non-negative integer up to " + Integer.MAX_VALUE
+                + ", got " + schema.get(key));
+    }
+
+    private static final java.math.BigDecimal INT_MAX = java.math.BigDecimal.valueOf(Integer.MAX_VALUE);
 
     /** A marker in the grammar: its parts as literals, optional whitespace where it has line breaks. */
     private static String marker(String m) {

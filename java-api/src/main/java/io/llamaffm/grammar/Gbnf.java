@@ -34,10 +34,30 @@ final class Gbnf {
     }
 
     /**
+     * llama.cpp repeats a part fewer times than this: its parser refuses {@code {m,n}} that would make it write a part
+     * 2000 times or more ({@code MAX_REPETITION_THRESHOLD}), and reads a maximum above 2000 as none.
+     */
+    static final int REPETITION_THRESHOLD = io.llamaffm.internal.GbnfLimits.MAX_REPETITIONS;
+
+    /** Whether {@link #repetition} of {@code min} items would make llama.cpp repeat a part too often (it refuses that). */
+    static boolean repeatsTooOften(int min, boolean separated) {
+        return (separated ? min - 1 : min) >= REPETITION_THRESHOLD;
+    }
+
+    /** Whether {@link #repetition} keeps the maximum {@code max}: llama.cpp cannot enforce one of 2000 or more. */
+    static boolean keepsMaximum(int max, boolean separated) {
+        return max == UNBOUNDED || (separated ? max - 1 : max) < REPETITION_THRESHOLD;
+    }
+
+    /**
      * {@code item} repeated {@code min} to {@code max} times ({@link #UNBOUNDED} for no limit); with a separator, the
-     * separator goes between the items.
+     * separator goes between the items. A maximum that llama.cpp cannot enforce ({@link #keepsMaximum}) is written as
+     * none: llama.cpp reads one above 2000 as none and refuses 2000 itself.
      */
     static String repetition(String item, int min, int max, String separator) {
+        if (separator.isEmpty() && max != UNBOUNDED && max >= REPETITION_THRESHOLD) {
+            max = UNBOUNDED;
+        }
         boolean hasMax = max != UNBOUNDED;
         if (max == 0) {
             return "";

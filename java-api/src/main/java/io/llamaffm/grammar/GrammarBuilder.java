@@ -1,7 +1,5 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.JsonParser;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,7 +18,9 @@ import java.util.Set;
  * }</pre>
  *
  * <p>Rule names are made of {@code [a-zA-Z0-9-]}; a name already taken by a different rule gets a numeric suffix, so
- * use the names the methods return. Not thread-safe.
+ * use the names the methods return. The builder stops with an {@link IllegalArgumentException} once the grammar passes
+ * the {@code llamaffm.grammar.max.*} limits of {@link io.llamaffm.Configuration} (characters, the conversions' steps);
+ * the whole grammar is checked when it is given to {@link io.llamaffm.SamplerChain.Grammar}. Not thread-safe.
  */
 public final class GrammarBuilder {
     private final Rules rules = new Rules();
@@ -39,7 +39,7 @@ public final class GrammarBuilder {
      * @throws IllegalArgumentException as {@link JsonSchemaToGrammar#convert(String)}
      */
     public String schema(String name, String schemaJson) {
-        Object document = JsonParser.parse(schemaJson);
+        Object document = SchemaConverter.parse(schemaJson, rules.limits());
         SchemaConverter converter = new SchemaConverter(document, JsonSchemaToGrammar.Options.defaults(), rules,
                 "d" + (documents++) + "-");
         String rule = converter.convertAs(checkName(name));
@@ -101,6 +101,7 @@ public final class GrammarBuilder {
         }
         String first = null;
         for (int state = 0; state < m; state++) {
+            rules.step(alphabet.size());
             List<String> alternatives = new ArrayList<>();
             alternatives.add(others + " " + names[0]);
             for (int cp : alphabet) {

@@ -1,6 +1,7 @@
 package io.llamaffm.grammar;
 
-import io.llamaffm.internal.JsonParser;
+import io.llamaffm.internal.GbnfLimits;
+import io.llamaffm.internal.GrammarLimits;
 
 import java.util.List;
 
@@ -31,6 +32,18 @@ import java.util.List;
  * {@code const}/{@code enum} values, as numbers are parsed exactly: a number written with an exponent that makes
  * it whole, such as {@code 2.5e1}, is written {@code 25} (the reference writes {@code 25.0}), and {@code -0.0} is
  * written {@code 0.0}.
+ *
+ * <p>Also unlike the reference, a maximum count ({@code maxLength}, {@code maxItems}, a pattern's {@code {m,n}}) that
+ * llama.cpp cannot enforce, 2000 repetitions or more (its parser refuses exactly 2000 and reads more as none), is
+ * written as no maximum and reported as a warning; a minimum that would make llama.cpp repeat a part 2000 times or
+ * more is an error.
+ *
+ * <p>A schema is untrusted input: the conversion is bounded by the {@code llamaffm.grammar.max.*} limits of
+ * {@link io.llamaffm.Configuration} (the grammar's characters, the rules and elements llama.cpp would expand it into,
+ * the conversion's steps; the schema may have twice the grammar's characters) and nests at most 128 schemas deep,
+ * {@code $ref}s followed included; the grammar is then checked as {@link io.llamaffm.SamplerChain.Grammar} checks a
+ * grammar (left recursion, such as mutual {@code $ref}s, included). Past a bound the conversion stops with an
+ * {@link IllegalArgumentException} that names it, in time proportional to the bound.
  *
  * <p>Thread-safe: every call is independent.
  */
@@ -110,7 +123,8 @@ public final class JsonSchemaToGrammar {
      * @param schemaJson the JSON Schema as JSON text
      * @return the GBNF grammar, start rule {@code root}
      * @throws IllegalArgumentException if the text is not JSON, the schema is invalid or uses something the
-     *                                  converter does not support (a remote {@code $ref}, an unknown type, ...)
+     *                                  converter does not support (a remote {@code $ref}, an unknown type, ...), or
+     *                                  the schema or its grammar exceeds a limit (see the class description)
      */
     public static String convert(String schemaJson) {
         return convert(schemaJson, Options.defaults());
@@ -137,7 +151,10 @@ public final class JsonSchemaToGrammar {
      * @throws IllegalArgumentException as {@link #convert(String)}
      */
     public static Result convertWithWarnings(String schemaJson, Options options) {
-        Object schema = JsonParser.parse(schemaJson);
-        return new SchemaConverter(schema, options).convert();
+        GrammarLimits limits = GrammarLimits.configured();
+        Object schema = SchemaConverter.parse(schemaJson, limits);
+        Result result = new SchemaConverter(schema, options, new Rules(limits), "").convert();
+        GbnfLimits.measure(result.grammar(), "root", limits);
+        return result;
     }
 }

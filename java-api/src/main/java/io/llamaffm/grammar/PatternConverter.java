@@ -39,6 +39,8 @@ final class PatternConverter {
     private final Rules rules;
     private final boolean dotall;
     private final Map<String, String> subRuleIds = new HashMap<>();
+    private final List<String> loosened = new ArrayList<>();
+    private String pattern;
     private String name;
     private int[] p;
     private int i;
@@ -61,6 +63,7 @@ final class PatternConverter {
         if (pattern.length() < 2 || !pattern.startsWith("^") || !pattern.endsWith("$")) {
             throw new Unsupported("not anchored with '^' and '$'");
         }
+        this.pattern = pattern;
         this.name = name;
         this.p = pattern.substring(1, pattern.length() - 1).codePoints().toArray();
         String rule = sequence().toRule();
@@ -70,10 +73,20 @@ final class PatternConverter {
         return rules.add(name, raw ? rule : "\"\\\"\" (" + rule + ") \"\\\"\"");
     }
 
+    private String shortPattern() {
+        return pattern.length() <= 200 ? pattern : pattern.substring(0, 200) + "...";
+    }
+
+    /** What the rule does not enforce of the pattern (a maximum of 2000 repetitions or more: see {@link Gbnf#repetition}). */
+    List<String> loosened() {
+        return loosened;
+    }
+
     /** Reads up to the end of the pattern or of the current group, returning the sequence as one rule. */
     private Item sequence() {
         List<Item> seq = new ArrayList<>();
         while (i < p.length) {
+            rules.step(1);
             int c = p[i];
             switch (c) {
                 case '.' -> {
@@ -99,7 +112,9 @@ final class PatternConverter {
                     if (seq.isEmpty()) {
                         throw new Invalid("nothing to repeat");
                     }
-                    seq.add(new Item(seq.removeLast().toRule() + (char) c, false));
+                    String repeated = seq.removeLast().toRule();
+                    rules.step(repeated.length()); // copied: a run of quantifiers would otherwise copy quadratically
+                    seq.add(new Item(repeated + (char) c, false));
                     i++;
                 }
                 case '{' -> repeat(seq);
@@ -118,8 +133,9 @@ final class PatternConverter {
                 throw new Unsupported("unsupported group syntax");
             }
         }
-        if (++parenDepth > MAX_DEPTH) {
-            throw new Unsupported("pattern nesting too deep");
+        if (++parenDepth > MAX_DEPTH) { // the conversion recurses once per level
+            throw new IllegalArgumentException("pattern " + shortPattern() + " nests groups more than " + MAX_DEPTH
+                    + " deep; at most " + MAX_DEPTH);
         }
         return new Item("(" + sequence().toRule() + ")", false);
     }
@@ -165,7 +181,20 @@ final class PatternConverter {
         if (seq.isEmpty()) {
             throw new Invalid("nothing to repeat");
         }
+        String written = text(start - 1, i - start + 1);
+        if (max != Gbnf.UNBOUNDED && max < min) {
+            throw new Invalid("numbers out of order in " + written);
+        }
+        if (Gbnf.repeatsTooOften(min, false)) {
+            throw new IllegalArgumentException("pattern " + shortPattern() + ": the repetition " + written + " would make "
+                    + "llama.cpp repeat a part " + min + " times; it repeats one at most " + (Gbnf.REPETITION_THRESHOLD - 1) + " times");
+        }
+        if (!Gbnf.keepsMaximum(max, false)) {
+            loosened.add("the repetition " + written + " is beyond what llama.cpp's grammars enforce (a part repeated at most "
+                    + (Gbnf.REPETITION_THRESHOLD - 1) + " times): its maximum is not enforced");
+        }
         Item last = seq.removeLast();
+        rules.step(last.text().length());
         String item = last.literal() ? last.toRule() : subRule(last.text());
         seq.add(new Item(Gbnf.repetition(item, min, max, ""), false));
     }
@@ -280,7 +309,7 @@ final class PatternConverter {
     }
 
     /** Merges adjacent literals and joins the sequence with spaces into one rule expression. */
-    private static Item join(List<Item> seq) {
+    private Item join(List<Item> seq) {
         List<String> parts = new ArrayList<>();
         StringBuilder literal = new StringBuilder();
         for (Item item : seq) {
@@ -297,7 +326,10 @@ final class PatternConverter {
         if (!literal.isEmpty()) {
             parts.add(new Item(literal.toString(), true).toRule());
         }
-        return new Item(String.join(" ", parts), false);
+        Item joined = new Item(String.join(" ", parts), false);
+        rules.step(joined.text().length());
+        rules.checkChars(joined.text().length());
+        return joined;
     }
 
     private static boolean isHexDigit(int c) {

@@ -1,5 +1,8 @@
 package io.llamaffm.grammar;
 
+import io.llamaffm.Configuration;
+import io.llamaffm.internal.GrammarLimits;
+import io.llamaffm.internal.JsonParser;
 import io.llamaffm.internal.NlohmannJson;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -22,7 +25,13 @@ import java.util.regex.Pattern;
 final class SchemaConverter {
     private static final Pattern UUID_FORMAT = Pattern.compile("uuid[1-5]?");
     private static final BigDecimal LOOSE_LONG_LIMIT = new BigDecimal("1e19");
+    private static final BigDecimal HALF = new BigDecimal("0.5");
     private static final int MAX_REF_CHAIN = 64;
+    /**
+     * Deepest nesting of schemas the conversion follows, $refs included: it recurses once per level, up to four frames
+     * deep, which a thread with half the usual stack (512 KB) holds with room to spare.
+     */
+    static final int MAX_DEPTH = 128;
 
     private final Object document;
     private final JsonSchemaToGrammar.Options options;
@@ -31,12 +40,29 @@ final class SchemaConverter {
     private final Map<String, Object> refTargets = new HashMap<>();
     private final Set<String> refsBeingResolved = new HashSet<>();
     private final List<String> warnings = new ArrayList<>();
+    private int depth;
+    private int maxDepth;
+    private long pathNameChars; // the names of the schemas being visited, which grow with the nesting
 
     /** A property of an object schema: its name and its schema. */
     private record Property(String name, Object schema) {}
 
-    SchemaConverter(Object document, JsonSchemaToGrammar.Options options) {
-        this(document, options, new Rules(), "");
+    /**
+     * How many characters of schema a grammar character may stand for: descriptions, titles and examples take room in
+     * a schema and none in its grammar, so a schema may be larger than its grammar, but not without bound (parsed,
+     * a schema of empty objects takes some 100 bytes per 3 characters).
+     */
+    static final int SCHEMA_CHARS_PER_GRAMMAR_CHAR = 2;
+
+    /** Parses a schema no longer than {@link #SCHEMA_CHARS_PER_GRAMMAR_CHAR} times the most characters of a grammar. */
+    static Object parse(String schemaJson, GrammarLimits limits) {
+        long most = SCHEMA_CHARS_PER_GRAMMAR_CHAR * (long) limits.maxChars();
+        if (schemaJson.length() > most) {
+            throw new IllegalArgumentException("the schema has " + schemaJson.length() + " characters; at most " + most + ", "
+                    + SCHEMA_CHARS_PER_GRAMMAR_CHAR + " times the most characters of a grammar"
+                    + GrammarLimits.raise(Configuration.GRAMMAR_MAX_CHARS));
+        }
+        return JsonParser.parse(schemaJson);
     }
 
     SchemaConverter(Object document, JsonSchemaToGrammar.Options options, Rules rules, String refPrefix) {
@@ -56,14 +82,45 @@ final class SchemaConverter {
         return warnings;
     }
 
+    /** {@return the deepest nesting of schemas visited so far} */
+    int maxDepth() {
+        return maxDepth;
+    }
+
     JsonSchemaToGrammar.Result convert() {
         checkRefs(document);
         visit(document, "");
         return new JsonSchemaToGrammar.Result(rules.format(), warnings);
     }
 
-    /** Adds the rule(s) for {@code node} and returns the name of the rule that matches it. */
+    /**
+     * Adds the rule(s) for {@code node} and returns the name of the rule that matches it. Counts a step per character
+     * of the name, and refuses
+     * nesting deeper than {@link #MAX_DEPTH} and names that alone would outgrow the grammar: each nested schema's
+     * name starts with its parent's, and each becomes a rule.
+     */
     private String visit(Object node, String name) {
+        if (depth >= MAX_DEPTH) {
+            throw new IllegalArgumentException("the schema nests more than " + MAX_DEPTH + " levels deep (nested schemas "
+                    + "and the $refs followed); at most " + MAX_DEPTH);
+        }
+        pathNameChars += name.length();
+        maxDepth = Math.max(maxDepth, ++depth);
+        try {
+            if (pathNameChars > rules.limits().maxChars()) {
+                throw new IllegalArgumentException("the names of the nested schemas (property names joined) take more than "
+                        + rules.limits().maxChars() + " characters, more than the grammar may have"
+                        + GrammarLimits.raise(Configuration.GRAMMAR_MAX_CHARS));
+            }
+            rules.step(1 + name.length());
+            return visitSchema(node, name);
+        } finally {
+            depth--;
+            pathNameChars -= name.length();
+        }
+    }
+
+    private String visitSchema(Object node, String name) {
         Map<String, Object> schema = schemaObject(node);
         Object type = schema.get("type");
         String format = optionalString(schema, "format");
@@ -79,7 +136,7 @@ final class SchemaConverter {
             return rules.add(ruleName, union(name, withEachType(schema, types)));
         }
         if (schema.containsKey("const")) {
-            return rules.add(ruleName, constant(schema.get("const")));
+            return rules.add(ruleName, checkedConstant(schema.get("const")));
         }
         if (schema.containsKey("enum")) {
             return rules.add(ruleName, enumRule(list(schema, "enum")));
@@ -176,6 +233,8 @@ final class SchemaConverter {
     // ---- alternatives, constants
 
     private String union(String name, List<?> alternatives) {
+        // each alternative takes at least " | " and a name of 3 characters ("a-0", "null", "ref...") in the rule
+        rules.checkChars(6L * alternatives.size() - 3);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < alternatives.size(); i++) {
             names.add(visit(alternatives.get(i), name + (name.isEmpty() ? "alternative-" : "-") + i));
@@ -194,14 +253,57 @@ final class SchemaConverter {
         return alternatives;
     }
 
+    /**
+     * {@link #constant}, refused before it is written when the JSON text of {@code value} cannot fit in the grammar:
+     * writing a value out costs more than reading it (each number is printed as llama.cpp prints a double).
+     */
+    private String checkedConstant(Object value) {
+        rules.checkChars(shortestJson(value));
+        return constant(value);
+    }
+
+    /** A lower bound of the length of {@code value}'s JSON text, no more than {@code Integer.MAX_VALUE}. */
+    private static long shortestJson(Object value) {
+        return switch (value) {
+            case null -> 4;
+            case String s -> s.length() + 2;
+            case List<?> list -> {
+                long n = 1 + list.size();
+                for (Object item : list) {
+                    n += shortestJson(item);
+                    if (n > Integer.MAX_VALUE) {
+                        yield n;
+                    }
+                }
+                yield n;
+            }
+            case Map<?, ?> map -> {
+                long n = 1 + map.size();
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    n += ((String) e.getKey()).length() + 3 + shortestJson(e.getValue());
+                    if (n > Integer.MAX_VALUE) {
+                        yield n;
+                    }
+                }
+                yield n;
+            }
+            default -> 1; // a number or a boolean
+        };
+    }
+
     private static String constant(Object value) {
         return Gbnf.literal(NlohmannJson.dump(value));
     }
 
-    private static String enumRule(List<?> values) {
-        List<String> literals = new ArrayList<>();
-        values.forEach(v -> literals.add(constant(v)));
-        return "(" + String.join(" | ", literals) + ")";
+    private String enumRule(List<?> values) {
+        StringBuilder rule = new StringBuilder("(");
+        for (Object value : values) {
+            String literal = checkedConstant(value);
+            rules.step(literal.length());
+            rules.checkChars(rule.length() + literal.length());
+            rule.append(rule.length() == 1 ? "" : " | ").append(literal);
+        }
+        return rule.append(")").toString();
     }
 
     // ---- objects
@@ -255,6 +357,7 @@ final class SchemaConverter {
 
     private void addComponent(Object component, boolean isRequired, Set<String> required, List<Property> properties,
                               Map<String, Integer> enumCounts, int refChain) {
+        rules.step(1);
         Map<String, Object> schema = schemaObject(component);
         if (schema.containsKey("$ref")) {
             if (refChain > MAX_REF_CHAIN) {
@@ -263,6 +366,7 @@ final class SchemaConverter {
             addComponent(refTarget(ref(schema)), isRequired, required, properties, enumCounts, refChain + 1);
         } else if (schema.containsKey("properties")) {
             for (Property property : properties(schema.get("properties"))) {
+                rules.step(16 + property.name().length()); // kept, and visited later: about what a visit costs
                 properties.add(property);
                 if (isRequired) {
                     required.add(property.name());
@@ -270,7 +374,8 @@ final class SchemaConverter {
             }
         } else if (schema.containsKey("enum")) {
             for (Object value : list(schema, "enum")) {
-                enumCounts.merge(constant(value), 1, Integer::sum);
+                rules.step(1);
+                enumCounts.merge(checkedConstant(value), 1, Integer::sum);
             }
         }
     }
@@ -305,10 +410,7 @@ final class SchemaConverter {
             if (!requiredProps.isEmpty()) {
                 rule.append(" \",\" space ( ");
             }
-            List<String> choices = new ArrayList<>();
-            for (int i = 0; i < optionalProps.size(); i++) {
-                choices.add(optionalChain(optionalProps.subList(i, optionalProps.size()), false, kvRules, name));
-            }
+            List<String> choices = optionalChoices(optionalProps, kvRules, name);
             rule.append(String.join(" | ", choices));
             if (!requiredProps.isEmpty()) {
                 rule.append(" )");
@@ -326,20 +428,31 @@ final class SchemaConverter {
     }
 
     /**
-     * The optional properties {@code keys} in order, each present or not: the first one (optional or not), then a
-     * {@code -rest} rule for the others. {@code *} stands for any number of additional properties.
+     * The choices for the optional properties {@code keys} in order, each present or not: choice {@code i} starts
+     * with property {@code i}, then a {@code -rest} rule holds the properties after it, each optional. {@code *}
+     * stands for any number of additional properties. Built from the last property back, each {@code -rest} rule
+     * once (the reference builds them again for each choice, which is quadratic).
      */
-    private String optionalChain(List<String> keys, boolean firstIsOptional, Map<String, String> kvRules, String name) {
-        String key = keys.getFirst();
+    private List<String> optionalChoices(List<String> keys, Map<String, String> kvRules, String name) {
+        int k = keys.size();
+        String[] rest = new String[k]; // rest[i]: the rule for the properties after i, or null for the last
+        for (int j = k - 1; j >= 1; j--) {
+            String body = optionalHead(keys.get(j), true, kvRules) + (rest[j] == null ? "" : " " + rest[j]);
+            rest[j - 1] = rules.add(prefixed(name, keys.get(j - 1) + "-rest"), body);
+        }
+        List<String> choices = new ArrayList<>(k);
+        for (int i = 0; i < k; i++) {
+            choices.add(optionalHead(keys.get(i), false, kvRules) + (rest[i] == null ? "" : " " + rest[i]));
+        }
+        return choices;
+    }
+
+    /** Property {@code key} (optional, after a comma, or not) in a chain of optional properties. */
+    private static String optionalHead(String key, boolean optional, Map<String, String> kvRules) {
         String kvRule = kvRules.get(key);
         String commaRef = "( \",\" space " + kvRule + " )";
         boolean additional = key.equals("*");
-        String result = firstIsOptional ? commaRef + (additional ? "*" : "?") : kvRule + (additional ? " " + commaRef + "*" : "");
-        if (keys.size() > 1) {
-            result += " " + rules.add(prefixed(name, key + "-rest"),
-                    optionalChain(keys.subList(1, keys.size()), true, kvRules, name));
-        }
-        return result;
+        return optional ? commaRef + (additional ? "*" : "?") : kvRule + (additional ? " " + commaRef + "*" : "");
     }
 
     /** Stable-sorts property names by their position in {@link JsonSchemaToGrammar.Options#propertyOrder()}. */
@@ -359,6 +472,12 @@ final class SchemaConverter {
 
     /** A rule for a JSON string that is none of {@code strings} (the keys of additional properties). */
     private String notStrings(List<String> strings) {
+        long keyChars = 0;
+        for (String s : strings) {
+            keyChars += s.length();
+        }
+        rules.step(keyChars);
+        rules.checkChars(3 * keyChars); // each character of a key becomes at least "[c]"
         Trie trie = new Trie();
         for (String s : strings) {
             String json = NlohmannJson.dump(s);
@@ -383,29 +502,43 @@ final class SchemaConverter {
             node.end = true;
         }
 
-        /** Each child character followed by what must not follow it, or any other character then anything. */
+        /**
+         * Each child character followed by what must not follow it, or any other character then anything. Walks the
+         * tree with a stack of its own: a key can be as long as the schema.
+         */
         void writeNot(StringBuilder out, String charRule) {
-            List<Integer> rejects = new ArrayList<>();
-            for (Map.Entry<Integer, Trie> e : children.entrySet()) {
-                if (!rejects.isEmpty()) {
-                    out.append(" | ");
+            record Frame(Trie node, java.util.Iterator<Map.Entry<Integer, Trie>> children, List<Integer> rejects) {}
+            java.util.ArrayDeque<Frame> stack = new java.util.ArrayDeque<>();
+            stack.push(new Frame(this, children.entrySet().iterator(), new ArrayList<>()));
+            while (!stack.isEmpty()) {
+                Frame f = stack.peek();
+                if (f.children().hasNext()) {
+                    Map.Entry<Integer, Trie> e = f.children().next();
+                    if (!f.rejects().isEmpty()) {
+                        out.append(" | ");
+                    }
+                    f.rejects().add(e.getKey());
+                    out.append("[").append(classChar(e.getKey(), true)).append("]");
+                    if (!e.getValue().children.isEmpty()) {
+                        out.append(" (");
+                        stack.push(new Frame(e.getValue(), e.getValue().children.entrySet().iterator(), new ArrayList<>()));
+                    } else if (e.getValue().end) {
+                        out.append(" ").append(charRule).append("+");
+                    }
+                    continue;
                 }
-                rejects.add(e.getKey());
-                out.append("[").append(classChar(e.getKey(), true)).append("]");
-                if (!e.getValue().children.isEmpty()) {
-                    out.append(" (");
-                    e.getValue().writeNot(out, charRule);
+                if (!f.node().children.isEmpty()) {
+                    out.append(" | [^\"");
+                    List<Integer> rejects = f.rejects();
+                    for (int i = 0; i < rejects.size(); i++) {
+                        out.append(classChar(rejects.get(i), i == rejects.size() - 1));
+                    }
+                    out.append("] ").append(charRule).append("*");
+                }
+                stack.pop();
+                if (!stack.isEmpty()) {
                     out.append(")");
-                } else if (e.getValue().end) {
-                    out.append(" ").append(charRule).append("+");
                 }
-            }
-            if (!children.isEmpty()) {
-                out.append(" | [^\"");
-                for (int i = 0; i < rejects.size(); i++) {
-                    out.append(classChar(rejects.get(i), i == rejects.size() - 1));
-                }
-                out.append("] ").append(charRule).append("*");
             }
         }
 
@@ -429,6 +562,7 @@ final class SchemaConverter {
     private String arrayRule(Map<String, Object> schema, String name) {
         Object items = schema.containsKey("items") ? schema.get("items") : schema.get("prefixItems");
         if (items instanceof List<?> tuple) {
+            rules.checkChars(14L * tuple.size()); // each item takes at least ' "," space ' and a name of 3 characters
             List<String> itemRules = new ArrayList<>();
             for (int i = 0; i < tuple.size(); i++) {
                 itemRules.add(visit(tuple.get(i), prefixed(name, "tuple-" + i)));
@@ -438,20 +572,23 @@ final class SchemaConverter {
         String itemRule = visit(items, prefixed(name, "item"));
         int min = count(schema, "minItems", 0);
         int max = count(schema, "maxItems", Gbnf.UNBOUNDED);
-        checkOrder(min, max, "minItems", "maxItems");
+        checkRepetition(min, max, "minItems", "maxItems", true);
         return "\"[\" space " + Gbnf.repetition(itemRule, min, max, "\",\" space") + " space \"]\"";
     }
 
     private String patternRule(String pattern, String ruleName) {
-        Map<String, String> snapshot = rules.snapshot();
+        int mark = rules.mark();
         try {
-            return new PatternConverter(rules, options.dotall()).convert(pattern, ruleName, options.rawPattern());
+            PatternConverter converter = new PatternConverter(rules, options.dotall());
+            String rule = converter.convert(pattern, ruleName, options.rawPattern());
+            converter.loosened().forEach(what -> warnings.add("pattern " + shortened(pattern) + ": " + what));
+            return rule;
         } catch (PatternConverter.Unsupported e) {
-            rules.restore(snapshot);
-            warnings.add("pattern " + pattern + " is not supported (" + e.getMessage() + "), accepting any string");
+            rules.rollback(mark);
+            warnings.add("pattern " + shortened(pattern) + " is not supported (" + e.getMessage() + "), accepting any string");
             return rules.add(ruleName, rules.addPrimitive("string"));
         } catch (PatternConverter.Invalid e) {
-            throw new IllegalArgumentException("invalid pattern " + pattern + ": " + e.getMessage());
+            throw new IllegalArgumentException("invalid pattern " + shortened(pattern) + ": " + e.getMessage());
         }
     }
 
@@ -459,7 +596,7 @@ final class SchemaConverter {
         String charRule = rules.addPrimitive("char");
         int min = count(schema, "minLength", 0);
         int max = count(schema, "maxLength", Gbnf.UNBOUNDED);
-        checkOrder(min, max, "minLength", "maxLength");
+        checkRepetition(min, max, "minLength", "maxLength", false);
         return "\"\\\"\" " + Gbnf.repetition(charRule, min, max, "") + " \"\\\"\"";
     }
 
@@ -478,7 +615,7 @@ final class SchemaConverter {
             max = integerBound(schema, "exclusiveMaximum", RoundingMode.CEILING, -1);
         }
         if (min != IntegerRange.NO_MIN && max != IntegerRange.NO_MAX && min > max) {
-            throw new IllegalArgumentException("no integer satisfies the bounds of " + NlohmannJson.dump(schema)
+            throw new IllegalArgumentException("no integer satisfies the bounds of " + abbreviated(schema)
                     + " (lowest " + min + ", highest " + max + ")");
         }
         return IntegerRange.rule(min, max);
@@ -487,8 +624,11 @@ final class SchemaConverter {
     /** The nearest integer inside the bound, moved by {@code step} for an exclusive bound. */
     private static long integerBound(Map<String, Object> schema, String key, RoundingMode rounding, int step) {
         BigDecimal value = number(schema, key);
+        // a fraction nearer 0 than 1/2 rounds as 1/2 does: setScale on 1e-999999999 would divide by 10^999999999
+        BigDecimal rounded = value.signum() != 0 && value.abs().compareTo(HALF) < 0 ? HALF.multiply(BigDecimal.valueOf(value.signum()))
+                : value;
         BigDecimal bound = value.abs().compareTo(LOOSE_LONG_LIMIT) > 0 ? null
-                : value.setScale(0, rounding).add(BigDecimal.valueOf(step));
+                : rounded.setScale(0, rounding).add(BigDecimal.valueOf(step));
         if (bound == null || bound.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) <= 0
                 || bound.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) >= 0) {
             throw new IllegalArgumentException("\"" + key + "\" " + value + " is out of the supported range of 64-bit integers");
@@ -608,10 +748,27 @@ final class SchemaConverter {
         return n.intValueExact();
     }
 
-    private static void checkOrder(int min, int max, String minKey, String maxKey) {
+    /**
+     * Refuses a minimum above the maximum, and one that would make llama.cpp repeat a part too often; warns of a
+     * maximum llama.cpp cannot enforce (see {@link Gbnf#repetition}). {@code separated}: items with a separator.
+     */
+    private void checkRepetition(int min, int max, String minKey, String maxKey, boolean separated) {
         if (max != Gbnf.UNBOUNDED && min > max) {
             throw new IllegalArgumentException("\"" + minKey + "\" " + min + " is greater than \"" + maxKey + "\" " + max);
         }
+        if (Gbnf.repeatsTooOften(min, separated)) {
+            throw new IllegalArgumentException("\"" + minKey + "\" " + min + " would make llama.cpp repeat a part "
+                    + (separated ? min - 1 : min) + " times; it repeats one at most " + (Gbnf.REPETITION_THRESHOLD - 1) + " times");
+        }
+        if (!Gbnf.keepsMaximum(max, separated)) {
+            warnings.add("\"" + maxKey + "\" " + max + " is beyond what llama.cpp's grammars enforce (a part repeated at most "
+                    + (Gbnf.REPETITION_THRESHOLD - 1) + " times): not enforced");
+        }
+    }
+
+    /** {@code text}, or its start when it is longer than 200 characters. */
+    private static String shortened(String text) {
+        return text.length() <= 200 ? text : text.substring(0, 200) + "...";
     }
 
     private static String prefixed(String name, String suffix) {

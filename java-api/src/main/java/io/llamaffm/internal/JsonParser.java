@@ -18,12 +18,15 @@ import java.util.Map;
  * </ul>
  * Strict means: no comments, no trailing commas, no leading zeros, no {@code NaN}, no unescaped control
  * characters in strings, no unpaired surrogate escapes, no duplicate keys in an object, nothing after the value.
- * Nesting deeper than {@value #MAX_DEPTH} levels is refused rather than overflowing the stack. Every error is a
+ * Nesting deeper than {@value #MAX_DEPTH} levels is refused rather than overflowing the stack, and a number longer
+ * than {@value #MAX_NUMBER_LENGTH} characters rather than spending seconds reading it. Every error is a
  * {@link ParseException} that says what was expected and where (line, column, offset). Thread-safe (stateless).
  */
 public final class JsonParser {
     /** The deepest nesting of arrays and objects accepted. */
     public static final int MAX_DEPTH = 512;
+    /** The longest number accepted, in characters. */
+    public static final int MAX_NUMBER_LENGTH = 10_000;
 
     private final String text;
     private int pos;
@@ -261,6 +264,9 @@ public final class JsonParser {
                 pos++;
             }
             digits("a digit in the exponent");
+        }
+        if (pos - start > MAX_NUMBER_LENGTH) { // BigDecimal reads digits in quadratic time: a million take seconds
+            throw errorAt(start, "a number longer than " + MAX_NUMBER_LENGTH + " characters");
         }
         String literal = text.substring(start, pos);
         try {

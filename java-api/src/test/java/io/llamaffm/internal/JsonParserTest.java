@@ -10,6 +10,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The strict JSON parser: every kind of value, exact numbers, key order, escapes, and each error with its position. */
 class JsonParserTest {
@@ -109,6 +110,19 @@ class JsonParserTest {
         assertEquals(List.of(), value);
         assertError("[".repeat(JsonParser.MAX_DEPTH + 1), 1, JsonParser.MAX_DEPTH + 1, JsonParser.MAX_DEPTH,
                 "nesting deeper than " + JsonParser.MAX_DEPTH + " levels");
+    }
+
+    @Test
+    void numberLengthIsBounded() {
+        // BigDecimal reads a million digits in seconds: at most 10 000 characters, sign, point and exponent included
+        String longest = "-" + "9".repeat(JsonParser.MAX_NUMBER_LENGTH - 7) + ".5e-10";
+        assertEquals(JsonParser.MAX_NUMBER_LENGTH, longest.length());
+        assertEquals(new java.math.BigDecimal(longest), JsonParser.parse(longest));
+        assertError("[" + "1".repeat(JsonParser.MAX_NUMBER_LENGTH + 1) + "]", 1, 2, 1,
+                "a number longer than " + JsonParser.MAX_NUMBER_LENGTH + " characters");
+        long start = System.nanoTime();
+        assertThrows(JsonParser.ParseException.class, () -> JsonParser.parse("9".repeat(1_000_000)));
+        assertTrue((System.nanoTime() - start) / 1_000_000 < 1000, "a million digits refused at once");
     }
 
     private static void assertError(String text, int line, int column, int offset, String problem) {
