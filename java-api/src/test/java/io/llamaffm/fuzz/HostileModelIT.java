@@ -176,6 +176,33 @@ class HostileModelIT {
         }
     }
 
+    /**
+     * Found by {@link ArchitectureFuzzIT} (gemma3 seed, input 421 of seed 1): SentencePiece replaces each space with
+     * "▁" (and puts one in front); without a "▁" token, a "▁" that no merge absorbs (two spaces) falls back to the
+     * byte tokens of E2 96 81, and llama.cpp's {@code byte_to_token} throws an uncaught {@code std::out_of_range}
+     * when one is missing. The bytes of "▁" count as the text's unless the vocabulary has a "▁" token.
+     */
+    @Test
+    void aSentencePieceVocabularyWithoutTheSpaceTokenNorItsBytes() throws IOException {
+        Path f = edited(stories, "no-space-no-0x81", e -> {
+            setToken(e, tokens(e).indexOf("\u2581"), "\u2581-gone");
+            setToken(e, tokens(e).indexOf("<0x81>"), "<0x81>-gone");
+        });
+        try (Model m = Model.load(f); Context ctx = m.newContext(ContextParams.defaults().withContextLength(64).withThreads(1))) {
+            String expected = "the vocabulary of model no-space-no-0x81.gguf has no token for byte 0x81 (neither <0x81> nor "
+                    + "the byte itself), which llama.cpp may need to tokenize this text";
+            assertEquals(expected, assertThrows(LlamaException.class, () -> m.tokenizer().encode("Once  upon")).getMessage());
+            assertEquals(expected, assertThrows(LlamaException.class,
+                    () -> ctx.generate("Once  upon", 2, SamplerChain.greedy(), null)).getMessage());
+            assertEquals(0, m.tokenizer().encode("", false, false).length, "no text, no bytes");
+        }
+        // with the "▁" token, the same missing byte token costs only texts with that byte
+        Path kept = edited(stories, "no-0x81", e -> setToken(e, tokens(e).indexOf("<0x81>"), "<0x81>-gone"));
+        try (Model m = Model.load(kept); Model original = Model.load(stories)) {
+            assertArrayEquals(original.tokenizer().encode("Once  upon"), m.tokenizer().encode("Once  upon"));
+        }
+    }
+
     @Test
     void anEmptyVocabularyOrNoneAtAll() throws IOException {
         Path empty = edited(stories, "vocab-empty", e -> {
