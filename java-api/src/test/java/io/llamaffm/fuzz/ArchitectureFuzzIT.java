@@ -55,7 +55,8 @@ class ArchitectureFuzzIT {
             assertEquals(0, f.crashes() + f.hangs() + f.outOfMemory() + f.untyped(), target + ": " + f);
             // not vacuous: each architecture's mutants reach llama.cpp, and some still load and run its graph
             assertTrue(f.reachedLlamaCpp() >= perArchitecture / 4, target + ": " + f);
-            assertTrue(f.loadedAndRan() >= perArchitecture / 20, target + ": " + f);
+            assertTrue(f.loadedAndRan() >= Math.max(1, perArchitecture / 30), target + ": " + f);
         });
+        assertTrue(r.count("ok:") >= inputs / 10, r.report());
     }
 }

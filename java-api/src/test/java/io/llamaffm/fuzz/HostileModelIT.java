@@ -297,6 +297,34 @@ class HostileModelIT {
                 "tensor 'token_types.weight' is Q4_1");
     }
 
+    /**
+     * The second full run (seed 1): RoPE over 1 dimension (gemma3, 16229), context length 0 with position embeddings
+     * (bert, 18109), deepseek2 without shared experts but with their tensors (18234), an unknown gating function
+     * (deepseek2, 18858, 26618), an output embedding length without a projection (nomic-bert-moe, 22927).
+     */
+    @Test
+    void sizesAndKindsTheLoaderTakesUnchecked() throws IOException {
+        refused(edited(seed(Family.GEMMA3), "rope-1", e -> e.metadata.put("gemma3.rope.dimension_count", new GgufValue.UInt32(1))),
+                "gemma3.rope.dimension_count is 1; RoPE turns pairs of dimensions");
+        refused(edited(seed(Family.BERT), "context-0", e -> e.metadata.put("bert.context_length", new GgufValue.UInt32(0))),
+                "bert.context_length is 0, but the file has position embeddings");
+        Path deepseek = seed(Family.DEEPSEEK2);
+        refused(edited(deepseek, "shared-0", e -> e.metadata.put("deepseek2.expert_shared_count", new GgufValue.UInt32(0))),
+                "block 1 has a shared expert, but deepseek2.expert_shared_count is 0");
+        refused(edited(deepseek, "gating-max", e -> e.metadata.put("deepseek2.expert_gating_func", new GgufValue.UInt32(0xFFFF_FFFFL))),
+                "deepseek2.expert_gating_func is 4294967295; llama.cpp knows 0 to 4");
+        refused(edited(seed(Family.NOMIC_BERT_MOE), "embedding-out-2^20",
+                e -> e.metadata.put("nomic-bert-moe.embedding_length_out", new GgufValue.UInt32(1 << 20))),
+                "nomic-bert-moe.embedding_length_out is 1048576, but nomic-bert-moe has no output projection");
+    }
+
+    /** Input 11259 of the second full run (gpt-oss): a 2-D expert bias quantized; ggml_add_id asserts F32 in the graph. */
+    @Test
+    void expertBiasesOfAnotherTypeThanF32() throws IOException {
+        refused(edited(seed(Family.GPT_OSS), "gate-exps-bias-q4_1", e -> retype(e, "blk.1.ffn_gate_exps.bias", GgmlType.Q4_1)),
+                "tensor 'blk.1.ffn_gate_exps.bias' is Q4_1; expert biases enter ggml_add_id, which takes F32 only");
+    }
+
     @Test
     void anEmptyVocabularyOrNoneAtAll() throws IOException {
         Path empty = edited(stories, "vocab-empty", e -> {

@@ -376,7 +376,7 @@ public final class SyntheticModels {
     /**
      * A fuzz seed of {@code family} (for {@code io.llamaffm.fuzz.ArchitectureFuzzIT}): the family's keys and tensor set in
      * its spec's dimensions but with 2 layers, and the tokenizer of {@code smallVocabulary} (stories260K's 512-token
-     * SPM vocabulary) instead of the family's 50k-262k-token one, so that a mutant stays under 300 KiB, loads in
+     * SPM vocabulary) instead of the family's 50k-262k-token one, so that a mutant stays under 600 KiB, loads in
      * milliseconds, and a mutation lands on the architecture's hyper-parameters and tensors rather than in the token
      * arrays (the real tokenizers are fuzzed as vocabulary seeds). The encoders get {@code token_type_count} 2 when the
      * vocabulary has none (their {@code token_types} tensor needs a row). Cached like {@link #ensure}.

@@ -41,10 +41,12 @@ import java.util.Set;
  *       zero;</li>
  *   <li>head sizes the graphs of some architectures assert on (equal key and value heads, RoPE over the whole head,
  *       deepseek2's no-RoPE part of at least 1);</li>
- *   <li>found by fuzzing each architecture of the matrix: pooling types above 4, RoPE over 0 dimensions, a sliding
+ *   <li>found by fuzzing each architecture of the matrix: pooling types above 4, gating functions above 4, RoPE over
+ *       0 or an odd number of dimensions, a context length of 0 with position embeddings, an output embedding length
+ *       (without projection) or a shared expert count of 0 that disagrees with the tensors, a sliding
  *       window with a pattern that slides no layer, MoE-only architectures without experts, an embedding length
  *       other than the token embedding's, phi3 blocks without attention weights, deepseek2's latent-attention
- *       head sizes, RoPE factors and BERT token types of another type than F32;</li>
+ *       head sizes, RoPE factors, BERT token types and expert biases of another type than F32;</li>
  *   <li>keys read without a type check: {@code split.no} (UINT16), and in a LoRA adapter {@code general.type},
  *       {@code general.architecture}, {@code adapter.type} (STRING) and {@code adapter.lora.alpha} (FLOAT32).</li>
  * </ul>
@@ -152,6 +154,10 @@ public final class ModelFileCheck {
             if (t.type() != GgmlType.F32 && isVector(t)) {
                 throw new Refused("tensor '" + t.name() + "' is a vector of " + t.type() + "; vectors (norms, biases) "
                         + "enter element-wise operations, which ggml computes in F32 only");
+            }
+            if (t.type() != GgmlType.F32 && t.name().endsWith("_exps.bias")) {
+                throw new Refused("tensor '" + t.name() + "' is " + t.type() + "; expert biases enter ggml_add_id, "
+                        + "which takes F32 only");
             }
             if (t.type() != GgmlType.F32 && F32_ONLY.contains(t.name())) {
                 throw new Refused("tensor '" + t.name() + "' is " + t.type() + "; llama.cpp's graph uses it where ggml "
@@ -264,6 +270,8 @@ public final class ModelFileCheck {
         architectureRules(p);
     }
 
+    /** {@code LLAMA_EXPERT_GATING_FUNC_TYPE_SQRT_SOFTPLUS}, the largest gating function llama.cpp knows. */
+    static final long MAX_GATING_FUNC = 4;
     /** {@code LLAMA_POOLING_TYPE_RANK}, the largest pooling type llama.cpp knows. */
     static final long MAX_POOLING_TYPE = 4;
     /**
@@ -285,8 +293,17 @@ public final class ModelFileCheck {
             throw new Refused(p + "pooling_type is " + pooling.getAsLong() + "; llama.cpp knows 0 to " + MAX_POOLING_TYPE);
         }
         OptionalLong rope = u32(p + "rope.dimension_count");
-        if (MATRIX.contains(arch) && rope.isPresent() && rope.getAsLong() == 0) { // RoPE over no dimension: a hang
-            throw new Refused(p + "rope.dimension_count is 0");
+        if (MATRIX.contains(arch) && rope.isPresent() && (rope.getAsLong() == 0 || rope.getAsLong() % 2 != 0)) {
+            // 0: the first decode never returns; odd: ggml's rope asserts n_dims % 2 == 0
+            throw new Refused(p + "rope.dimension_count is " + rope.getAsLong() + "; RoPE turns pairs of dimensions, at least one");
+        }
+        OptionalLong gating = u32(p + "expert_gating_func");
+        if (gating.isPresent() && gating.getAsLong() > MAX_GATING_FUNC) { // the MoE graph aborts on an unknown one
+            throw new Refused(p + "expert_gating_func is " + gating.getAsLong() + "; llama.cpp knows 0 to " + MAX_GATING_FUNC);
+        }
+        OptionalLong context = u32(p + "context_length");
+        if (context.isPresent() && context.getAsLong() == 0 && hasTensor("", "position_embd")) {
+            throw new Refused(p + "context_length is 0, but the file has position embeddings (one row per position)");
         }
         OptionalLong window = u32(p + "attention.sliding_window");
         OptionalLong pattern = u32(p + "attention.sliding_window_pattern");
@@ -309,6 +326,11 @@ public final class ModelFileCheck {
         }
         if (MATRIX.contains(arch)) {
             long embedding = u32(p + "embedding_length").orElse(-1);
+            OptionalLong out = u32(p + "embedding_length_out");
+            if (out.isPresent() && out.getAsLong() != embedding) { // embeddings are read that long: out of bounds
+                throw new Refused(p + "embedding_length_out is " + out.getAsLong() + ", but " + arch
+                        + " has no output projection: its embeddings are " + embedding + " long");
+            }
             Optional<TensorInfo> tokens = file.tensor("token_embd.weight");
             if (embedding > 0 && tokens.isPresent() && tokens.get().dims()[0] != embedding) { // strides overflow, unchecked
                 throw new Refused(p + "embedding_length is " + embedding + " but token_embd.weight rows are "
@@ -321,6 +343,14 @@ public final class ModelFileCheck {
                 String blk = "blk." + il + ".";
                 if (!hasTensor(blk, "attn_qkv") && !(hasTensor(blk, "attn_q") && hasTensor(blk, "attn_k") && hasTensor(blk, "attn_v"))) {
                     throw new Refused("phi3 block " + il + " has neither attn_qkv nor attn_q, attn_k and attn_v");
+                }
+            }
+        }
+        if (arch.equals("deepseek2") && u32(p + "expert_shared_count").orElse(0) == 0) {
+            long layers = u32(p + "block_count").orElse(0);
+            for (int il = 0; il < layers; il++) { // the shared expert is sized n_ff_exp * expert_shared_count
+                if (hasTensor("blk." + il + ".", "ffn_up_shexp", "ffn_gate_shexp", "ffn_down_shexp")) {
+                    throw new Refused("block " + il + " has a shared expert, but " + p + "expert_shared_count is 0");
                 }
             }
         }
