@@ -24,6 +24,7 @@ public final class Tokenizer {
     private final String noVocabulary;       // why text cannot be tokenized at all, or null
     private final String cannotAddSpecial;   // why special tokens cannot be added, or null
     private final boolean[] missingBytes;    // SentencePiece bytes without a byte token, or null
+    private final boolean hasSpaceToken;     // a SentencePiece vocabulary with a "▁" token
 
     Tokenizer(Model model, MemorySegment vocab) {
         this.model = model;
@@ -35,12 +36,14 @@ public final class Tokenizer {
                 ? "model " + name + " has no vocabulary (tokenizer.ggml.model is none): it cannot tokenize text" : null;
         this.cannotAddSpecial = missingSpecialToken(vocab, type, name);
         this.missingBytes = type == LlamaH.LLAMA_VOCAB_TYPE_SPM() ? missingByteTokens(vocab, vocabularySize) : null;
+        this.hasSpaceToken = missingBytes != null && hasToken(vocab, vocabularySize, SPM_SPACE);
     }
 
     /**
      * The bytes a SentencePiece vocabulary has no token for (neither {@code <0xXX>} nor the byte itself), or null when
      * it has all 256: llama.cpp falls back to byte tokens for text its pieces do not cover and aborts (an uncaught
-     * {@code std::out_of_range}) when one is missing.
+     * {@code std::out_of_range}) when one is missing. The text it tokenizes has its spaces replaced by "▁" and one in
+     * front, so without a "▁" token those three bytes count as the text's too.
      */
     private static boolean[] missingByteTokens(MemorySegment vocab, int n) {
         boolean[] covered = new boolean[256];
@@ -64,6 +67,32 @@ public final class Tokenizer {
             any |= missing[i];
         }
         return any ? missing : null;
+    }
+
+    /** Whether a token's text is {@code text}. */
+    private static boolean hasToken(MemorySegment vocab, int n, byte[] text) {
+        for (int id = 0; id < n; id++) {
+            MemorySegment t = LlamaH.llama_vocab_get_text(vocab, id).reinterpret(text.length + 1);
+            int i = 0;
+            while (i < text.length && t.get(ValueLayout.JAVA_BYTE, i) == text[i]) { // a NUL ends it: no byte of text is 0
+                i++;
+            }
+            if (i == text.length && t.get(ValueLayout.JAVA_BYTE, i) == 0) { // never read past the NUL
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** SentencePiece's space, U+2581, in UTF-8. */
+    private static final byte[] SPM_SPACE = {(byte) 0xE2, (byte) 0x96, (byte) 0x81};
+
+    private void requireByteToken(byte b) {
+        if (missingBytes[b & 0xFF]) {
+            throw new LlamaException(String.format("the vocabulary of model %s has no token for byte 0x%02X (neither "
+                    + "<0x%02X> nor the byte itself), which llama.cpp may need to tokenize this text", model.path()
+                    .getFileName(), b & 0xFF, b & 0xFF));
+        }
     }
 
     /** An upper-case hex digit's value (llama.cpp writes byte tokens that way), or -1. */
@@ -142,10 +171,11 @@ public final class Tokenizer {
         }
         if (missingBytes != null) {
             for (byte b : utf8) {
-                if (missingBytes[b & 0xFF]) {
-                    throw new LlamaException(String.format("the vocabulary of model %s has no token for byte 0x%02X (neither "
-                            + "<0x%02X> nor the byte itself), which llama.cpp may need to tokenize this text", model.path()
-                            .getFileName(), b & 0xFF, b & 0xFF));
+                requireByteToken(b);
+            }
+            if (utf8.length > 0 && !hasSpaceToken) { // "▁" (E2 96 81) for each space and in front of the text
+                for (byte b : SPM_SPACE) {
+                    requireByteToken(b);
                 }
             }
         }

@@ -31,16 +31,42 @@ import java.util.concurrent.TimeUnit;
  * <p>Every outcome lands in {@code OUT/outcomes.tsv}; {@link Result#report()} sums them up.
  */
 public final class FuzzCampaign {
-    /** How a campaign runs. */
+    /**
+     * How a campaign runs. With {@code roundRobin}, input {@code i} mutates seed {@code i % seeds.size()} (every seed
+     * the same number of inputs), else seeds are drawn by kind ({@link FuzzChild#targetIndex}).
+     */
     public record Config(long seed, int inputs, int batchSize, int jobs, String childHeap, long inputTimeoutSeconds,
-                         Path work, Path out, List<String> seeds) {}
+                         Path work, Path out, List<String> seeds, boolean roundRobin) {
+        public Config(long seed, int inputs, int batchSize, int jobs, String childHeap, long inputTimeoutSeconds,
+                      Path work, Path out, List<String> seeds) {
+            this(seed, inputs, batchSize, jobs, childHeap, inputTimeoutSeconds, work, out, seeds, false);
+        }
+    }
 
     /** One input's fate. {@code outcome} is the child's ({@code ok:...}, {@code STAGE:Exception(...)}, {@code OOM},
      * {@code UNTYPED:...}) or the parent's {@code CRASH(exit N)} / {@code HANG}. */
     public record Outcome(int index, String target, String description, String outcome) {
+        /** Not refused in Java before the first native call. */
+        boolean reachedLlamaCpp() {
+            return !outcome.startsWith("load:ModelLoadException(reader)") && !outcome.startsWith("load:ModelLoadException(java)");
+        }
+
         boolean failed() {
             return outcome.startsWith("CRASH") || outcome.startsWith("HANG") || outcome.equals("OOM")
                     || outcome.startsWith("UNTYPED");
+        }
+    }
+
+    /** One seed file's figures: inputs, how many reached llama.cpp and loaded and ran, and the failures by kind. */
+    public record Figures(long inputs, long reachedLlamaCpp, long loadedAndRan, long crashes, long hangs,
+                          long outOfMemory, long untyped) {
+        static Figures of(List<Outcome> os) {
+            return new Figures(os.size(), os.stream().filter(Outcome::reachedLlamaCpp).count(),
+                    os.stream().filter(o -> o.outcome().startsWith("ok:")).count(),
+                    os.stream().filter(o -> o.outcome().startsWith("CRASH")).count(),
+                    os.stream().filter(o -> o.outcome().startsWith("HANG")).count(),
+                    os.stream().filter(o -> o.outcome().equals("OOM")).count(),
+                    os.stream().filter(o -> o.outcome().startsWith("UNTYPED")).count());
         }
     }
 
@@ -68,8 +94,16 @@ public final class FuzzCampaign {
 
         /** Inputs that llama.cpp saw: every one not refused in Java before the first native call. */
         public long reachedLlamaCpp() {
-            return outcomes.stream().filter(o -> !o.outcome().startsWith("load:ModelLoadException(reader)")
-                    && !o.outcome().startsWith("load:ModelLoadException(java)")).count();
+            return outcomes.stream().filter(Outcome::reachedLlamaCpp).count();
+        }
+
+        /** The figures of each seed file ({@link Outcome#target()}), by name. */
+        public Map<String, Figures> perTarget() {
+            Map<String, List<Outcome>> by = new TreeMap<>();
+            outcomes.forEach(o -> by.computeIfAbsent(o.target(), t -> new ArrayList<>()).add(o));
+            Map<String, Figures> figures = new TreeMap<>();
+            by.forEach((t, os) -> figures.put(t, Figures.of(os)));
+            return figures;
         }
 
         /** Outcome counts, most frequent first. */
@@ -108,9 +142,13 @@ public final class FuzzCampaign {
                     .append(reachedLlamaCpp()).append(" | ").append(count("ok:")).append(" |\n\n");
             sb.append("Exception kinds (").append(exceptionKinds().size()).append("): ")
                     .append(String.join(", ", exceptionKinds())).append("\n\n");
-            Map<String, Long> perTarget = new TreeMap<>();
-            outcomes.forEach(o -> perTarget.merge(o.target(), 1L, Long::sum));
-            sb.append("Inputs per seed file: ").append(perTarget).append("\n\n| outcome | inputs |\n|---|---|\n");
+            sb.append("| seed file | inputs | reached llama.cpp | loaded and ran | JVM crashes | hangs | OOMs | untyped |\n");
+            sb.append("|---|---|---|---|---|---|---|---|\n");
+            perTarget().forEach((t, f) -> sb.append("| `").append(t).append("` | ").append(f.inputs()).append(" | ")
+                    .append(f.reachedLlamaCpp()).append(" | ").append(f.loadedAndRan()).append(" | ").append(f.crashes())
+                    .append(" | ").append(f.hangs()).append(" | ").append(f.outOfMemory()).append(" | ")
+                    .append(f.untyped()).append(" |\n"));
+            sb.append("\n| outcome | inputs |\n|---|---|\n");
             histogram().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
                     .forEach(e -> sb.append("| `").append(e.getKey()).append("` | ").append(e.getValue()).append(" |\n"));
             for (Outcome f : failures()) {
@@ -226,6 +264,7 @@ public final class FuzzCampaign {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + config.childHeap(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-XX:ErrorFile=" + config.work().resolve("hs_err_pid%p.log"), "--enable-native-access=ALL-UNNAMED",
+                "-Dllamaffm.fuzz.select=" + (config.roundRobin() ? "round-robin" : "weighted"),
                 "-cp", classPath, FuzzChild.class.getName(), config.work().toString(), Long.toString(config.seed()),
                 Integer.toString(from), Integer.toString(to)));
         cmd.addAll(config.seeds());
@@ -293,14 +332,15 @@ public final class FuzzCampaign {
     /**
      * Runs a campaign from the command line: {@code SEED INPUTS WORK OUT KIND=PATH...}; batch size, parallel children,
      * child heap and the per-input timeout come from {@code -Dllamaffm.fuzz.batch} (250), {@code .jobs} (1),
-     * {@code .heap} (256m), {@code .timeout} (120 s). Exits with 1 when an input crashed, hung, ran out of memory or
+     * {@code .heap} (256m), {@code .timeout} (120 s), {@code .select} ({@code round-robin} or weighted). Exits with 1 when an input crashed, hung, ran out of memory or
      * threw an untyped exception.
      */
     public static void main(String[] args) throws Exception {
         Config config = new Config(Long.parseLong(args[0]), Integer.parseInt(args[1]),
                 Integer.getInteger("llamaffm.fuzz.batch", 250), Integer.getInteger("llamaffm.fuzz.jobs", 1),
                 System.getProperty("llamaffm.fuzz.heap", "256m"), Long.getLong("llamaffm.fuzz.timeout", 120),
-                Path.of(args[2]), Path.of(args[3]), List.of(args).subList(4, args.length));
+                Path.of(args[2]), Path.of(args[3]), List.of(args).subList(4, args.length),
+                "round-robin".equals(System.getProperty("llamaffm.fuzz.select")));
         Result r = run(config, System.getProperty("java.class.path"));
         System.out.println(r.report());
         System.exit(r.failures().isEmpty() ? 0 : 1);

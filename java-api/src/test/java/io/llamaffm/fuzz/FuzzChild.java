@@ -4,6 +4,7 @@ import io.llamaffm.Completion;
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
 import io.llamaffm.DecodeException;
+import io.llamaffm.EmbeddingParams;
 import io.llamaffm.LlamaException;
 import io.llamaffm.LoraAdapter;
 import io.llamaffm.Model;
@@ -36,14 +37,18 @@ import java.util.SplittableRandom;
  * and {@link IllegalStateException} is reported as {@code UNTYPED:...} with its stack trace on stderr. An
  * {@link OutOfMemoryError} is reported as {@code OOM} and ends the child with exit status {@value #OOM_EXIT}.
  *
- * <p>Arguments: {@code WORK SEED FROM TO KIND=PATH...} with KIND one of {@code model}, {@code vocab}, {@code lora}
- * (a LoRA adapter for the first {@code model}).
+ * <p>Arguments: {@code WORK SEED FROM TO KIND=PATH...} with KIND one of {@code model}, {@code encoder} (an
+ * embedding model: loaded, a text embedded), {@code vocab}, {@code lora} (a LoRA adapter for the first {@code model}).
  */
 public final class FuzzChild {
     static final int OOM_EXIT = 42;
     private static final String TEXT = "Once upon a time, Lily saw 3 birds. \u00e9\u4e2d\ud83d\ude00 <s></s>\n\t end";
 
-    enum Kind { MODEL, VOCAB, LORA }
+    enum Kind { MODEL, ENCODER, VOCAB, LORA }
+
+    /** With {@code -Dllamaffm.fuzz.select=round-robin}, input {@code i} mutates seed {@code i % seeds}: every seed gets
+     * the same number of inputs (the per-architecture campaign); else {@link #targetIndex} draws one by weight. */
+    static final boolean ROUND_ROBIN = "round-robin".equals(System.getProperty("llamaffm.fuzz.select"));
 
     record Target(Kind kind, Path path, GgufMutator mutator) {
         String name() {
@@ -89,7 +94,7 @@ public final class FuzzChild {
         int total = 0;
         for (int i = 0; i < weight.length; i++) {
             weight[i] = switch (kinds.get(i)) {
-                case MODEL -> 6;
+                case MODEL, ENCODER -> 6;
                 case LORA -> 3;
                 case VOCAB -> 2;
             };
@@ -109,13 +114,13 @@ public final class FuzzChild {
         List<Kind> kinds = targets.stream().map(Target::kind).toList();
         for (int i = from; i < to; i++) {
             SplittableRandom r = random(seed, i);
-            Target target = targets.get(targetIndex(kinds, r));
+            Target target = targets.get(ROUND_ROBIN ? i % targets.size() : targetIndex(kinds, r));
             GgufMutator.Mutant m = target.mutator().mutate(r);
             boolean fromMemory = r.nextInt(5) == 0;
             int samplerSeed = r.nextInt();
             Files.write(input, m.bytes());
             out.println("B " + i + " " + target.name() + " " + GgufMutator.printable(m.description())
-                    + (fromMemory && target.kind() == Kind.MODEL ? " [from memory]" : ""));
+                    + (fromMemory && target.kind() != Kind.VOCAB && target.kind() != Kind.LORA ? " [from memory]" : ""));
             String outcome;
             try {
                 outcome = runOne(target, m.bytes(), fromMemory, samplerSeed);
@@ -140,6 +145,7 @@ public final class FuzzChild {
         try {
             return switch (target.kind()) {
                 case MODEL -> model(bytes, fromMemory, samplerSeed, stage);
+                case ENCODER -> encoder(bytes, fromMemory, stage);
                 case VOCAB -> vocabulary(stage);
                 case LORA -> adapter(stage);
             };
@@ -166,6 +172,21 @@ public final class FuzzChild {
                 stage[0] = "detokenize";
                 m.tokenizer().decode(c.tokens());
                 return "ok:generated";
+            }
+        }
+    }
+
+    private String encoder(byte[] bytes, boolean fromMemory, String[] stage) {
+        try (Model m = fromMemory ? Model.load(MemorySegment.ofArray(bytes), ModelParams.defaults())
+                : Model.load(input, ModelParams.defaults())) {
+            stage[0] = "context";
+            try (Context ctx = m.newContext(ContextParams.defaults().withContextLength(64).withBatchSize(64)
+                    .withThreads(1).withEmbeddings(true))) {
+                stage[0] = "embed";
+                ctx.embed(TEXT, EmbeddingParams.defaults());
+                stage[0] = "detokenize";
+                m.tokenizer().decode(m.tokenizer().encode(TEXT));
+                return "ok:embedded";
             }
         }
     }

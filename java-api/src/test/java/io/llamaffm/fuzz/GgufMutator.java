@@ -80,6 +80,9 @@ final class GgufMutator {
     private final String architecture;
     private final long alignment;
     private final long dataOffset;
+    /** {@link #ARCH_KEYS} and the seed's own architecture keys that list lacks ({@code deepseek2.attention.kv_lora_rank},
+     * {@code expert_group_count}, the YaRN keys...): the keys {@link #addKey} adds with odd values. */
+    private final List<String> archKeys;
 
     /** @param seed a well-formed GGUF file (kept, not copied) */
     GgufMutator(String name, byte[] seed) {
@@ -90,6 +93,10 @@ final class GgufMutator {
         this.architecture = parsed.findString("general.architecture").orElse("llama");
         this.alignment = parsed.alignment();
         this.dataOffset = parsed.dataOffset();
+        List<String> keys = new ArrayList<>(ARCH_KEYS);
+        parsed.metadata().keySet().stream().filter(k -> k.startsWith(architecture + "."))
+                .map(k -> k.substring(architecture.length() + 1)).filter(k -> !keys.contains(k)).forEach(keys::add);
+        this.archKeys = List.copyOf(keys);
     }
 
     String name() {
@@ -371,7 +378,7 @@ final class GgufMutator {
     }
 
     private String addKey(Map<String, GgufValue> meta, SplittableRandom r) {
-        String key = r.nextBoolean() ? architecture + "." + pick(r, ARCH_KEYS) : pick(r, TOKENIZER_KEYS);
+        String key = r.nextBoolean() ? architecture + "." + pick(r, archKeys) : pick(r, TOKENIZER_KEYS);
         GgufValue v = switch (r.nextInt(4)) {
             case 0 -> randomValue(r);
             case 1 -> new GgufValue.UInt32(edgeValue(r, 1, 4, 1 << 20) & 0xFFFF_FFFFL);

@@ -14,6 +14,7 @@ import io.llamaffm.gguf.GgufValue;
 import io.llamaffm.gguf.LoraFixture;
 import io.llamaffm.gguf.MoeFixture;
 import io.llamaffm.testmodels.SyntheticModels;
+import io.llamaffm.testmodels.SyntheticModels.Family;
 import io.llamaffm.testmodels.SyntheticQwen;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -174,6 +175,154 @@ class HostileModelIT {
             }
             assertEquals(4, ctx.generate("Once upon a time", 4, SamplerChain.greedy(), null).tokens().length);
         }
+    }
+
+    /**
+     * Found by {@link ArchitectureFuzzIT} (gemma3 seed, input 421 of seed 1): SentencePiece replaces each space with
+     * "▁" (and puts one in front); without a "▁" token, a "▁" that no merge absorbs (two spaces) falls back to the
+     * byte tokens of E2 96 81, and llama.cpp's {@code byte_to_token} throws an uncaught {@code std::out_of_range}
+     * when one is missing. The bytes of "▁" count as the text's unless the vocabulary has a "▁" token.
+     */
+    @Test
+    void aSentencePieceVocabularyWithoutTheSpaceTokenNorItsBytes() throws IOException {
+        Path f = edited(stories, "no-space-no-0x81", e -> {
+            setToken(e, tokens(e).indexOf("\u2581"), "\u2581-gone");
+            setToken(e, tokens(e).indexOf("<0x81>"), "<0x81>-gone");
+        });
+        try (Model m = Model.load(f); Context ctx = m.newContext(ContextParams.defaults().withContextLength(64).withThreads(1))) {
+            String expected = "the vocabulary of model no-space-no-0x81.gguf has no token for byte 0x81 (neither <0x81> nor "
+                    + "the byte itself), which llama.cpp may need to tokenize this text";
+            assertEquals(expected, assertThrows(LlamaException.class, () -> m.tokenizer().encode("Once  upon")).getMessage());
+            assertEquals(expected, assertThrows(LlamaException.class,
+                    () -> ctx.generate("Once  upon", 2, SamplerChain.greedy(), null)).getMessage());
+            assertEquals(0, m.tokenizer().encode("", false, false).length, "no text, no bytes");
+        }
+        // with the "▁" token, the same missing byte token costs only texts with that byte
+        Path kept = edited(stories, "no-0x81", e -> setToken(e, tokens(e).indexOf("<0x81>"), "<0x81>-gone"));
+        try (Model m = Model.load(kept); Model original = Model.load(stories)) {
+            assertArrayEquals(original.tokenizer().encode("Once  upon"), m.tokenizer().encode("Once  upon"));
+        }
+    }
+
+    // ---- found by fuzzing each architecture of the matrix (ArchitectureFuzzIT, seed 1) -------------------------------
+
+    private static Path seed(Family family) {
+        return SyntheticModels.fuzzSeed(SyntheticQwen.cacheDir(), stories, family);
+    }
+
+    /** Input 4494 and 5 more (bert, nomic-bert, nomic-bert-moe): an unknown pooling type aborts the embedding graph. */
+    @Test
+    void aPoolingTypeLlamaCppDoesNotKnow() throws IOException {
+        refused(edited(seed(Family.BERT), "pooling-7", e -> e.metadata.put("bert.pooling_type", new GgufValue.UInt32(7))),
+                "bert.pooling_type is 7; llama.cpp knows 0 to 4");
+    }
+
+    /** Input 5471 (nomic-bert-moe): RoPE over 0 dimensions hangs the first decode. */
+    @Test
+    void ropeOverNoDimension() throws IOException {
+        refused(edited(seed(Family.NOMIC_BERT_MOE), "rope-0",
+                e -> e.metadata.put("nomic-bert-moe.rope.dimension_count", new GgufValue.UInt32(0))),
+                "nomic-bert-moe.rope.dimension_count is 0");
+    }
+
+    /** Input 3637 (gemma3): pattern 1 slides no layer, and the context asserts that one does. */
+    @Test
+    void aSlidingWindowWhosePatternSlidesNoLayer() throws IOException {
+        refused(edited(seed(Family.GEMMA3), "swa-pattern-1",
+                e -> e.metadata.put("gemma3.attention.sliding_window_pattern", new GgufValue.UInt32(1))),
+                "gemma3.attention.sliding_window_pattern 1 makes no layer use it");
+    }
+
+    /** Inputs 2630, 2680, 3429, 4919, 6516, 11224: a dense file renamed to qwen2moe / qwen3moe (keys renamed too). */
+    @Test
+    void aDenseModelCalledAMixtureOfExperts() throws IOException {
+        for (String moe : List.of("qwen2moe", "qwen3moe")) {
+            Path f = edited(seed(Family.GEMMA2), "gemma2-as-" + moe, e -> {
+                e.metadata.put("general.architecture", new GgufValue.Str(moe));
+                for (String k : new ArrayList<>(e.metadata.keySet())) {
+                    if (k.startsWith("gemma2.")) {
+                        e.metadata.put(moe + k.substring("gemma2".length()), e.metadata.remove(k));
+                    }
+                }
+            });
+            refused(f, moe + " has experts in every block, the file says 0 experts");
+        }
+    }
+
+    /** Input 1230 (nomic-bert): an embedding length of 2^31 overflows the strides llama.cpp computes. */
+    @Test
+    void anEmbeddingLengthOtherThanTheTokenEmbeddings() throws IOException {
+        refused(edited(seed(Family.NOMIC_BERT), "embedding-2^31",
+                e -> e.metadata.put("nomic-bert.embedding_length", new GgufValue.UInt32(1L << 31))),
+                "nomic-bert.embedding_length is 2147483648 but token_embd.weight rows are 64 long");
+    }
+
+    /** Inputs 2710, 6582 (phi3): attn_qkv and attn_q/k/v are both optional to the loader; the graph needs one. */
+    @Test
+    void aPhi3BlockWithoutAttentionWeights() throws IOException {
+        refused(edited(seed(Family.PHI3), "phi3-no-qkv", e -> e.tensors.remove(e.indexOf("blk.0.attn_qkv.weight"))),
+                "phi3 block 0 has neither attn_qkv nor attn_q, attn_k and attn_v");
+    }
+
+    /** Inputs 1594, 3754, 5466, 6490, 10810, 11034 (deepseek2): latent-attention head sizes the graph multiplies by. */
+    @Test
+    void deepseek2LatentAttentionHeadsOtherThanTheCacheHolds() throws IOException {
+        Path seed = seed(Family.DEEPSEEK2);
+        refused(edited(seed, "key-39", e -> e.metadata.put("deepseek2.attention.key_length", new GgufValue.UInt32(39))),
+                "the file has key_length 39, value_length 32");
+        refused(edited(seed, "no-key-length", e -> e.metadata.remove("deepseek2.attention.key_length")),
+                "the file has key_length 16, value_length 32");
+        refused(edited(seed, "kv-heads-2", e -> e.metadata.put("deepseek2.attention.head_count_kv", new GgufValue.UInt32(2))),
+                "(deepseek2.attention.head_count_kv 1, not 2)");
+    }
+
+    /** Input 6875 (gpt-oss): a value head other than the key head. */
+    @Test
+    void gptOssValueHeadsOtherThanItsKeyHeads() throws IOException {
+        refused(edited(seed(Family.GPT_OSS), "value-511",
+                e -> e.metadata.put("gpt-oss.attention.value_length", new GgufValue.UInt32(511))),
+                "gpt-oss's graph needs equal key and value heads, the file has 16 and 511");
+    }
+
+    /** Inputs 7223 (granite), 9136 (llama): a matrix renamed to rope_freqs; 3821, 8111: token types quantized. */
+    @Test
+    void ropeFactorsAndTokenTypesOfAnotherTypeThanF32() throws IOException {
+        Path f = edited(seed(Family.GRANITE), "granite-rope-freqs", e -> {
+            int i = e.indexOf("blk.0.ffn_up.weight");
+            GgufEdit.Tensor t = e.tensors.get(i);
+            e.tensors.set(i, new GgufEdit.Tensor("rope_freqs.weight", t.type(), t.dims(), t.data()));
+        });
+        refused(f, "tensor 'rope_freqs.weight' is F16; llama.cpp's graph uses it where ggml takes F32 only");
+        refused(edited(seed(Family.BERT), "token-types-q4_1", e -> retype(e, "token_types.weight", GgmlType.Q4_1)),
+                "tensor 'token_types.weight' is Q4_1");
+    }
+
+    /**
+     * The second full run (seed 1): RoPE over 1 dimension (gemma3, 16229), context length 0 with position embeddings
+     * (bert, 18109), deepseek2 without shared experts but with their tensors (18234), an unknown gating function
+     * (deepseek2, 18858, 26618), an output embedding length without a projection (nomic-bert-moe, 22927).
+     */
+    @Test
+    void sizesAndKindsTheLoaderTakesUnchecked() throws IOException {
+        refused(edited(seed(Family.GEMMA3), "rope-1", e -> e.metadata.put("gemma3.rope.dimension_count", new GgufValue.UInt32(1))),
+                "gemma3.rope.dimension_count is 1; RoPE turns pairs of dimensions");
+        refused(edited(seed(Family.BERT), "context-0", e -> e.metadata.put("bert.context_length", new GgufValue.UInt32(0))),
+                "bert.context_length is 0, but the file has position embeddings");
+        Path deepseek = seed(Family.DEEPSEEK2);
+        refused(edited(deepseek, "shared-0", e -> e.metadata.put("deepseek2.expert_shared_count", new GgufValue.UInt32(0))),
+                "block 1 has a shared expert, but deepseek2.expert_shared_count is 0");
+        refused(edited(deepseek, "gating-max", e -> e.metadata.put("deepseek2.expert_gating_func", new GgufValue.UInt32(0xFFFF_FFFFL))),
+                "deepseek2.expert_gating_func is 4294967295; llama.cpp knows 0 to 4");
+        refused(edited(seed(Family.NOMIC_BERT_MOE), "embedding-out-2^20",
+                e -> e.metadata.put("nomic-bert-moe.embedding_length_out", new GgufValue.UInt32(1 << 20))),
+                "nomic-bert-moe.embedding_length_out is 1048576, but nomic-bert-moe has no output projection");
+    }
+
+    /** Input 11259 of the second full run (gpt-oss): a 2-D expert bias quantized; ggml_add_id asserts F32 in the graph. */
+    @Test
+    void expertBiasesOfAnotherTypeThanF32() throws IOException {
+        refused(edited(seed(Family.GPT_OSS), "gate-exps-bias-q4_1", e -> retype(e, "blk.1.ffn_gate_exps.bias", GgmlType.Q4_1)),
+                "tensor 'blk.1.ffn_gate_exps.bias' is Q4_1; expert biases enter ggml_add_id, which takes F32 only");
     }
 
     @Test

@@ -247,6 +247,14 @@ public final class SyntheticModels {
             }
         }
 
+        /** {@return this spec with {@code n} layers} */
+        public Spec withLayers(int n) {
+            return new Spec(architecture, vocabulary, n, embedding, heads, kvHeads, headDim, feedForward, experts,
+                    expertsUsed, expertFeedForward, contextLength, slidingWindow, ropeBase, ropeDimensions,
+                    ropeScalingType, ropeScalingFactor, ropeOriginalContext, normEps, encoder, seed, weightStd,
+                    embeddingStd);
+        }
+
         /** {@return the RoPE frequency scale llama.cpp derives: 1 / factor, or 1 without a factor} */
         public float ropeFrequencyScale() {
             return ropeScalingFactor == 0 ? 1f : 1f / ropeScalingFactor;
@@ -359,6 +367,38 @@ public final class SyntheticModels {
         }
     }
 
+    /**
+     * {@code general.name} of the fuzz seeds: without the family's name, since llama.cpp sets token attributes by
+     * name ("phi3" in it looks up {@code <|endoftext|>}, which stories260K's vocabulary lacks, and refuses the file).
+     */
+    static final String FUZZ_SEED_NAME = "llama-ffm fuzz seed (random weights)";
+
+    /**
+     * A fuzz seed of {@code family} (for {@code io.llamaffm.fuzz.ArchitectureFuzzIT}): the family's keys and tensor set in
+     * its spec's dimensions but with 2 layers, and the tokenizer of {@code smallVocabulary} (stories260K's 512-token
+     * SPM vocabulary) instead of the family's 50k-262k-token one, so that a mutant stays under 600 KiB, loads in
+     * milliseconds, and a mutation lands on the architecture's hyper-parameters and tensors rather than in the token
+     * arrays (the real tokenizers are fuzzed as vocabulary seeds). The encoders get {@code token_type_count} 2 when the
+     * vocabulary has none (their {@code token_types} tensor needs a row). Cached like {@link #ensure}.
+     *
+     * @param cacheDir        the cache folder (created when missing)
+     * @param smallVocabulary a GGUF whose {@code tokenizer.*} keys are copied (a model file will do)
+     * @param family          the architecture
+     * @return the seed file
+     */
+    public static Path fuzzSeed(Path cacheDir, Path smallVocabulary, Family family) {
+        if (!Files.isRegularFile(smallVocabulary)) throw new IllegalArgumentException(smallVocabulary + " is missing");
+        Spec s = family.spec().withLayers(2);
+        try {
+            String hash = hash("generator=" + GENERATOR_VERSION + ";fuzz-seed;name=" + FUZZ_SEED_NAME + ";family=" + family + ";" + s,
+                    smallVocabulary);
+            return cached(cacheDir, family.fileName() + "-fuzz", hash, out -> write(smallVocabulary, s, family.layout,
+                    FUZZ_SEED_NAME, out, w -> {}, true));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make the " + family + " fuzz seed in " + cacheDir + ": " + e, e);
+        }
+    }
+
     /** Writes a file: called with the temporary path to write to. */
     interface FileWriter {
         void write(Path out) throws IOException;
@@ -397,6 +437,12 @@ public final class SyntheticModels {
      */
     static void write(Path vocab, Spec s, Layout layout, String name, Path out, Consumer<GgufWriter> tokenizer)
             throws IOException {
+        write(vocab, s, layout, name, out, tokenizer, false);
+    }
+
+    /** As above; with {@code twoTokenTypes}, an encoder gets 2 token types when the vocabulary states none. */
+    static void write(Path vocab, Spec s, Layout layout, String name, Path out, Consumer<GgufWriter> tokenizer,
+                      boolean twoTokenTypes) throws IOException {
         GgufWriter w = new GgufWriter();
         Out o = new Out(w, s);
         w.putString("general.architecture", s.architecture());
@@ -440,6 +486,10 @@ public final class SyntheticModels {
             o.tokenTypes = v.find("tokenizer.ggml.token_type_count").orElse(null) instanceof GgufValue.UInt32(long n) ? n : 0;
         }
         tokenizer.accept(w);
+        if (twoTokenTypes && s.encoder() && o.tokenTypes == 0) {
+            w.putUInt32("tokenizer.ggml.token_type_count", 2);
+            o.tokenTypes = 2;
+        }
         layout.write(s, o);
         w.write(out);
     }

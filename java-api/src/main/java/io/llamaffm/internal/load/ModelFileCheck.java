@@ -41,6 +41,12 @@ import java.util.Set;
  *       zero;</li>
  *   <li>head sizes the graphs of some architectures assert on (equal key and value heads, RoPE over the whole head,
  *       deepseek2's no-RoPE part of at least 1);</li>
+ *   <li>found by fuzzing each architecture of the matrix: pooling types above 4, gating functions above 4, RoPE over
+ *       0 or an odd number of dimensions, a context length of 0 with position embeddings, an output embedding length
+ *       (without projection) or a shared expert count of 0 that disagrees with the tensors, a sliding
+ *       window with a pattern that slides no layer, MoE-only architectures without experts, an embedding length
+ *       other than the token embedding's, phi3 blocks without attention weights, deepseek2's latent-attention
+ *       head sizes, RoPE factors, BERT token types and expert biases of another type than F32;</li>
  *   <li>keys read without a type check: {@code split.no} (UINT16), and in a LoRA adapter {@code general.type},
  *       {@code general.architecture}, {@code adapter.type} (STRING) and {@code adapter.lora.alpha} (FLOAT32).</li>
  * </ul>
@@ -149,8 +155,24 @@ public final class ModelFileCheck {
                 throw new Refused("tensor '" + t.name() + "' is a vector of " + t.type() + "; vectors (norms, biases) "
                         + "enter element-wise operations, which ggml computes in F32 only");
             }
+            if (t.type() != GgmlType.F32 && t.name().endsWith("_exps.bias")) {
+                throw new Refused("tensor '" + t.name() + "' is " + t.type() + "; expert biases enter ggml_add_id, "
+                        + "which takes F32 only");
+            }
+            if (t.type() != GgmlType.F32 && F32_ONLY.contains(t.name())) {
+                throw new Refused("tensor '" + t.name() + "' is " + t.type() + "; llama.cpp's graph uses it where ggml "
+                        + "takes F32 only (RoPE frequency factors; the token-type row added to every embedding)");
+            }
         }
     }
+
+    /**
+     * Tensors that are not vectors but that the graph uses as F32: RoPE frequency factors ({@code ggml_rope_ext}
+     * asserts {@code c->type == GGML_TYPE_F32}) and BERT's token types (a row of it is added to each embedding:
+     * binary-ops {@code unsupported types}).
+     */
+    static final Set<String> F32_ONLY = Set.of("rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight",
+            "token_types.weight");
 
     /** One row: ggml's {@code n_dims} is 1. */
     private static boolean isVector(TensorInfo t) {
@@ -245,6 +267,110 @@ public final class ModelFileCheck {
         epsilons(p);
         shapes(p, layers);
         headSizes(p);
+        architectureRules(p);
+    }
+
+    /** {@code LLAMA_EXPERT_GATING_FUNC_TYPE_SQRT_SOFTPLUS}, the largest gating function llama.cpp knows. */
+    static final long MAX_GATING_FUNC = 4;
+    /** {@code LLAMA_POOLING_TYPE_RANK}, the largest pooling type llama.cpp knows. */
+    static final long MAX_POOLING_TYPE = 4;
+    /**
+     * Architectures whose loader creates expert tensors for every block from {@code expert_count} and an expert
+     * feed-forward length without checking them (found renaming dense files to these).
+     */
+    static final Set<String> MOE_ONLY = Set.of("qwen2moe", "qwen3moe", "gpt-oss");
+    /** The architectures of the architecture matrix, whose loaders were read: token_embd is {embedding, vocabulary}. */
+    static final Set<String> MATRIX = Set.of("llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "granite",
+            "olmo2", "smollm3", "deepseek2", "gpt-oss", "mistral3", "bert", "nomic-bert", "nomic-bert-moe");
+
+    /**
+     * The rules found by fuzzing each architecture of the matrix ({@code ArchitectureFuzzIT}): values llama.cpp takes
+     * from the file and later asserts on, or divides by, or loops over.
+     */
+    private void architectureRules(String p) {
+        OptionalLong pooling = u32(p + "pooling_type");
+        if (pooling.isPresent() && pooling.getAsLong() > MAX_POOLING_TYPE) { // an unknown pooling: GGML_ABORT in the graph
+            throw new Refused(p + "pooling_type is " + pooling.getAsLong() + "; llama.cpp knows 0 to " + MAX_POOLING_TYPE);
+        }
+        OptionalLong rope = u32(p + "rope.dimension_count");
+        if (MATRIX.contains(arch) && rope.isPresent() && (rope.getAsLong() == 0 || rope.getAsLong() % 2 != 0)) {
+            // 0: the first decode never returns; odd: ggml's rope asserts n_dims % 2 == 0
+            throw new Refused(p + "rope.dimension_count is " + rope.getAsLong() + "; RoPE turns pairs of dimensions, at least one");
+        }
+        OptionalLong gating = u32(p + "expert_gating_func");
+        if (gating.isPresent() && gating.getAsLong() > MAX_GATING_FUNC) { // the MoE graph aborts on an unknown one
+            throw new Refused(p + "expert_gating_func is " + gating.getAsLong() + "; llama.cpp knows 0 to " + MAX_GATING_FUNC);
+        }
+        OptionalLong context = u32(p + "context_length");
+        if (context.isPresent() && context.getAsLong() == 0 && hasTensor("", "position_embd")) {
+            throw new Refused(p + "context_length is 0, but the file has position embeddings (one row per position)");
+        }
+        OptionalLong window = u32(p + "attention.sliding_window");
+        OptionalLong pattern = u32(p + "attention.sliding_window_pattern");
+        if (window.orElse(0) > 0 && pattern.orElse(0) == 1) { // no layer slides: GGML_ASSERT(hparams.is_swa_any())
+            throw new Refused(p + "attention.sliding_window is " + window.getAsLong() + " but "
+                    + p + "attention.sliding_window_pattern 1 makes no layer use it");
+        }
+        if (MOE_ONLY.contains(arch)) {
+            long experts = u32(p + "expert_count").orElse(0);
+            long used = u32(p + "expert_used_count").orElse(0);
+            long expertFf = u32(p + "expert_feed_forward_length").orElse(0);
+            long ff = u32(p + "feed_forward_length").orElse(0);
+            if (experts < 1 || used < 1) {
+                throw new Refused(arch + " has experts in every block, the file says " + experts + " experts ("
+                        + p + "expert_count), " + used + " used (" + p + "expert_used_count)");
+            }
+            if (expertFf < 1 && (!arch.equals("qwen2moe") || ff / used < 1)) {
+                throw new Refused(arch + "'s experts need a feed-forward length (" + p + "expert_feed_forward_length)");
+            }
+        }
+        if (MATRIX.contains(arch)) {
+            long embedding = u32(p + "embedding_length").orElse(-1);
+            OptionalLong out = u32(p + "embedding_length_out");
+            if (out.isPresent() && out.getAsLong() != embedding) { // embeddings are read that long: out of bounds
+                throw new Refused(p + "embedding_length_out is " + out.getAsLong() + ", but " + arch
+                        + " has no output projection: its embeddings are " + embedding + " long");
+            }
+            Optional<TensorInfo> tokens = file.tensor("token_embd.weight");
+            if (embedding > 0 && tokens.isPresent() && tokens.get().dims()[0] != embedding) { // strides overflow, unchecked
+                throw new Refused(p + "embedding_length is " + embedding + " but token_embd.weight rows are "
+                        + tokens.get().dims()[0] + " long");
+            }
+        }
+        if (arch.equals("phi3")) {
+            long layers = u32(p + "block_count").orElse(0);
+            for (int il = 0; il < layers; il++) { // phi3 takes attn_qkv or attn_q/k/v, both optional; the graph needs one
+                String blk = "blk." + il + ".";
+                if (!hasTensor(blk, "attn_qkv") && !(hasTensor(blk, "attn_q") && hasTensor(blk, "attn_k") && hasTensor(blk, "attn_v"))) {
+                    throw new Refused("phi3 block " + il + " has neither attn_qkv nor attn_q, attn_k and attn_v");
+                }
+            }
+        }
+        if (arch.equals("deepseek2") && u32(p + "expert_shared_count").orElse(0) == 0) {
+            long layers = u32(p + "block_count").orElse(0);
+            for (int il = 0; il < layers; il++) { // the shared expert is sized n_ff_exp * expert_shared_count
+                if (hasTensor("blk." + il + ".", "ffn_up_shexp", "ffn_gate_shexp", "ffn_down_shexp")) {
+                    throw new Refused("block " + il + " has a shared expert, but " + p + "expert_shared_count is 0");
+                }
+            }
+        }
+        if (arch.equals("deepseek2") && u32(p + "attention.key_length_mla").orElse(0) != 0
+                && u32(p + "attention.value_length_mla").orElse(0) != 0) {
+            // multi-head latent attention caches one latent head of kv_lora_rank + the RoPE part, values kv_lora_rank
+            long rank = u32(p + "attention.kv_lora_rank").orElse(0);
+            long heads = u32(p + "attention.head_count").orElse(0);
+            long ropeDims = rope.orElse(-1);
+            long embedding = u32(p + "embedding_length").orElse(0);
+            long key = u32(p + "attention.key_length").orElse(heads > 0 ? embedding / heads : 0);
+            long value = u32(p + "attention.value_length").orElse(heads > 0 ? embedding / heads : 0);
+            long kvHeads = u32(p + "attention.head_count_kv").orElse(heads);
+            if (key != rank + ropeDims || value != rank || kvHeads != 1) {
+                throw new Refused("deepseek2 with multi-head latent attention caches one head (" + p
+                        + "attention.head_count_kv 1, not " + kvHeads + ") of kv_lora_rank + rope.dimension_count ("
+                        + rank + " + " + ropeDims + ") for keys and kv_lora_rank for values; the file has key_length "
+                        + key + ", value_length " + value);
+            }
+        }
     }
 
     /**
@@ -253,7 +379,7 @@ public final class ModelFileCheck {
      * Checked for the architectures of the architecture matrix ({@code ArchitectureMatrixIT}), whose graphs were read.
      */
     static final Set<String> EQUAL_KEY_AND_VALUE_HEADS = Set.of("llama", "qwen2", "qwen3", "qwen3moe", "granite", "olmo2",
-            "smollm3", "mistral3", "phi3", "bert", "nomic-bert", "nomic-bert-moe");
+            "smollm3", "mistral3", "phi3", "bert", "nomic-bert", "nomic-bert-moe", "gpt-oss");
     /** Of those, the ones whose graph also asserts that RoPE turns the whole head ({@code n_rot == n_embd_head}). */
     static final Set<String> WHOLE_HEAD_ROPE = Set.of("llama", "qwen2", "qwen3", "qwen3moe", "granite", "olmo2", "smollm3",
             "mistral3");
