@@ -10,6 +10,7 @@ import io.llamaffm.Model;
 import io.llamaffm.decoding.BatchScheduler;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -536,13 +537,25 @@ public final class OpenAiServer implements AutoCloseable {
         String length = exchange.getRequestHeaders().getFirst("Content-Length");
         if (length != null && length.chars().allMatch(Character::isDigit) && (length.length() >= 19
                 || Long.parseLong(length) > maxRequestBytes)) {
-            throw tooLarge();
+            throw tooLarge(exchange);
         }
         int limit = (int) Math.min(maxRequestBytes + 1, Integer.MAX_VALUE - 8);
         CompletableFuture<byte[]> read = new CompletableFuture<>();
         Thread reader = Thread.ofVirtual().name("llama-ffm-body-reader").start(() -> {
             try {
-                read.complete(exchange.getRequestBody().readNBytes(limit));
+                InputStream in = exchange.getRequestBody();
+                byte[] bytes = in.readNBytes(limit);
+                if (bytes.length > maxRequestBytes) {
+                    // over the limit without a Content-Length (chunked): read on past it, up to a bound, so that the
+                    // client has sent its body when the 413 goes out; closing a socket with unread bytes resets the
+                    // connection, and the client may lose the answer
+                    long left = OVERSIZE_DRAIN_BYTES;
+                    byte[] sink = new byte[8192];
+                    for (int n; left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0; ) {
+                        left -= n;
+                    }
+                }
+                read.complete(bytes);
             } catch (Throwable t) {
                 read.completeExceptionally(t);
             }
@@ -563,7 +576,7 @@ public final class OpenAiServer implements AutoCloseable {
             throw new IllegalStateException("could not read the request body", e.getCause());
         }
         if (body.length > maxRequestBytes) {
-            throw tooLarge();
+            throw tooLarge(exchange);
         }
         return body;
     }
@@ -598,7 +611,15 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private ApiException tooLarge() {
+    /** How much of a chunked body over the limit is read and dropped before the 413 (past that, the connection closes). */
+    private static final long OVERSIZE_DRAIN_BYTES = 16L << 20;
+
+    /**
+     * 413, with {@code Connection: close}: the rest of the body stays unread, so the connection cannot carry another
+     * request (a client that reused it would find it reset).
+     */
+    private ApiException tooLarge(HttpExchange exchange) {
+        exchange.getResponseHeaders().set("Connection", "close");
         return new ApiException(413, "invalid_request_error", "The request body is larger than this server accepts ("
                 + maxRequestBytes + " bytes).", null, "request_too_large");
     }
