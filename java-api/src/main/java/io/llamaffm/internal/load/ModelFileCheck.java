@@ -337,7 +337,7 @@ public final class ModelFileCheck {
                         + tokens.get().dims()[0] + " long");
             }
         }
-        if (arch.equals("phi3")) {
+        if (arch.equals("phi3") && hasTensor("", "token_embd")) { // without it llama.cpp refuses the file itself, cleanly
             long layers = u32(p + "block_count").orElse(0);
             for (int il = 0; il < layers; il++) { // phi3 takes attn_qkv or attn_q/k/v, both optional; the graph needs one
                 String blk = "blk." + il + ".";
