@@ -28,7 +28,7 @@ public final class ConsumerCheck {
     /** stories260K's greedy continuation, the same the library's own tests and a native llama.cpp run produce. */
     static final String EXPECTED = ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw";
     static final Set<String> API_PACKAGES = Set.of("io.llamaffm", "io.llamaffm.chat", "io.llamaffm.convert",
-            "io.llamaffm.decoding", "io.llamaffm.embeddings", "io.llamaffm.gguf", "io.llamaffm.grammar");
+            "io.llamaffm.decoding", "io.llamaffm.embeddings", "io.llamaffm.gguf", "io.llamaffm.grammar", "io.llamaffm.hub");
 
     private final List<String> failures = new ArrayList<>();
 
