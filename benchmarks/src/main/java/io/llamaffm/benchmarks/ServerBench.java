@@ -43,15 +43,21 @@ public final class ServerBench implements Callable<Integer> {
     List<String> models;
     @Option(names = "--levels", split = ",", defaultValue = "1,2,4,8,16", description = "concurrent clients, one level each (default ${DEFAULT-VALUE})")
     int[] levels;
-    @Option(names = "--requests", defaultValue = "4", description = "requests per client and level (default ${DEFAULT-VALUE})")
-    int requests;
+    @Option(names = "--requests", split = ",", defaultValue = "32,4",
+            description = "requests per client and level, one number per model in --models order (the last one goes on for the rest; default ${DEFAULT-VALUE})")
+    List<Integer> requestsPerModel;
+    /** Requests per client and level of the model being measured. */
+    private int requests;
     @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens of every request (default ${DEFAULT-VALUE})")
     int maxTokens;
     @Option(names = "--rounds", defaultValue = "1", description = "times each level is run on both servers (default ${DEFAULT-VALUE})")
     int rounds;
-    @Option(names = "--warmup", defaultValue = "1", description = "unmeasured passes of the level's whole load after each start "
-            + "(default ${DEFAULT-VALUE}): a JVM server compiles its hot code during its first thousands of tokens")
+    @Option(names = "--warmup", defaultValue = "1", description = "unmeasured passes of the level's whole load after each start, "
+            + "at least (default ${DEFAULT-VALUE}): a JVM server compiles its hot code during its first thousands of tokens")
     int warmup;
+    @Option(names = "--warmup-seconds", defaultValue = "10", description = "further unmeasured passes until this long since the "
+            + "warm-up began (default ${DEFAULT-VALUE}): a pass of a small model's load is over before the JIT has compiled it")
+    int warmupSeconds;
     @Option(names = "--threads", defaultValue = "2", description = "CPU threads of both servers (default ${DEFAULT-VALUE})")
     int threads;
     @Option(names = "--control-threads", defaultValue = "1",
@@ -85,7 +91,9 @@ public final class ServerBench implements Callable<Integer> {
         StringBuilder tables = new StringBuilder();
         StringBuilder verdicts = new StringBuilder();
         ModelResult control = null;
-        for (String m : models) {
+        for (int mi = 0; mi < models.size(); mi++) {
+            String m = models.get(mi);
+            requests = requestsPerModel.get(Math.min(mi, requestsPerModel.size() - 1));
             Path model = switch (m) {
                 case "stories" -> smallModel;
                 case "1b" -> SyntheticModel.ensure(modelCache, SyntheticModel.Type.Q4_0);
@@ -128,7 +136,7 @@ public final class ServerBench implements Callable<Integer> {
             }
         }
         String name = model.getFileName() + (threads == this.threads ? "" : ", " + threads + " thread" + (threads == 1 ? "" : "s"));
-        return new ModelResult(name, results);
+        return new ModelResult(name, results, requests);
     }
 
     private final java.util.Map<Path, List<Integer>> notUtf8 = new java.util.HashMap<>();
@@ -163,7 +171,8 @@ public final class ServerBench implements Callable<Integer> {
             if (!model.equals(smallModel)) {
                 load.banned(notUtf8(model)); // the synthetic model's random bytes: see ServerLoad.banned
             }
-            for (int w = 0; w < warmup; w++) {
+            long warmupEnd = System.nanoTime() + warmupSeconds * 1_000_000_000L;
+            for (int w = 0; w < warmup || System.nanoTime() < warmupEnd; w++) {
                 load.level(clients, requests);
             }
             return load.level(clients, requests);
@@ -208,10 +217,12 @@ public final class ServerBench implements Callable<Integer> {
     private final class ModelResult {
         private final String model;
         private final LoadLevel[][][] results;
+        private final int requests;
 
-        ModelResult(String model, LoadLevel[][][] results) {
+        ModelResult(String model, LoadLevel[][][] results, int requests) {
             this.model = model;
             this.results = results;
+            this.requests = requests;
         }
 
         private double[] tokensPerSecond(int side, int level) {
@@ -234,7 +245,8 @@ public final class ServerBench implements Callable<Integer> {
         }
 
         String table() {
-            StringBuilder md = new StringBuilder("### ").append(model).append("\n\n");
+            StringBuilder md = new StringBuilder("### ").append(model).append("\n\n")
+                    .append(requests).append(" requests per client and level.\n\n");
             md.append("| clients | llama-server tokens/s | llama-ffm tokens/s | llama-ffm / llama-server | TTFT p50 / p99 ms, llama-server | ")
                     .append("TTFT p50 / p99 ms, llama-ffm | ITL p50 / p99 ms, llama-server | ITL p50 / p99 ms, llama-ffm |\n")
                     .append("|---|---|---|---|---|---|---|---|\n");
@@ -330,8 +342,10 @@ public final class ServerBench implements Callable<Integer> {
         md.append("Our OpenAI-compatible server (`server/`) and llama.cpp's llama-server, both over HTTP only, same model, ")
                 .append("same threads (").append(threads).append("). For each concurrency level C each server is started fresh with C slots ")
                 .append("and ").append(ctx).append(" tokens of context, waited for (`GET /health` 200), warmed up with ")
-                .append(warmup == 1 ? "one unmeasured pass" : warmup + " unmeasured passes").append(" of the level's load (the same requests; ")
-                .append("a JVM server compiles its hot code during its first thousands of tokens, as a server in service long has), then C clients start at once and each sends ").append(requests)
+                .append(warmup == 1 ? "unmeasured passes" : "at least " + warmup + " unmeasured passes").append(" of the level's load (the same requests) ")
+                .append("until ").append(warmupSeconds).append(" s have passed (both servers alike: ")
+                .append("a JVM server compiles its hot code during its first tens of thousands of tokens, as a server in service long has; ")
+                .append("a pass of stories260K's load is over in about a second), then C clients start at once and each sends R (given under each model)")
                 .append(" streaming `POST /v1/chat/completions` back to back, and the server is stopped; at each level the two take turns at going first")
                 .append(rounds > 1 ? " (" + rounds + " rounds; tokens/s as median (min–max), the ratio as the median [quartiles] of the per-round ratios; latencies pooled over the rounds)" : " (one round)")
                 .append(". Requests: one short user message (").append(ServerLoad.PROMPTS.size())

@@ -35,6 +35,8 @@ public final class ServerMain {
               -c, --ctx TOKENS            the context, shared by the slots: each holds ctx/parallel (default 4096)
               -t, --threads N             CPU threads (default: the cores)
               -b, --batch-size TOKENS     the most tokens decoded in one step (default 512)
+                  --poll LEVEL            how long CPU workers busy-wait for the next step, 0-100 (default 1;
+                                          llama-server uses 50; see ContextParams.withPolling)
                   --queue-size N          requests waiting for a slot before 503 (default 64)
                   --queue-timeout SECONDS how long a request waits for a slot before 503 (default 60)
                   --api-key KEY           require 'Authorization: Bearer KEY' (also: LLAMAFFM_API_KEY)
@@ -114,7 +116,7 @@ public final class ServerMain {
     private static final Map<String, String> ALIASES = Map.of("-m", "model", "-np", "parallel", "-c", "ctx", "-t", "threads",
             "-b", "batch-size", "-h", "help");
     private static final List<String> NAMES = List.of("model", "embedding-model", "rerank-model", "host", "port", "parallel",
-            "ctx", "threads", "batch-size", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "read-timeout", "help");
+            "ctx", "threads", "batch-size", "poll", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "read-timeout", "help");
 
     static Map<String, String> parse(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -149,7 +151,8 @@ public final class ServerMain {
         int parallel = integer(o, "parallel", 4, 1);
         ContextParams context = ContextParams.defaults()
                 .withContextLength(integer(o, "ctx", 4096, 16))
-                .withBatchSize(integer(o, "batch-size", 512, 1));
+                .withBatchSize(integer(o, "batch-size", 512, 1))
+                .withPolling(integer(o, "poll", ContextParams.DEFAULT_POLLING, 0));
         if (o.containsKey("threads")) {
             context = context.withThreads(integer(o, "threads", 0, 1));
         }

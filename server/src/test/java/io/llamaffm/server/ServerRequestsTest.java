@@ -1,5 +1,6 @@
 package io.llamaffm.server;
 
+import io.llamaffm.ContextParams;
 import io.llamaffm.SamplerChain;
 import org.junit.jupiter.api.Test;
 
@@ -176,6 +177,18 @@ class ServerRequestsTest {
                 () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--read-timeout", "0"})));
         assertEquals("--read-timeout must be at least 1, got 0", zero.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ServerMain.parse(new String[] {"--read-timeout"}));
+    }
+
+    @Test
+    void serverMainReadsThePollingLevel() {
+        assertEquals(ContextParams.DEFAULT_POLLING, ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf"})).context().polling());
+        assertEquals(50, ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--poll", "50"})).context().polling());
+        IllegalArgumentException high = assertThrows(IllegalArgumentException.class,
+                () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--poll=101"})));
+        assertEquals("polling must be in 0..100, got 101", high.getMessage());
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--poll", "-1"})));
+        assertEquals("--poll must be at least 0, got -1", negative.getMessage());
     }
 
     @Test
