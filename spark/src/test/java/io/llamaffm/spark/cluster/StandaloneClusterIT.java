@@ -97,7 +97,9 @@ class StandaloneClusterIT {
         LocalStandaloneCluster.Options opts = LocalStandaloneCluster.Options
                 .defaults(dir.resolve("cluster"), ClassPaths.sparkJars(cp))
                 .withWorkers(2).withCoresPerWorker(1).withMemoryPerWorker("1g").withTimeout(Duration.ofMinutes(5));
+        Set<Long> started = new HashSet<>();
         try (LocalStandaloneCluster cluster = LocalStandaloneCluster.start(opts)) {
+            started.addAll(cluster.workerPids());
             SparkSession.Builder b = SparkSession.builder().appName("StandaloneClusterIT");
             cluster.applicationConf(appJars, 1, "768m").forEach(b::config);
             b.config("spark.executorEnv.LLAMAFFM_CACHE_DIR", cache.toString());
@@ -137,6 +139,7 @@ class StandaloneClusterIT {
                 assertTrue(!pids.contains(ProcessHandle.current().pid()), "the driver ran a task");
                 Set<Integer> workers = new HashSet<>();
                 for (long pid : pids) {
+                    started.add(pid);
                     workers.add(cluster.workerOf(pid).orElseThrow(
                             () -> new AssertionError("pid " + pid + " runs under no worker of the cluster")));
                 }
@@ -160,6 +163,40 @@ class StandaloneClusterIT {
             } finally {
                 spark.stop();
             }
+        }
+        // close() stopped the workers and the executors they started
+        for (long pid : started) {
+            assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "process " + pid + " outlived close()");
+        }
+    }
+
+    @Test
+    void theHardLimitKillsTheCluster() throws Exception {
+        Path dir = Files.createDirectories(TARGET.resolve("standalone-cluster-it-limit"));
+        LocalStandaloneCluster.Options opts = LocalStandaloneCluster.Options
+                .defaults(dir, ClassPaths.sparkJars(ClassPaths.current())).withWorkers(1)
+                .withTimeout(Duration.ofSeconds(25));
+        long t0 = System.nanoTime();
+        List<Long> pids = new ArrayList<>();
+        LocalStandaloneCluster cluster = null;
+        try {
+            cluster = LocalStandaloneCluster.start(opts);
+            pids.addAll(cluster.workerPids());
+        } catch (IllegalStateException e) { // the limit passed while it started (a very slow machine): also a kill
+            assertTrue(e.getMessage().contains("stopped") || e.getMessage().contains("exited"), e.getMessage());
+            return;
+        }
+        try {
+            while (!cluster.isClosed() && System.nanoTime() - t0 < Duration.ofSeconds(60).toNanos()) {
+                Thread.sleep(200);
+            }
+            assertTrue(cluster.isClosed(), "the watchdog did not fire");
+            assertTrue(System.nanoTime() - t0 >= Duration.ofSeconds(25).toNanos(), "fired before the limit");
+            for (long pid : pids) {
+                ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+            }
+        } finally {
+            cluster.close();
         }
     }
 
