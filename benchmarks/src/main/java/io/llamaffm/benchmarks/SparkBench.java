@@ -2,15 +2,13 @@ package io.llamaffm.benchmarks;
 
 import io.llamaffm.Context;
 import io.llamaffm.ContextParams;
-import io.llamaffm.Embedding;
 import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
 import io.llamaffm.convert.OnnxToGguf;
 import io.llamaffm.gguf.GgmlType;
+import io.llamaffm.spark.LlamaEmbeddings;
 import io.llamaffm.spark.cluster.ClassPaths;
 import io.llamaffm.spark.cluster.LocalStandaloneCluster;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -25,7 +23,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
@@ -34,16 +31,17 @@ import java.util.concurrent.Future;
 
 /**
  * Embeddings per second through Spark (local[1], local[2], and a real standalone cluster of two 1-core workers, see
- * {@link LocalStandaloneCluster}) next to bare {@link Context#embed} with the same total threads, the same model
- * (all-MiniLM-L6-v2 converted to GGUF F32), the same corpus and the same batching (contexts of one thread, batches
- * of {@value #BATCH} texts), alternated in one run. Writes the "Spark" section of benchmarks/RESULTS.md in place.
+ * {@link LocalStandaloneCluster}), through {@link LlamaEmbeddings}, next to bare {@link Context#embed} with the same
+ * total threads, the same model (all-MiniLM-L6-v2 converted to GGUF F32), the same corpus and the same batching
+ * (contexts of one thread, batches of {@value #BATCH} texts), alternated in one run. Writes the "Spark" section of benchmarks/RESULTS.md in place.
  *
  * <pre>java -cp ... io.llamaffm.benchmarks.SparkBench [--texts N] [--reps N] [--out FILE] [--command LINE]</pre>
  *
  * <p>The bare side with {@code T} threads is {@code T} Java threads, each with its own one-thread context over one
  * shared model, each embedding its share of the corpus in batches, as {@code T} Spark tasks do. The Spark side is a
- * cached DataFrame of the corpus in {@value #PARTITIONS} partitions, embedded on the executors (one model per executor
- * JVM, a context per partition, batches of {@value #BATCH}) and written to Spark's {@code noop} sink, so that every
+ * cached DataFrame of the corpus in {@value #PARTITIONS} partitions, embedded on the executors by
+ * {@link LlamaEmbeddings} (one model per executor JVM, a context per task, batches of {@value #BATCH}) and written to
+ * Spark's {@code noop} sink, so that every
  * vector is computed and none travels back to the driver. The time of one run is the wall time of that action, the
  * model already loaded on every executor by a warm-up run.
  */
@@ -82,7 +80,7 @@ public final class SparkBench {
                         + " (--texts N, --reps N, --out FILE, --command LINE)");
             }
         }
-        LocalStandaloneCluster.checkJava(Runtime.version(), System.getProperty("java.home"));
+        io.llamaffm.spark.SparkJvmFlags.checkJava();
         Path dir = Files.createDirectories(Path.of("benchmarks/target/spark-bench").toAbsolutePath());
         Path model = dir.resolve("minilm-f32.gguf");
         if (!Files.exists(model)) {
@@ -114,7 +112,7 @@ public final class SparkBench {
                     Path jars = dir.resolve("app-jars");
                     List<Path> app = new ArrayList<>(List.of(ClassPaths.jarOf(Context.class, jars, "llama-ffm"),
                             ClassPaths.jarOf(io.llamaffm.bindings.LlamaH.class, jars, "llama-ffm-bindings"),
-                            ClassPaths.jarOf(SparkBench.class, jars, "llama-ffm-benchmarks")));
+                            ClassPaths.jarOf(LlamaEmbeddings.class, jars, "llama-ffm-spark")));
                     app.addAll(ClassPaths.nativesJars());
                     cluster.applicationConf(app, 1, "768m").forEach(b::config);
                 }
@@ -148,8 +146,8 @@ public final class SparkBench {
                 + String.format(Locale.ROOT, "all-MiniLM-L6-v2 (GGUF F32), %d texts, %d runs each after a warm-up, Spark and "
                 + "bare alternated (taking turns at going first, %d ms pause before each run); medians (min–max), the ratio "
                 + "paired: median [quartiles] of the per-run ratios; overhead per core = 1 − that median. Both sides: "
-                + "contexts of one thread, batches of %d texts; Spark: %d partitions of a cached DataFrame, one model per "
-                + "executor JVM, output to the noop sink; bare: as many Java threads as Spark has cores, each with its "
+                + "contexts of one thread, batches of %d texts; Spark: LlamaEmbeddings over %d partitions of a cached "
+                + "DataFrame (one model per executor JVM), output to the noop sink; bare: as many Java threads as Spark has cores, each with its "
                 + "own context over one model and its share of the corpus. The standalone cluster's executors are "
                 + "separate JVMs (heap 768 MiB) on this machine beside the driver, master and worker JVMs.%n%n",
                 texts, reps, EmbeddingBench.SETTLE_MS, BATCH, PARTITIONS)
@@ -171,7 +169,7 @@ public final class SparkBench {
         if (df.count() != corpus.size()) {
             throw new IllegalStateException("the cached corpus lost rows");
         }
-        Dataset<Row> embedded = embed(spark, df, model);
+        Dataset<Row> embedded = embed(df, model);
         double[] sparkRates = new double[reps];
         double[] bareRates = new double[reps];
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -209,7 +207,7 @@ public final class SparkBench {
             List<String> mine = corpus.subList(Math.min(corpus.size(), t * share), Math.min(corpus.size(), (t + 1) * share));
             parts.add(pool.submit(() -> {
                 int n = 0;
-                try (Context ctx = m.newContext(PartitionEmbedder.contextParams())) {
+                try (Context ctx = m.newContext(contextParams())) {
                     for (int i = 0; i < mine.size(); i += BATCH) {
                         n += ctx.embed(mine.subList(i, Math.min(mine.size(), i + BATCH)), EmbeddingParams.defaults()).size();
                     }
@@ -226,58 +224,19 @@ public final class SparkBench {
         }
     }
 
-    private static Dataset<Row> embed(SparkSession spark, Dataset<Row> corpus, Path model) {
-        StructType out = new StructType().add("id", DataTypes.LongType)
-                .add("embedding", DataTypes.createArrayType(DataTypes.FloatType, false));
-        JavaRDD<Row> rdd = corpus.javaRDD().mapPartitions(new PartitionEmbedder(model.toString()));
-        return spark.createDataFrame(rdd, out);
+    /** The Spark side: {@link LlamaEmbeddings} with one-thread contexts and batches of {@value #BATCH} rows. */
+    private static Dataset<Row> embed(Dataset<Row> corpus, Path model) {
+        return new LlamaEmbeddings().setModel(model.toString()).setInputCol("text").setOutputCol("embedding")
+                .setThreads(1).setBatchSize(BATCH).setFailFast(true).transform(corpus);
     }
 
-    /** A partition embedded in batches with the executor's one model (loaded once per executor JVM). */
-    static final class PartitionEmbedder implements FlatMapFunction<Iterator<Row>, Row> {
-        private static Model model;
-        private final String path;
-
-        PartitionEmbedder(String path) {
-            this.path = path;
-        }
-
-        static ContextParams contextParams() {
-            return ContextParams.defaults().withContextLength(2048).withBatchSize(512).withMicroBatchSize(512)
-                    .withSequences(16).withThreads(1).withEmbeddings(true);
-        }
-
-        private static synchronized Model model(String path) {
-            if (model == null) {
-                model = Model.load(Path.of(path));
-            }
-            return model;
-        }
-
-        @Override
-        public Iterator<Row> call(Iterator<Row> rows) {
-            List<Row> out = new ArrayList<>();
-            try (Context ctx = model(path).newContext(contextParams())) {
-                List<Row> batch = new ArrayList<>(BATCH);
-                while (rows.hasNext()) {
-                    batch.add(rows.next());
-                    if (batch.size() == BATCH || !rows.hasNext()) {
-                        List<Embedding> e = ctx.embed(batch.stream().map(r -> r.getString(1)).toList(),
-                                EmbeddingParams.defaults());
-                        for (int i = 0; i < batch.size(); i++) {
-                            float[] v = e.get(i).vector();
-                            Float[] boxed = new Float[v.length];
-                            for (int j = 0; j < v.length; j++) {
-                                boxed[j] = v[j];
-                            }
-                            out.add(RowFactory.create(batch.get(i).getLong(0), boxed));
-                        }
-                        batch.clear();
-                    }
-                }
-            }
-            return out.iterator();
-        }
+    /**
+     * The bare side's contexts: those {@link LlamaEmbeddings} makes for these settings (the model's context length,
+     * one thread, one sequence per row of a batch).
+     */
+    static ContextParams contextParams() {
+        return ContextParams.defaults().withContextLength(0).withThreads(1).withSequences(BATCH).withEmbeddings(true)
+                .withPooling(ContextParams.Pooling.MODEL);
     }
 
     private static void awaitExecutors(SparkSession spark, int n, Duration timeout) throws InterruptedException {

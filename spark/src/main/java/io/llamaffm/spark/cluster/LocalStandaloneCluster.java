@@ -1,5 +1,7 @@
 package io.llamaffm.spark.cluster;
 
+import io.llamaffm.spark.SparkJvmFlags;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -43,8 +45,6 @@ import java.util.concurrent.TimeUnit;
  * {@link Options#timeout()} passes (a watchdog thread kills the whole cluster). Not thread-safe.
  */
 public final class LocalStandaloneCluster implements AutoCloseable {
-    /** The oldest Java that Spark 4.2 runs on. */
-    public static final Runtime.Version MINIMUM_JAVA = Runtime.Version.parse("25.0.3");
     private static final String HOST = "127.0.0.1";
     private static final String MASTER_CLASS = "org.apache.spark.deploy.master.Master";
     private static final String WORKER_CLASS = "org.apache.spark.deploy.worker.Worker";
@@ -154,12 +154,13 @@ public final class LocalStandaloneCluster implements AutoCloseable {
     /**
      * Starts the master and the workers and waits until every worker has registered with the master.
      *
-     * @throws IllegalStateException if this Java is older than {@link #MINIMUM_JAVA} (before anything starts), or a
+     * @throws IllegalStateException if this Java is older than {@link SparkJvmFlags#MINIMUM_JAVA} (checked before
+     *                               anything starts; the executors and daemons run on this same Java), or a
      *                               process exits or does not come up within {@link Options#startTimeout()} (the
      *                               message names its log and holds its tail); everything started is stopped
      */
     public static LocalStandaloneCluster start(Options options) throws IOException {
-        checkJava(Runtime.version(), System.getProperty("java.home"));
+        SparkJvmFlags.checkJava();
         LocalStandaloneCluster c = new LocalStandaloneCluster(options);
         try {
             c.startAll();
@@ -167,18 +168,6 @@ public final class LocalStandaloneCluster implements AutoCloseable {
         } catch (RuntimeException | IOException e) {
             c.close();
             throw e;
-        }
-    }
-
-    /**
-     * Checks that {@code running} is at least Java {@link #MINIMUM_JAVA}, the floor of Spark 4.2.
-     *
-     * @throws IllegalStateException naming the running Java and where it is
-     */
-    public static void checkJava(Runtime.Version running, String javaHome) {
-        if (running.compareToIgnoreOptional(MINIMUM_JAVA) < 0) {
-            throw new IllegalStateException("a Spark 4.2 cluster needs Java " + MINIMUM_JAVA + " or later; this JVM is "
-                    + "Java " + running + " (" + javaHome + "): run it with a newer JDK (JAVA_HOME)");
         }
     }
 

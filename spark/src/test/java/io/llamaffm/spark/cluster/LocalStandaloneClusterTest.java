@@ -16,18 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LocalStandaloneClusterTest {
     @Test
-    void refusesAJavaBelowTheFloorBeforeStartingAnything() {
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> LocalStandaloneCluster.checkJava(Runtime.Version.parse("25.0.2"), "/opt/jdk-25.0.2"));
-        assertEquals("a Spark 4.2 cluster needs Java 25.0.3 or later; this JVM is Java 25.0.2 (/opt/jdk-25.0.2): run it "
-                + "with a newer JDK (JAVA_HOME)", e.getMessage());
-        assertThrows(IllegalStateException.class,
-                () -> LocalStandaloneCluster.checkJava(Runtime.Version.parse("21.0.9"), "/opt/jdk-21"));
-        LocalStandaloneCluster.checkJava(Runtime.Version.parse("25.0.3"), "x");
-        LocalStandaloneCluster.checkJava(Runtime.Version.parse("26"), "x");
-    }
-
-    @Test
     void optionsAreChecked(@TempDir Path dir) {
         List<Path> jars = List.of(dir.resolve("spark-core_2.13-4.2.0.jar"));
         LocalStandaloneCluster.Options o = LocalStandaloneCluster.Options.defaults(dir, jars);

@@ -8,8 +8,11 @@ import io.llamaffm.Model;
 import io.llamaffm.convert.MiniLmFixture;
 import io.llamaffm.embeddings.Similarity;
 import io.llamaffm.gguf.GgmlType;
+import io.llamaffm.spark.LlamaEmbeddings;
+import io.llamaffm.spark.SparkJvmFlags;
 import org.apache.spark.SparkEnv;
-import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -25,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -36,19 +38,21 @@ import java.util.stream.Stream;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.desc;
 import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.split;
+import static org.apache.spark.sql.functions.udf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A real Spark standalone cluster (a master and two workers of one core each, separate JVMs, see
- * {@link LocalStandaloneCluster}) embeds a corpus with all-MiniLM-L6-v2 (GGUF, at a path every node sees) in its two
- * executor JVMs, writes Parquet, and answers nearest-neighbour queries from it; every vector and every answer must
+ * {@link LocalStandaloneCluster}) embeds a corpus with {@link LlamaEmbeddings} and all-MiniLM-L6-v2 (GGUF, at a path
+ * every node sees) in its two executor JVMs, writes Parquet, and answers nearest-neighbour queries from it; every vector and every answer must
  * equal what a single JVM computes with {@link Context#embed}.
  *
  * <p>The driver is this test JVM, in client mode: the assertions read the job's results directly, and the test JVM is
  * already a fresh JVM (failsafe forks it) with Spark's module options (the module's failsafe {@code argLine}). The
  * executors are the processes that matter, and they share nothing with it: they run from the cluster's
- * {@code SPARK_HOME/jars} (Spark only) and get llama-ffm, its natives jar and this module's classes through
+ * {@code SPARK_HOME/jars} (Spark only) and get llama-ffm, its natives jar, this module's jar and its test classes through
  * {@code spark.jars}, served by the driver. Both executors extract the natives into one fresh cache directory
  * ({@code LLAMAFFM_CACHE_DIR} through {@code spark.executorEnv}) at the same time, relying on the loader's file lock;
  * each records the file it mapped {@code libllama} from ({@code /proc/self/maps}), which must lie in that directory.
@@ -61,7 +65,7 @@ class StandaloneClusterIT {
 
     @Test
     void embedsOnTwoExecutorsAsOneJvmDoes() throws Exception {
-        LocalStandaloneCluster.checkJava(Runtime.version(), System.getProperty("java.home"));
+        SparkJvmFlags.checkJava();
         Path dir = Files.createDirectories(TARGET.resolve("standalone-cluster-it"));
         Path models = Files.createDirectories(dir.resolve("models"));
         Path model = MiniLmFixture.gguf(models, GgmlType.F32);
@@ -76,7 +80,8 @@ class StandaloneClusterIT {
         // the single-JVM reference
         Map<Long, float[]> reference = new HashMap<>();
         List<float[]> queryVectors = new ArrayList<>();
-        try (Model m = Model.load(model); Context ctx = m.newContext(ExecutorEmbedder.contextParams())) {
+        try (Model m = Model.load(model); Context ctx = m.newContext(ContextParams.defaults().withContextLength(512)
+                .withSequences(8).withThreads(1).withEmbeddings(true))) {
             List<Embedding> e = ctx.embed(texts, EmbeddingParams.defaults());
             for (int i = 0; i < texts.size(); i++) {
                 reference.put((long) i, e.get(i).vector());
@@ -92,7 +97,8 @@ class StandaloneClusterIT {
         appJars.add(ClassPaths.jarOf(Context.class, jars, "llama-ffm"));
         appJars.add(ClassPaths.jarOf(io.llamaffm.bindings.LlamaH.class, jars, "llama-ffm-bindings"));
         appJars.addAll(ClassPaths.nativesJars());
-        appJars.add(ClassPaths.jarOf(StandaloneClusterIT.class, jars, "llama-ffm-spark-tests"));
+        appJars.add(ClassPaths.jarOf(LlamaEmbeddings.class, jars, "llama-ffm-spark"));
+        appJars.add(ClassPaths.jarOf(StandaloneClusterIT.class, jars, "llama-ffm-spark-tests")); // the UDF below
 
         LocalStandaloneCluster.Options opts = LocalStandaloneCluster.Options
                 .defaults(dir.resolve("cluster"), ClassPaths.sparkJars(cp))
@@ -114,7 +120,7 @@ class StandaloneClusterIT {
                 }
                 StructType in = new StructType().add("id", DataTypes.LongType).add("text", DataTypes.StringType);
                 Dataset<Row> corpus = spark.createDataFrame(rows, in).repartition(PARTITIONS);
-                Dataset<Row> embedded = embed(spark, corpus, model);
+                Dataset<Row> embedded = embed(corpus, model);
                 embedded.write().parquet(parquet.toString());
 
                 Dataset<Row> back = spark.read().parquet(parquet.toString()).cache();
@@ -124,6 +130,7 @@ class StandaloneClusterIT {
                 Set<Long> pids = new HashSet<>();
                 Set<String> libs = new HashSet<>();
                 for (Row r : all) {
+                    assertTrue(r.isNullAt(r.fieldIndex("error")), "row " + r);
                     long id = r.getLong(r.fieldIndex("id"));
                     float[] v = floats(r.getList(r.fieldIndex("embedding")));
                     double cos = Similarity.cosine(v, reference.get(id));
@@ -200,72 +207,31 @@ class StandaloneClusterIT {
         }
     }
 
-    /** The job: each partition embedded in its executor (before the transformers: Context.embed directly). */
-    private static Dataset<Row> embed(SparkSession spark, Dataset<Row> corpus, Path model) {
-        StructType out = new StructType().add("id", DataTypes.LongType).add("text", DataTypes.StringType)
-                .add("embedding", DataTypes.createArrayType(DataTypes.FloatType, false))
-                .add("executor", DataTypes.StringType).add("pid", DataTypes.LongType).add("lib", DataTypes.StringType);
-        JavaRDD<Row> rdd = corpus.javaRDD().mapPartitions(new ExecutorEmbedder(model.toString()));
-        return spark.createDataFrame(rdd, out);
+    /**
+     * The job: {@link LlamaEmbeddings} over the corpus, plus where each row was embedded (executor id, process id, the
+     * file libllama was mapped from), recorded by a non-deterministic UDF that runs in the same task as the embedding
+     * (one stage: no shuffle between them).
+     */
+    private static Dataset<Row> embed(Dataset<Row> corpus, Path model) {
+        Dataset<Row> embedded = new LlamaEmbeddings().setModel(model.toString()).setInputCol("text")
+                .setOutputCol("embedding").setFailFast(true).transform(corpus);
+        UserDefinedFunction where = udf((UDF1<Long, String>) id -> SparkEnv.get().executorId() + "|"
+                + ProcessHandle.current().pid() + "|" + mappedLibrary(), DataTypes.StringType).asNondeterministic();
+        Dataset<Row> w = embedded.withColumn("where", where.apply(col("id")));
+        return w.withColumn("executor", split(col("where"), "\\|").getItem(0))
+                .withColumn("pid", split(col("where"), "\\|").getItem(1).cast(DataTypes.LongType))
+                .withColumn("lib", split(col("where"), "\\|").getItem(2)).drop("where");
     }
 
-    /** Embeds a partition with the executor's one model (loaded once per executor JVM), batched through Context.embed. */
-    static final class ExecutorEmbedder implements org.apache.spark.api.java.function.FlatMapFunction<Iterator<Row>, Row> {
-        private static Model model;
-        private final String path;
-
-        ExecutorEmbedder(String path) {
-            this.path = path;
+    /** The file this process mapped libllama from, or "" where /proc is absent. */
+    static String mappedLibrary() throws IOException {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.exists(maps)) {
+            return "";
         }
-
-        static ContextParams contextParams() {
-            return ContextParams.defaults().withContextLength(512).withBatchSize(512).withMicroBatchSize(512)
-                    .withSequences(8).withThreads(1).withEmbeddings(true);
-        }
-
-        private static synchronized Model model(String path) {
-            if (model == null) {
-                model = Model.load(Path.of(path));
-            }
-            return model;
-        }
-
-        @Override
-        public Iterator<Row> call(Iterator<Row> rows) throws Exception {
-            List<Row> in = new ArrayList<>();
-            rows.forEachRemaining(in::add);
-            List<Row> out = new ArrayList<>(in.size());
-            if (in.isEmpty()) {
-                return out.iterator();
-            }
-            String executor = SparkEnv.get().executorId();
-            long pid = ProcessHandle.current().pid();
-            try (Context ctx = model(path).newContext(contextParams())) {
-                List<String> texts = in.stream().map(r -> r.getString(1)).toList();
-                List<Embedding> e = ctx.embed(texts, EmbeddingParams.defaults());
-                String lib = mappedLibrary();
-                for (int i = 0; i < in.size(); i++) {
-                    float[] v = e.get(i).vector();
-                    Float[] boxed = new Float[v.length];
-                    for (int j = 0; j < v.length; j++) {
-                        boxed[j] = v[j];
-                    }
-                    out.add(RowFactory.create(in.get(i).getLong(0), texts.get(i), boxed, executor, pid, lib));
-                }
-            }
-            return out.iterator();
-        }
-
-        /** The file this process mapped libllama from, or "" where /proc is absent. */
-        static String mappedLibrary() throws IOException {
-            Path maps = Path.of("/proc/self/maps");
-            if (!Files.exists(maps)) {
-                return "";
-            }
-            try (Stream<String> lines = Files.lines(maps)) {
-                return lines.map(l -> l.substring(l.indexOf('/') < 0 ? l.length() : l.indexOf('/')))
-                        .filter(p -> p.contains("libllama")).findFirst().orElse("(libllama not mapped)");
-            }
+        try (Stream<String> lines = Files.lines(maps)) {
+            return lines.map(l -> l.substring(l.indexOf('/') < 0 ? l.length() : l.indexOf('/')))
+                    .filter(p -> p.contains("libllama")).findFirst().orElse("(libllama not mapped)");
         }
     }
 
