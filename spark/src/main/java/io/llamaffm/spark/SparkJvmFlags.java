@@ -61,6 +61,16 @@ public final class SparkJvmFlags {
     }
 
     /**
+     * Prints {@link #argLine()}, for scripts that start a JVM: {@code java $(java -cp llama-ffm-spark.jar
+     * io.llamaffm.spark.SparkJvmFlags) -cp ... Main}.
+     *
+     * @param args ignored
+     */
+    public static void main(String[] args) {
+        System.out.println(argLine());
+    }
+
+    /**
      * Checks that this JVM is Java 25.0.3 or later, the oldest Spark 4.2 runs on.
      *
      * @throws IllegalStateException naming the running Java and its home when it is older
