@@ -91,13 +91,14 @@ public final class SparkBench {
         List<String> corpus = corpus(texts);
 
         StringBuilder table = new StringBuilder(
-                "| Spark | total threads | Spark (embeddings/s) | bare Context.embed (embeddings/s) | Spark / bare (paired) | overhead per core |\n"
-                        + "|---|---|---|---|---|---|\n");
+                "| Spark | total threads | Spark (embeddings/s) | bare Context.embed (embeddings/s) | Spark / bare (paired) | overhead per core | load average before → after |\n"
+                        + "|---|---|---|---|---|---|---|\n");
         StringBuilder verdicts = new StringBuilder();
         try (Model m = Model.load(model)) {
             for (String mode : List.of("local[1]", "local[2]", "standalone, 2 workers × 1 core")) {
                 int threads = mode.equals("local[1]") ? 1 : 2;
                 log(mode + ": starting");
+                String loadBefore = loadAverage();
                 LocalStandaloneCluster cluster = null;
                 SparkSession.Builder b = SparkSession.builder().appName("SparkBench " + mode)
                         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -126,8 +127,8 @@ public final class SparkBench {
                     Stats bare = new Stats(r[1]);
                     Stats ratio = Stats.pairedRatios(r[0], r[1]);
                     double overhead = 1 - ratio.median();
-                    table.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.1f %% |%n", mode, threads,
-                            s.cell(), bare.cell(), ratio.ratioCell(), 100 * overhead));
+                    table.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.1f %% | %s → %s |%n", mode,
+                            threads, s.cell(), bare.cell(), ratio.ratioCell(), 100 * overhead, loadBefore, loadAverage()));
                     verdicts.append(String.format(Locale.ROOT, "- %s: Spark's overhead per core %.1f %% (target ≤ 10 %%): **%s**%n",
                             mode, 100 * overhead, overhead <= 0.10 ? "met" : "missed"));
                     log(mode + ": " + s.cell() + " vs bare " + bare.cell());
@@ -149,7 +150,9 @@ public final class SparkBench {
                 + "contexts of one thread, batches of %d texts; Spark: LlamaEmbeddings over %d partitions of a cached "
                 + "DataFrame (one model per executor JVM), output to the noop sink; bare: as many Java threads as Spark has cores, each with its "
                 + "own context over one model and its share of the corpus. The standalone cluster's executors are "
-                + "separate JVMs (heap 768 MiB) on this machine beside the driver, master and worker JVMs.%n%n",
+                + "separate JVMs (heap 768 MiB) on this machine beside the driver, master and worker JVMs. The last column is "
+                + "the machine's 1-minute load average when the row started and ended: with more runnable threads than "
+                + "cores (other work on the machine), both sides' numbers and their ratio are noise.%n%n",
                 texts, reps, EmbeddingBench.SETTLE_MS, BATCH, PARTITIONS)
                 + table + "\n### Targets\n\n" + verdicts;
         String doc = Files.exists(out) ? Files.readString(out) : "";
@@ -273,6 +276,15 @@ public final class SparkBench {
                 """);
         p.toFile().deleteOnExit();
         return p.toString();
+    }
+
+    /** The 1-minute load average ({@code /proc/loadavg}), "?" where there is none: how busy the machine was. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     private static void log(String line) {

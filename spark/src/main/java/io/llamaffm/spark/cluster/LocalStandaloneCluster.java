@@ -362,10 +362,9 @@ public final class LocalStandaloneCluster implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        if (!closed) {
+            killAll();
         }
-        killAll();
         watchdog.interrupt();
         try {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
