@@ -112,6 +112,8 @@ class StandaloneClusterIT {
             b.config("spark.sql.shuffle.partitions", "2");
             SparkSession spark = b.getOrCreate();
             try {
+                // a session left running by another test class of this JVM would be reused here: it must be ours
+                assertEquals(cluster.masterUrl(), spark.sparkContext().master());
                 awaitExecutors(spark, 2, Duration.ofSeconds(90), cluster);
 
                 List<Row> rows = new ArrayList<>();
