@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # The whole performance comparison in one command; writes benchmarks/RESULTS.md.
 #   benchmarks/run.sh [--threads N] [--reps N (30)] [--large-reps N (8)] [--skip-large] [--no-jmh] [--no-jni] [--jni-large]
-#                     [--skip-server] [--out FILE]
+#                     [--skip-server] [--skip-spark] [--out FILE]
 # In one run, same machine and threads: native llama-bench (the pinned build) vs llama-ffm vs the JNI binding
 # (de.kherud:llama 4.1.0) on stories260K and on the synthetic 1B-class models (generated on first use into
 # ~/.cache/llama-ffm-bench), embeddings vs ONNX Runtime, the prebuilt natives vs a -march=native build, and the
 # JMH hot-path benchmarks; then our OpenAI-compatible server next to llama-server under concurrent load
-# (benchmarks/server.sh, which also runs alone; --skip-server leaves it out). A first run builds the -march=native
-# libraries (minutes), llama-server (15-25 minutes on 2 cores) and the models (minutes).
+# (benchmarks/server.sh, which also runs alone; --skip-server leaves it out), and embeddings through Spark (local and a
+# 2-worker standalone cluster) next to bare Context.embed (benchmarks/spark.sh, also alone; --skip-spark leaves it out).
+# A first run builds the -march=native libraries (minutes), llama-server (15-25 minutes on 2 cores) and the models
+# (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/java-home.sh
 source native/scripts/common.sh
 jmh=1
 server=1
+spark=1
 args=()
 server_args=()
+spark_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-jmh) jmh=0 ;;
     --skip-server) server=0 ;;
-    --threads|--out) args+=("$1" "$2"); server_args+=("$1" "$2"); shift ;;
+    --skip-spark) spark=0 ;;
+    --threads) args+=("$1" "$2"); server_args+=("$1" "$2"); shift ;;
+    --out) args+=("$1" "$2"); server_args+=("$1" "$2"); spark_args+=("$1" "$2"); shift ;;
     --skip-large) args+=("$1"); server_args+=(--models stories) ;;
     *) args+=("$1") ;;
   esac
@@ -59,4 +65,8 @@ java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmark
 if [ "$server" = 1 ]; then
   log "our server next to llama-server under concurrent load (benchmarks/server.sh)"
   benchmarks/server.sh "${server_args[@]+"${server_args[@]}"}"
+fi
+if [ "$spark" = 1 ]; then
+  log "embeddings through Spark next to bare Context.embed (benchmarks/spark.sh)"
+  benchmarks/spark.sh "${spark_args[@]+"${spark_args[@]}"}"
 fi
