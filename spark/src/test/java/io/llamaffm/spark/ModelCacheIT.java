@@ -68,6 +68,31 @@ class ModelCacheIT {
     }
 
     @Test
+    void concurrentTasksLoadAKeyOnceAndAFailedLoadIsForgotten(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        ModelCache.closeIdle();
+        ModelCache.Key key = new ModelCache.Key(model.toString(), 0);
+        int loadsBefore = ModelCache.loads();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<ModelCache.Handle>> handles = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) handles.add(pool.submit(() -> ModelCache.acquire(key)));
+            Model first = handles.getFirst().get().model();
+            for (var h : handles) assertSame(first, h.get().model());
+            assertEquals(4, ModelCache.handles(key));
+            assertEquals(loadsBefore + 1, ModelCache.loads());
+            for (var h : handles) h.get().close();
+        } finally {
+            pool.shutdown();
+        }
+        ModelCache.Key missing = new ModelCache.Key(dir.resolve("absent.gguf").toString(), 0);
+        io.llamaffm.LlamaException e = org.junit.jupiter.api.Assertions.assertThrows(io.llamaffm.LlamaException.class,
+                () -> ModelCache.acquire(missing));
+        assertTrue(e.getMessage().startsWith("cannot load the model " + missing.location() + " on "), e.getMessage());
+        assertFalse(ModelCache.keys().contains(missing), "a failed load is not cached: a retry loads again");
+        assertEquals(1, ModelCache.closeIdle());
+    }
+
+    @Test
     void tasksShareOneModelPerKeyAndAChangedLoadParamLoadsAnother() {
         ModelCache.closeIdle();
         int loadsBefore = ModelCache.loads();
