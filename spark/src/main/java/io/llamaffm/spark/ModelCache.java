@@ -259,6 +259,14 @@ final class ModelCache {
         }
     }
 
+    /** {@return the configurations of the context pools of {@code key}'s model} */
+    static List<ContextParams> contextParams(Key key) {
+        synchronized (ModelCache.class) {
+            Entry e = ENTRIES.get(key);
+            return e == null ? List.of() : new ArrayList<>(e.pools.keySet());
+        }
+    }
+
     /** {@return how many models this JVM has loaded} */
     static int loads() {
         synchronized (ModelCache.class) {

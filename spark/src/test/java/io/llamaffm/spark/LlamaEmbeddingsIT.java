@@ -132,6 +132,10 @@ class LlamaEmbeddingsIT {
         assertEquals(0, emb.getGpuLayers());
         assertEquals("error", emb.getErrorCol());
         assertFalse(emb.getFailFast());
+        LlamaEmbeddings copy = emb.copy(new org.apache.spark.ml.param.ParamMap().put(emb.batchSize(), 5));
+        assertEquals(emb.uid(), copy.uid());
+        assertEquals(5, copy.getBatchSize());
+        assertEquals(64, emb.getBatchSize());
         assertThrows(IllegalArgumentException.class, () -> emb.setPooling("none"));
         assertThrows(IllegalArgumentException.class, () -> emb.setLongInput("drop"));
         assertThrows(IllegalArgumentException.class, () -> emb.setBatchSize(0));

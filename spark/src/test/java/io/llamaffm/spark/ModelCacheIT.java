@@ -27,7 +27,8 @@ class ModelCacheIT {
     @BeforeAll
     static void start() {
         model = SparkTests.miniLm();
-        spark = SparkTests.session("ModelCacheIT");
+        // two CPUs per task: local[2] runs one task at a time, each with 2 llama.cpp threads
+        spark = SparkTests.session("ModelCacheIT", java.util.Map.of("spark.task.cpus", "2"));
     }
 
     @AfterAll
@@ -103,8 +104,11 @@ class ModelCacheIT {
                 .add("text", org.apache.spark.sql.types.DataTypes.StringType)).repartition(4);
         LlamaEmbeddings emb = new LlamaEmbeddings().setModel(model.toString()).setThreads(1).setBatchSize(2);
         assertEquals(7, emb.transform(df).filter("error is null").count());
-        assertEquals(7, emb.transform(df).filter("error is null").count());
+        assertEquals(7, emb.setThreads(0).transform(df).filter("error is null").count());
         assertEquals(loadsBefore + 1, ModelCache.loads(), "4 partitions, 2 jobs, one load");
+        // threads 1 as set, then 0: the task's CPUs (spark.task.cpus = 2); one context each (one task at a time)
+        assertEquals(List.of(1, 2), ModelCache.contextParams(new ModelCache.Key(model.toString(), 0)).stream()
+                .map(io.llamaffm.ContextParams::threads).sorted().toList());
         emb.setGpuLayers(1); // a load parameter: another model, never the first one reused
         assertEquals(7, emb.transform(df).filter("error is null").count());
         assertEquals(loadsBefore + 2, ModelCache.loads());

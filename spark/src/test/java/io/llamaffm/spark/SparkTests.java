@@ -17,8 +17,15 @@ final class SparkTests {
 
     /** A local[2] session without UI and with 2 shuffle partitions (2 shared cores). */
     static SparkSession session(String name) {
+        return session(name, java.util.Map.of());
+    }
+
+    /** As {@link #session(String)}, with more settings. */
+    static SparkSession session(String name, java.util.Map<String, String> settings) {
         SparkJvmFlags.checkJava();
-        SparkSession spark = SparkSession.builder().master("local[2]").appName(name)
+        SparkSession.Builder b = SparkSession.builder();
+        settings.forEach(b::config);
+        SparkSession spark = b.master("local[2]").appName(name)
                 .config("spark.ui.enabled", "false")
                 .config("spark.sql.shuffle.partitions", "2")
                 .config("spark.default.parallelism", "2")
