@@ -171,6 +171,7 @@ final class ModelCache {
     }
 
     private static Model load(Key key) {
+        SparkJvmFlags.checkJava();
         String where = resolve(key.location());
         try {
             return Model.load(where, ModelParams.defaults().withGpuLayers(key.gpuLayers()), null);
