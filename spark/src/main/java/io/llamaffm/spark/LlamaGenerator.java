@@ -41,8 +41,11 @@ import java.util.List;
  * }</pre>
  *
  * <p>Each row runs on its own fresh conversation ({@link ChatSession}, or {@link Context#generate} without chat) on
- * the task's leased context; a context keeps its KV cache between rows, so rows that share a prefix (the system
- * prompt) decode only the rest. A prompt that leaves no room in the context, an invalid grammar or a failed decode is
+ * the task's leased context, one row after another; a context keeps its KV cache between rows, so rows that share a
+ * prefix (the system prompt) decode only the rest. Rows are not decoded together as parallel sequences
+ * ({@link Context#generateAll}): each sequence would get only its share of the context, so whether a prompt fits, and
+ * where a long reply stops, would depend on the batch; here a row's output is the core's output for that prompt.
+ * {@link #setBatchSize} only sets how many rows are read ahead (default 8). A prompt that leaves no room in the context, an invalid grammar or a failed decode is
  * that row's error. See {@link LlamaTransformer} for the model, threads and errors.
  */
 public final class LlamaGenerator extends LlamaTransformer<LlamaGenerator> {

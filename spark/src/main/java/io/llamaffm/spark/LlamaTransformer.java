@@ -52,6 +52,9 @@ import java.util.NoSuchElementException;
  * loaded fails the task (and so the job, after Spark's retries) with a {@link LlamaException} naming the location and
  * the host, never every row's error.
  *
+ * <p><b>The JVM.</b> {@link #transform} (on the driver) and each executor's first model load check the Java floor of
+ * Spark 4.2 ({@link SparkJvmFlags#checkJava()}); {@link SparkJvmFlags} lists the JVM flags Spark on Java 25 needs.
+ *
  * @param <T> the transformer's own type, which the setters return
  */
 public abstract class LlamaTransformer<T extends LlamaTransformer<T>> extends Transformer implements DefaultParamsWritable {
@@ -326,6 +329,7 @@ public abstract class LlamaTransformer<T extends LlamaTransformer<T>> extends Tr
 
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
+        SparkJvmFlags.checkJava();
         StructType out = transformSchema(dataset.schema());
         return dataset.toDF().mapPartitions(work(dataset.schema()), Encoders.row(out));
     }

@@ -27,7 +27,9 @@ import java.util.Objects;
  * every model no task holds. A changed load parameter is a different key, so a different model: a parameter is never
  * ignored because some model was loaded first.
  *
- * <p>Loading happens under the cache's lock: two tasks asking for the same key load it once.
+ * <p>Two tasks asking for the same key load it once: the first loads (outside the cache's lock, so that tasks of other
+ * models are not held up by a load or a download), the others wait for it. A failed load is thrown to every task
+ * waiting for it and forgotten, so Spark's retry of the task tries again.
  */
 final class ModelCache {
     /** The prefix of a location that names a file given to {@code SparkContext.addFile} or {@code --files}. */
@@ -56,13 +58,13 @@ final class ModelCache {
 
     private static final class Entry {
         final Key key;
-        final Model model;
         final Map<ContextParams, ContextPool> pools = new HashMap<>(); // guarded by ModelCache.class
+        Model model; // guarded by ModelCache.class; null while loading
+        RuntimeException failure; // guarded by ModelCache.class; why the load failed
         int handles; // guarded by ModelCache.class
 
-        Entry(Key key, Model model) {
+        Entry(Key key) {
             this.key = key;
-            this.model = model;
         }
     }
 
@@ -79,7 +81,9 @@ final class ModelCache {
 
         /** {@return the model} */
         Model model() {
-            return entry.model;
+            synchronized (ModelCache.class) {
+                return entry.model;
+            }
         }
 
         /**
@@ -114,23 +118,60 @@ final class ModelCache {
      * @throws LlamaException if the model cannot be found or loaded (the message names the location and the host)
      */
     static Handle acquire(Key key) {
+        Entry e;
+        boolean loader = false;
         synchronized (ModelCache.class) {
-            Entry e = ENTRIES.get(key);
-            if (e == null || e.model.isClosed()) {
-                e = new Entry(key, load(key));
+            e = ENTRIES.get(key);
+            if (e == null || (e.model != null && e.model.isClosed())) {
+                e = new Entry(key);
                 ENTRIES.put(key, e);
-                loads++;
+                loader = true;
                 if (!hookAdded) {
                     hookAdded = true;
                     Runtime.getRuntime().addShutdownHook(new Thread(ModelCache::closeIdle, "llama-ffm-spark-models"));
                 }
             }
             e.handles++;
-            return new Handle(e);
         }
+        if (loader) {
+            // loaded outside the lock: tasks of other models go on while this one loads (or downloads)
+            Model model;
+            try {
+                model = load(key);
+            } catch (RuntimeException ex) {
+                synchronized (ModelCache.class) {
+                    e.failure = ex;
+                    e.handles--;
+                    ENTRIES.remove(key, e); // the next task (Spark's retry) tries again
+                    ModelCache.class.notifyAll();
+                }
+                throw ex;
+            }
+            synchronized (ModelCache.class) {
+                e.model = model;
+                loads++;
+                ModelCache.class.notifyAll();
+            }
+        } else {
+            synchronized (ModelCache.class) {
+                try {
+                    while (e.model == null && e.failure == null) ModelCache.class.wait(); // another task loads it
+                } catch (InterruptedException ie) {
+                    e.handles--;
+                    Thread.currentThread().interrupt();
+                    throw new LlamaException("interrupted while waiting for the model " + key.location() + " to load", ie);
+                }
+                if (e.failure != null) {
+                    e.handles--;
+                    throw new LlamaException(e.failure.getMessage(), e.failure);
+                }
+            }
+        }
+        return new Handle(e);
     }
 
     private static Model load(Key key) {
+        SparkJvmFlags.checkJava();
         String where = resolve(key.location());
         try {
             return Model.load(where, ModelParams.defaults().withGpuLayers(key.gpuLayers()), null);
@@ -179,7 +220,7 @@ final class ModelCache {
             int closed = 0;
             for (var it = ENTRIES.values().iterator(); it.hasNext(); ) {
                 Entry e = it.next();
-                if (e.handles > 0) continue;
+                if (e.handles > 0 || e.model == null) continue; // held, or being loaded
                 try {
                     for (ContextPool p : e.pools.values()) p.close();
                     e.model.close();
@@ -216,6 +257,14 @@ final class ModelCache {
         synchronized (ModelCache.class) {
             Entry e = ENTRIES.get(key);
             return e == null ? 0 : e.handles;
+        }
+    }
+
+    /** {@return the configurations of the context pools of {@code key}'s model} */
+    static List<ContextParams> contextParams(Key key) {
+        synchronized (ModelCache.class) {
+            Entry e = ENTRIES.get(key);
+            return e == null ? List.of() : new ArrayList<>(e.pools.keySet());
         }
     }
 

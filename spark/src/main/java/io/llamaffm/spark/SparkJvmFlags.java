@@ -3,25 +3,23 @@ package io.llamaffm.spark;
 import java.util.List;
 
 /**
- * The JVM flags a Spark 4.2 driver or executor needs on Java 25 to run llama-ffm: the module options Spark's own
- * launcher adds ({@code org.apache.spark.launcher.JavaModuleOptions}: {@code --add-opens} of the JDK packages Spark
- * reaches into, the Netty settings, {@code --sun-misc-unsafe-memory-access=allow}) and
- * {@code --enable-native-access=ALL-UNNAMED}, which llama-ffm's FFM downcalls need (without it Java 25 warns on the
- * first native call, and a later JDK refuses it).
+ * The JVM flags a Spark 4.2 driver or executor needs on Java 25 to run llama-ffm: the module options of Spark's own
+ * launcher ({@code org.apache.spark.launcher.JavaModuleOptions}: {@code --add-opens} of the JDK packages Spark
+ * reaches into, the Netty settings, {@code --sun-misc-unsafe-memory-access=allow}), which in Spark 4.2 end with
+ * {@code --enable-native-access=ALL-UNNAMED}, the flag llama-ffm's FFM downcalls need (without it Java 25 warns on
+ * the first native call, and a later JDK refuses it).
  *
- * <p>{@code spark-submit} adds Spark's list itself; what a job must add is the native-access flag, on both sides:
- * <pre>{@code
- * spark-submit --conf spark.driver.extraJavaOptions=--enable-native-access=ALL-UNNAMED \
- *              --conf spark.executor.extraJavaOptions=--enable-native-access=ALL-UNNAMED ...
- * }</pre>
- * A JVM started some other way (a test runner, an IDE, an embedded {@code local[*]} session) needs the whole list:
- * {@link #argLine()}.
+ * <p>{@code spark-submit} passes this list to the driver it starts, and {@code SparkContext} adds it to the executors'
+ * {@code extraJavaOptions}: an application submitted that way needs nothing more. A JVM that starts Spark in-process
+ * (a test runner, an IDE, {@code java -cp ... Main} with {@code local[*]} or as a client-mode driver) must be started
+ * with the list itself: {@link #argLine()}, or {@code java -cp llama-ffm-spark.jar io.llamaffm.spark.SparkJvmFlags}
+ * printing it for a script.
  */
 public final class SparkJvmFlags {
     /** The oldest Java that Spark 4.2 runs on: 25.0.3. */
     public static final Runtime.Version MINIMUM_JAVA = Runtime.Version.parse("25.0.3");
 
-    /** The flag llama-ffm needs. */
+    /** The flag llama-ffm needs (the last of Spark 4.2's own list). */
     public static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
 
     private static final List<String> FLAGS = List.of(
@@ -50,7 +48,7 @@ public final class SparkJvmFlags {
 
     private SparkJvmFlags() {}
 
-    /** {@return every flag, in the order Spark's launcher writes them, the native-access flag last} */
+    /** {@return every flag, in the order of Spark's launcher, the native-access flag last} */
     public static List<String> flags() {
         return FLAGS;
     }

@@ -6,6 +6,7 @@ import io.llamaffm.Embedding;
 import io.llamaffm.EmbeddingParams;
 import io.llamaffm.Model;
 import io.llamaffm.convert.MiniLmFixture;
+import io.llamaffm.hub.FakeHub;
 import org.apache.spark.SparkException;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
@@ -107,7 +108,8 @@ class LlamaEmbeddingsIT {
         List<float[]> mean = core(few, ContextParams.Pooling.MEAN, false, 8);
         for (Row r : rows) {
             float[] v = SparkTests.floats(r.getList(2));
-            assertTrue(SparkTests.cosine(cls.get(r.getInt(0)), v) >= 0.99999);
+            // one partition, one batch, the same context configuration as the core's call: the same bits
+            assertArrayEquals(cls.get(r.getInt(0)), v);
             assertTrue(SparkTests.cosine(mean.get(r.getInt(0)), v) < 0.99, "cls differs from the model's mean pooling");
             double norm = 0;
             for (float x : v) norm += x * x;
@@ -130,6 +132,10 @@ class LlamaEmbeddingsIT {
         assertEquals(0, emb.getGpuLayers());
         assertEquals("error", emb.getErrorCol());
         assertFalse(emb.getFailFast());
+        LlamaEmbeddings copy = emb.copy(new org.apache.spark.ml.param.ParamMap().put(emb.batchSize(), 5));
+        assertEquals(emb.uid(), copy.uid());
+        assertEquals(5, copy.getBatchSize());
+        assertEquals(64, emb.getBatchSize());
         assertThrows(IllegalArgumentException.class, () -> emb.setPooling("none"));
         assertThrows(IllegalArgumentException.class, () -> emb.setLongInput("drop"));
         assertThrows(IllegalArgumentException.class, () -> emb.setBatchSize(0));
@@ -228,6 +234,33 @@ class LlamaEmbeddingsIT {
         SparkException noFile = assertThrows(SparkException.class,
                 () -> new LlamaEmbeddings().setModel("sparkfiles:absent.gguf").transform(texts(TEXTS.subList(0, 1), 1)).collectAsList());
         assertTrue(noFile.getMessage().contains("is not among this node's Spark files"), noFile.getMessage());
+    }
+
+    @Test
+    void hubReferenceIsDownloadedOncePerNodeAndLoadedOnTheExecutor(@TempDir Path cache) throws Exception {
+        List<String> keys = List.of("llamaffm.hub.endpoint", "llamaffm.models.dir");
+        java.util.Map<String, String> saved = new java.util.HashMap<>();
+        for (String k : keys) saved.put(k, System.getProperty(k));
+        try (FakeHub hub = new FakeHub()) {
+            hub.addRepo("tester/minilm-GGUF", "0123456789abcdef0123456789abcdef01234567",
+                    java.util.Map.of("all-minilm-F32.gguf", java.nio.file.Files.readAllBytes(model)), java.util.Set.of(), null);
+            System.setProperty("llamaffm.hub.endpoint", hub.endpoint().toString());
+            System.setProperty("llamaffm.models.dir", cache.toString()); // local mode: the executor is this JVM
+            LlamaEmbeddings emb = new LlamaEmbeddings().setModel("hf:tester/minilm-GGUF:F32").setThreads(1).setBatchSize(2);
+            List<float[]> expected = core(TEXTS, ContextParams.Pooling.MODEL, true, 2);
+            for (int run = 0; run < 2; run++) {
+                for (Row r : byId(emb.transform(texts(TEXTS, 2)))) {
+                    assertNull(r.get(3));
+                    assertTrue(SparkTests.cosine(expected.get(r.getInt(0)), SparkTests.floats(r.getList(2))) >= 0.99999);
+                }
+            }
+            assertEquals(1, hub.requests("cdn", "GET").size(), "two jobs, two partitions each, one download");
+        } finally {
+            for (String k : keys) {
+                if (saved.get(k) == null) System.clearProperty(k);
+                else System.setProperty(k, saved.get(k));
+            }
+        }
     }
 
     @Test

@@ -27,7 +27,8 @@ class ModelCacheIT {
     @BeforeAll
     static void start() {
         model = SparkTests.miniLm();
-        spark = SparkTests.session("ModelCacheIT");
+        // two CPUs per task: local[2] runs one task at a time, each with 2 llama.cpp threads
+        spark = SparkTests.session("ModelCacheIT", java.util.Map.of("spark.task.cpus", "2"));
     }
 
     @AfterAll
@@ -68,6 +69,31 @@ class ModelCacheIT {
     }
 
     @Test
+    void concurrentTasksLoadAKeyOnceAndAFailedLoadIsForgotten(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        ModelCache.closeIdle();
+        ModelCache.Key key = new ModelCache.Key(model.toString(), 0);
+        int loadsBefore = ModelCache.loads();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<ModelCache.Handle>> handles = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) handles.add(pool.submit(() -> ModelCache.acquire(key)));
+            Model first = handles.getFirst().get().model();
+            for (var h : handles) assertSame(first, h.get().model());
+            assertEquals(4, ModelCache.handles(key));
+            assertEquals(loadsBefore + 1, ModelCache.loads());
+            for (var h : handles) h.get().close();
+        } finally {
+            pool.shutdown();
+        }
+        ModelCache.Key missing = new ModelCache.Key(dir.resolve("absent.gguf").toString(), 0);
+        io.llamaffm.LlamaException e = org.junit.jupiter.api.Assertions.assertThrows(io.llamaffm.LlamaException.class,
+                () -> ModelCache.acquire(missing));
+        assertTrue(e.getMessage().startsWith("cannot load the model " + missing.location() + " on "), e.getMessage());
+        assertFalse(ModelCache.keys().contains(missing), "a failed load is not cached: a retry loads again");
+        assertEquals(1, ModelCache.closeIdle());
+    }
+
+    @Test
     void tasksShareOneModelPerKeyAndAChangedLoadParamLoadsAnother() {
         ModelCache.closeIdle();
         int loadsBefore = ModelCache.loads();
@@ -78,8 +104,11 @@ class ModelCacheIT {
                 .add("text", org.apache.spark.sql.types.DataTypes.StringType)).repartition(4);
         LlamaEmbeddings emb = new LlamaEmbeddings().setModel(model.toString()).setThreads(1).setBatchSize(2);
         assertEquals(7, emb.transform(df).filter("error is null").count());
-        assertEquals(7, emb.transform(df).filter("error is null").count());
+        assertEquals(7, emb.setThreads(0).transform(df).filter("error is null").count());
         assertEquals(loadsBefore + 1, ModelCache.loads(), "4 partitions, 2 jobs, one load");
+        // threads 1 as set, then 0: the task's CPUs (spark.task.cpus = 2); one context each (one task at a time)
+        assertEquals(List.of(1, 2), ModelCache.contextParams(new ModelCache.Key(model.toString(), 0)).stream()
+                .map(io.llamaffm.ContextParams::threads).sorted().toList());
         emb.setGpuLayers(1); // a load parameter: another model, never the first one reused
         assertEquals(7, emb.transform(df).filter("error is null").count());
         assertEquals(loadsBefore + 2, ModelCache.loads());

@@ -17,14 +17,23 @@ final class SparkTests {
 
     /** A local[2] session without UI and with 2 shuffle partitions (2 shared cores). */
     static SparkSession session(String name) {
+        return session(name, java.util.Map.of());
+    }
+
+    /** As {@link #session(String)}, with more settings. */
+    static SparkSession session(String name, java.util.Map<String, String> settings) {
         SparkJvmFlags.checkJava();
-        return SparkSession.builder().master("local[2]").appName(name)
+        SparkSession.Builder b = SparkSession.builder();
+        settings.forEach(b::config);
+        SparkSession spark = b.master("local[2]").appName(name)
                 .config("spark.ui.enabled", "false")
                 .config("spark.sql.shuffle.partitions", "2")
                 .config("spark.default.parallelism", "2")
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1")
                 .getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        return spark;
     }
 
     /** all-MiniLM-L6-v2 as an F32 GGUF (converted once per test JVM). */
