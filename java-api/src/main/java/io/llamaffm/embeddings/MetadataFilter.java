@@ -225,62 +225,131 @@ public sealed interface MetadataFilter {
         }
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key == value} */
+    /**
+     * Filter: {@code key == value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key == value}
+     */
     static MetadataFilter eq(String key, Object value) {
         return new Equal(key, value);
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key} absent or {@code != value} */
+    /**
+     * Filter: {@code key} absent or {@code != value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key} absent or {@code != value}
+     */
     static MetadataFilter ne(String key, Object value) {
         return new NotEqual(key, value);
     }
 
-    /** @param key the attribute @param values strings or numbers @return {@code key} is one of the values */
+    /**
+     * Filter: {@code key} is one of the values.
+     *
+     * @param key the attribute
+     * @param values strings or numbers
+     * @return {@code key} is one of the values
+     */
     static MetadataFilter in(String key, Object... values) {
         return new In(key, List.of(values));
     }
 
-    /** @param key the attribute @param values strings or numbers @return {@code key} absent or none of the values */
+    /**
+     * Filter: {@code key} absent or none of the values.
+     *
+     * @param key the attribute
+     * @param values strings or numbers
+     * @return {@code key} absent or none of the values
+     */
     static MetadataFilter notIn(String key, Object... values) {
         return new NotIn(key, List.of(values));
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key < value} */
+    /**
+     * Filter: {@code key < value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key < value}
+     */
     static MetadataFilter lt(String key, Object value) {
         return new Compare(key, Op.LESS_THAN, value);
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key <= value} */
+    /**
+     * Filter: {@code key <= value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key <= value}
+     */
     static MetadataFilter le(String key, Object value) {
         return new Compare(key, Op.LESS_OR_EQUAL, value);
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key > value} */
+    /**
+     * Filter: {@code key > value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key > value}
+     */
     static MetadataFilter gt(String key, Object value) {
         return new Compare(key, Op.GREATER_THAN, value);
     }
 
-    /** @param key the attribute @param value a string or number @return {@code key >= value} */
+    /**
+     * Filter: {@code key >= value}.
+     *
+     * @param key the attribute
+     * @param value a string or number
+     * @return {@code key >= value}
+     */
     static MetadataFilter ge(String key, Object value) {
         return new Compare(key, Op.GREATER_OR_EQUAL, value);
     }
 
-    /** @param key the attribute @param substring the text @return {@code key} is a string containing it */
+    /**
+     * Filter: {@code key} is a string containing it.
+     *
+     * @param key the attribute
+     * @param substring the text
+     * @return {@code key} is a string containing it
+     */
     static MetadataFilter contains(String key, String substring) {
         return new Contains(key, substring);
     }
 
-    /** @param filters the filters @return all of them match */
+    /**
+     * Filter: all of them match.
+     *
+     * @param filters the filters
+     * @return all of them match
+     */
     static MetadataFilter and(MetadataFilter... filters) {
         return new And(List.of(filters));
     }
 
-    /** @param filters the filters @return one of them matches */
+    /**
+     * Filter: one of them matches.
+     *
+     * @param filters the filters
+     * @return one of them matches
+     */
     static MetadataFilter or(MetadataFilter... filters) {
         return new Or(List.of(filters));
     }
 
-    /** @param filter the filter @return it does not match */
+    /**
+     * Filter: it does not match.
+     *
+     * @param filter the filter
+     * @return it does not match
+     */
     static MetadataFilter not(MetadataFilter filter) {
         return new Not(filter);
     }

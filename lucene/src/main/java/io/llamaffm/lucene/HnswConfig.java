@@ -29,17 +29,32 @@ public record HnswConfig(int maxConnections, int beamWidth, int candidates) {
         return new HnswConfig(16, 100, 100);
     }
 
-    /** @param m graph neighbours per node @return a copy with it */
+    /**
+     * A copy with another value.
+     *
+     * @param m graph neighbours per node
+     * @return a copy with it
+     */
     public HnswConfig withMaxConnections(int m) {
         return new HnswConfig(m, beamWidth, candidates);
     }
 
-    /** @param width candidates while inserting @return a copy with it */
+    /**
+     * A copy with another value.
+     *
+     * @param width candidates while inserting
+     * @return a copy with it
+     */
     public HnswConfig withBeamWidth(int width) {
         return new HnswConfig(maxConnections, width, candidates);
     }
 
-    /** @param n candidates per query @return a copy with it */
+    /**
+     * A copy with another value.
+     *
+     * @param n candidates per query
+     * @return a copy with it
+     */
     public HnswConfig withCandidates(int n) {
         return new HnswConfig(maxConnections, beamWidth, n);
     }
