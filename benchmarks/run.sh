@@ -16,11 +16,12 @@ jmh=1
 server=1
 args=()
 server_args=()
+vector_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-jmh) jmh=0 ;;
     --skip-server) server=0 ;;
-    --threads|--out) args+=("$1" "$2"); server_args+=("$1" "$2"); shift ;;
+    --threads|--out) args+=("$1" "$2"); server_args+=("$1" "$2"); vector_args+=("$1" "$2"); shift ;;
     --skip-large) args+=("$1"); server_args+=(--models stories) ;;
     *) args+=("$1") ;;
   esac
@@ -55,7 +56,9 @@ java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmark
     io.llamaffm.benchmarks.SideBySide --llama-bench "$bin/llama-bench" --native-build "$native_bin" \
     --prebuilt "$prebuilt/linux-x64" \
     $( [ "$jmh" = 1 ] && echo "--jmh $jmh_out" ) --command "benchmarks/run.sh ${args[*]-}" "${args[@]+"${args[@]}"}"
-# SideBySide rewrote the whole report: the server section goes back in after it
+# SideBySide rewrote the whole report: the vector-search and server sections go back in after it
+log "exact vs HNSW vector search at 100 000 vectors (benchmarks/vector-search.sh)"
+benchmarks/vector-search.sh "${vector_args[@]+"${vector_args[@]}"}"
 if [ "$server" = 1 ]; then
   log "our server next to llama-server under concurrent load (benchmarks/server.sh)"
   benchmarks/server.sh "${server_args[@]+"${server_args[@]}"}"

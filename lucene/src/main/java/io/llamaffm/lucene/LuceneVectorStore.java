@@ -367,6 +367,23 @@ public final class LuceneVectorStore implements VectorStore {
 
     @Override
     public List<SearchResult> search(float[] query, int k, MetadataFilter filter) {
+        return search(query, k, filter, config.candidates());
+    }
+
+    /**
+     * A search with another number of candidates than the store's {@link HnswConfig#candidates()}: the recall /
+     * latency trade-off chosen per query.
+     *
+     * @param query      the vector searched for
+     * @param k          the most results wanted
+     * @param filter     the condition on attributes; {@code null} for none
+     * @param candidates candidates gathered (at least {@code k} are)
+     * @return the results, best first
+     */
+    public List<SearchResult> search(float[] query, int k, MetadataFilter filter, int candidates) {
+        if (candidates < 1) {
+            throw new IllegalArgumentException("candidates must be positive, got " + candidates);
+        }
         if (k < 0) {
             throw new IllegalArgumentException("k must not be negative, got " + k);
         }
@@ -377,7 +394,7 @@ public final class LuceneVectorStore implements VectorStore {
             return List.of();
         }
         return withSearcher(s -> {
-            TopDocs top = s.search(new KnnFloatVectorQuery(VECTOR, q, Math.max(k, config.candidates()), pre), k);
+            TopDocs top = s.search(new KnnFloatVectorQuery(VECTOR, q, Math.max(k, candidates), pre), k);
             List<SearchResult> results = new ArrayList<>(top.scoreDocs.length);
             var stored = s.storedFields();
             for (ScoreDoc hit : top.scoreDocs) {
