@@ -50,6 +50,8 @@ public final class VectorSearchBench {
     private static final int DIM = 384;
     private static final int K = 10;
     private static final int[] CANDIDATES = {50, 100, 200, 400};
+    private static final int CLUSTERS = 100;
+    private static final double SPREAD = 1.0;
 
     private VectorSearchBench() {}
 
@@ -71,8 +73,8 @@ public final class VectorSearchBench {
 
         log("Vector API for Lucene: " + (LuceneVectorStore.vectorApiEnabled() ? "on" : "off"));
         log("synthetic clustered vectors: " + n + " x " + DIM);
-        float[][] synthetic = clustered(n + queries, DIM, 1000, 0.6, 42);
-        Run a = run("synthetic clustered, 384 dims", split(synthetic, n), Arrays.copyOfRange(synthetic, n, n + queries),
+        float[][] synthetic = clustered(n + queries, DIM, CLUSTERS, SPREAD, 42);
+        Run a = run("synthetic clustered, 384 dims (" + CLUSTERS + " clusters, noise norm " + SPREAD + " around unit centres)", split(synthetic, n), Arrays.copyOfRange(synthetic, n, n + queries),
                 null, work.resolve("synthetic"));
 
         Path gguf = minilm(cache);
@@ -88,7 +90,7 @@ public final class VectorSearchBench {
                     Arrays.copyOfRange(real, n, n + queries), realDir.resolve("flat.lfvi"),
                     Integer.parseInt(opts.get("--cli-queries")), threads);
         }
-        String section = markdown(List.of(a, b), cli, queries, opts.get("--command"));
+        String section = markdown(List.of(a, b), cli, queries, threads, opts.get("--command"));
         System.out.print(section);
         Path out = Path.of(opts.get("--out"));
         String doc = Files.exists(out) ? Files.readString(out) : "";
@@ -203,15 +205,16 @@ public final class VectorSearchBench {
                 count, count, fmt3(found / (double) (K * count)), top1, count, fmt(pct(wall, 50)), fmt(pct(wall, 99)));
     }
 
-    private static String markdown(List<Run> runs, String cli, int queries, String command) {
+    private static String markdown(List<Run> runs, String cli, int queries, int threads, String command) {
         StringBuilder md = new StringBuilder(HEADING).append("\n\n");
         md.append(String.format(Locale.ROOT, "`%s`. %s. k = %d, %d queries not in the index, recall@10 = the share of the "
                         + "exact top 10 (VectorIndex, a scan of every vector) that HNSW (LuceneVectorStore: Lucene %s, M 16, "
                         + "beam width 100, merged into one segment) returns. Latency: one query at a time, in process, after "
-                        + "warm-up; p50 / p99 in ms. Vector API for Lucene: %s.%n%n",
-                command, MachineInfo.markdown(2).lines().filter(l -> l.startsWith("- CPU: ")).findFirst().orElse("- CPU: ?").substring(2),
+                        + "warm-up; p50 / p99 in ms. Vector API for Lucene: %s. Load average when the run ended: %s (the "
+                        + "machine is shared).%n%n",
+                command, MachineInfo.markdown(threads).lines().filter(l -> l.startsWith("- CPU: ")).findFirst().orElse("- CPU: ?").substring(2),
                 K, queries, org.apache.lucene.util.Version.LATEST,
-                LuceneVectorStore.vectorApiEnabled() ? "on (--add-modules jdk.incubator.vector)" : "off"));
+                LuceneVectorStore.vectorApiEnabled() ? "on (--add-modules jdk.incubator.vector)" : "off", loadAverage()));
         for (Run r : runs) {
             md.append(String.format(Locale.ROOT, "### %s, %,d vectors%n%n", r.name(), r.n()));
             md.append("| index | build (s) | size on disk (MiB) | recall@10 | p50 (ms) | p99 (ms) |\n|---|---|---|---|---|---|\n");
@@ -348,6 +351,15 @@ public final class VectorSearchBench {
     }
 
     // --- helpers ---
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " / " + f[1] + " / " + f[2] + " (1 / 5 / 15 min)";
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
 
     static double pct(double[] values, int p) {
         double[] s = values.clone();
