@@ -270,8 +270,8 @@ class LuceneVectorStoreTest {
     @Test
     void recallAtTenOnTenThousandClusteredVectors() throws IOException {
         int n = 10_000;
-        int dim = 64;
-        float[][] data = ClusteredVectors.generate(n + 100, dim, 50, 0.35, 42);
+        int dim = 128;
+        float[][] data = ClusteredVectors.generate(n + 100, dim, 10, 1.5, 42); // noise as large as the centres: not trivial
         VectorStore exact = new VectorIndex(dim);
         double recall;
         try (LuceneVectorStore hnsw = LuceneVectorStore.open(dir.resolve("idx"), dim, HnswConfig.defaults())) {
