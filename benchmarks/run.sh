@@ -7,7 +7,8 @@
 # ~/.cache/llama-ffm-bench), embeddings vs ONNX Runtime, the prebuilt natives vs a -march=native build, and the
 # JMH hot-path benchmarks; then our OpenAI-compatible server next to llama-server under concurrent load
 # (benchmarks/server.sh, which also runs alone; --skip-server leaves it out), and embeddings through Spark (local and a
-# 2-worker standalone cluster) next to bare Context.embed (benchmarks/spark.sh, also alone; --skip-spark leaves it out).
+# 2-worker standalone cluster) next to bare Context.embed (benchmarks/spark.sh, also alone; --skip-spark leaves it out),
+# and exact vs HNSW vector search at 100 000 vectors (benchmarks/vector-search.sh, also alone).
 # A first run builds the -march=native libraries (minutes), llama-server (15-25 minutes on 2 cores) and the models
 # (minutes).
 set -euo pipefail
@@ -20,13 +21,14 @@ spark=1
 args=()
 server_args=()
 spark_args=()
+vector_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-jmh) jmh=0 ;;
     --skip-server) server=0 ;;
     --skip-spark) spark=0 ;;
-    --threads) args+=("$1" "$2"); server_args+=("$1" "$2"); shift ;;
-    --out) args+=("$1" "$2"); server_args+=("$1" "$2"); spark_args+=("$1" "$2"); shift ;;
+    --threads) args+=("$1" "$2"); server_args+=("$1" "$2"); vector_args+=("$1" "$2"); shift ;;
+    --out) args+=("$1" "$2"); server_args+=("$1" "$2"); spark_args+=("$1" "$2"); vector_args+=("$1" "$2"); shift ;;
     --skip-large) args+=("$1"); server_args+=(--models stories) ;;
     *) args+=("$1") ;;
   esac
@@ -61,7 +63,9 @@ java --enable-native-access=ALL-UNNAMED -cp "benchmarks/target/classes:benchmark
     io.llamaffm.benchmarks.SideBySide --llama-bench "$bin/llama-bench" --native-build "$native_bin" \
     --prebuilt "$prebuilt/linux-x64" \
     $( [ "$jmh" = 1 ] && echo "--jmh $jmh_out" ) --command "benchmarks/run.sh ${args[*]-}" "${args[@]+"${args[@]}"}"
-# SideBySide rewrote the whole report: the server section goes back in after it
+# SideBySide rewrote the whole report: the vector-search and server sections go back in after it
+log "exact vs HNSW vector search at 100 000 vectors (benchmarks/vector-search.sh)"
+benchmarks/vector-search.sh "${vector_args[@]+"${vector_args[@]}"}"
 if [ "$server" = 1 ]; then
   log "our server next to llama-server under concurrent load (benchmarks/server.sh)"
   benchmarks/server.sh "${server_args[@]+"${server_args[@]}"}"

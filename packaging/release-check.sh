@@ -36,7 +36,7 @@ say "bundle: $(du -h "$bundle" | cut -f1), $(find "$work/bundle" -type f | wc -l
 
 base="$work/bundle/io/llamaffm"
 # artifactId:kind, kind = pom (a POM alone) | jar (jar + sources + javadoc) | natives (natives jars per platform)
-expected=(llama-ffm-parent:pom llama-ffm-bindings:jar llama-ffm:jar llama-ffm-langchain4j:jar llama-ffm-server:jar
+expected=(llama-ffm-parent:pom llama-ffm-bindings:jar llama-ffm:jar llama-ffm-langchain4j:jar llama-ffm-lucene:jar llama-ffm-server:jar
           llama-ffm-natives:natives llama-ffm-natives-all:pom-or-jar llama-ffm-natives-cpu:pom-or-jar)
 for module in */pom.xml; do   # modules added later are published unless they skip deployment
   id="$(sed -n '/<parent>/,/<\/parent>/d; s|^  <artifactId>\(.*\)</artifactId>$|\1|p' "$module" | head -n1)"

@@ -14,6 +14,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.zip.CRC32;
 import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
@@ -21,7 +23,13 @@ import java.util.zip.CheckedOutputStream;
 /** Reads and writes the {@link VectorIndex} file format (described in {@link VectorIndex}'s Javadoc). */
 final class IndexFile {
     static final int MAGIC = 0x4C465649; // "LFVI"
-    static final int VERSION = 1;
+    static final int VERSION = 1; // without attributes
+    static final int VERSION_ATTRIBUTES = 2;
+    private static final byte STRING = 1;
+    private static final byte INT = 2;
+    private static final byte LONG = 3;
+    private static final byte FLOAT = 4;
+    private static final byte DOUBLE = 5;
     static final int HEADER_BYTES = 16; // magic, version, dimension, count
     static final int CRC_BYTES = 4;
     private static final double UNIT_TOLERANCE = 1e-3;
@@ -41,20 +49,54 @@ final class IndexFile {
     private static void writeTo(Path file, VectorIndex index) throws IOException {
         CRC32 crc = new CRC32();
         int[] order = index.slotsById();
+        boolean withAttributes = index.hasAttributes(); // else version 1, as earlier releases wrote
         try (DataOutputStream out = new DataOutputStream(
                 new CheckedOutputStream(new BufferedOutputStream(Files.newOutputStream(file)), crc))) {
             out.writeInt(MAGIC);
-            out.writeInt(VERSION);
+            out.writeInt(withAttributes ? VERSION_ATTRIBUTES : VERSION);
             out.writeInt(index.dimension());
             out.writeInt(order.length);
             for (int slot : order) {
                 writeString(out, index.idAt(slot));
                 writeString(out, index.metadataAt(slot));
+                if (withAttributes) {
+                    writeAttributes(out, index.attributesAt(slot));
+                }
                 for (float x : index.vectorAt(slot)) {
                     out.writeFloat(x);
                 }
             }
             out.writeInt((int) crc.getValue()); // every byte so far has passed through the checksum
+        }
+    }
+
+    private static void writeAttributes(DataOutputStream out, Map<String, Object> attributes) throws IOException {
+        out.writeInt(attributes.size());
+        for (Map.Entry<String, Object> e : attributes.entrySet()) { // sorted by key
+            writeString(out, e.getKey());
+            switch (e.getValue()) {
+                case String v -> {
+                    out.writeByte(STRING);
+                    writeString(out, v);
+                }
+                case Integer v -> {
+                    out.writeByte(INT);
+                    out.writeInt(v);
+                }
+                case Long v -> {
+                    out.writeByte(LONG);
+                    out.writeLong(v);
+                }
+                case Float v -> {
+                    out.writeByte(FLOAT);
+                    out.writeFloat(v);
+                }
+                case Double v -> {
+                    out.writeByte(DOUBLE);
+                    out.writeDouble(v);
+                }
+                default -> throw new IllegalStateException("unexpected attribute type " + e.getValue().getClass());
+            }
         }
     }
 
@@ -103,8 +145,9 @@ final class IndexFile {
             throw reader.corrupt("not a vector index (bad magic)");
         }
         int version = in.readInt();
-        if (version != VERSION) {
-            throw reader.corrupt("unsupported version " + version + " (this library reads version " + VERSION + ")");
+        if (version != VERSION && version != VERSION_ATTRIBUTES) {
+            throw reader.corrupt("unsupported version " + version + " (this library reads versions " + VERSION
+                    + " and " + VERSION_ATTRIBUTES + ")");
         }
         int dimension = in.readInt();
         int count = in.readInt();
@@ -119,7 +162,7 @@ final class IndexFile {
         }
         index.ensureCapacity(count);
         for (int i = 0; i < count; i++) {
-            readEntry(reader, index, i);
+            readEntry(reader, index, i, version == VERSION_ATTRIBUTES);
         }
         if (reader.remaining != 0) {
             throw reader.corrupt(reader.remaining + " unexpected bytes after the last entry");
@@ -127,17 +170,52 @@ final class IndexFile {
         return index;
     }
 
-    private static void readEntry(Reader reader, VectorIndex index, int i) throws IOException {
+    private static void readEntry(Reader reader, VectorIndex index, int i, boolean withAttributes) throws IOException {
         String id = reader.readString("entry " + i + " id", false);
         String metadata = reader.readString("entry " + i + " metadata", true);
+        Map<String, Object> attributes = withAttributes ? readAttributes(reader, "entry " + i) : Map.of();
         float[] vector = reader.readVector(index.dimension(), "entry " + i + " vector");
         double norm = Math.sqrt(Similarity.dot(vector, 0, vector, 0, vector.length));
         if (!(Math.abs(norm - 1) <= UNIT_TOLERANCE)) {
             throw reader.corrupt("entry " + i + " vector has length " + norm + ", not 1");
         }
-        if (index.put(id, vector, metadata)) {
+        if (index.put(id, vector, metadata, attributes)) {
             throw reader.corrupt("entry " + i + " repeats the id \"" + id + "\"");
         }
+    }
+
+    private static Map<String, Object> readAttributes(Reader reader, String entry) throws IOException {
+        int count = reader.readInt(entry + " attribute count");
+        if (count < 0 || count > reader.remaining / 9) { // each takes at least 4 (key length) + 1 (type) + 4 bytes
+            throw reader.corrupt(entry + " attribute count " + count + " does not fit in the " + reader.remaining
+                    + " bytes left");
+        }
+        TreeMap<String, Object> attributes = new TreeMap<>();
+        String previous = null;
+        for (int a = 0; a < count; a++) {
+            String what = entry + " attribute " + a;
+            String key = reader.readString(what + " key", false);
+            if (key.isEmpty() || (previous != null && previous.compareTo(key) >= 0)) {
+                throw reader.corrupt(what + " key \"" + key + "\" is empty or out of order");
+            }
+            byte type = reader.readByte(what + " type");
+            Object value = switch (type) {
+                case STRING -> reader.readString(what + " value", false);
+                case INT -> reader.readInt(what + " value");
+                case LONG -> reader.readLong(what + " value");
+                case FLOAT -> reader.readFloat(what + " value");
+                case DOUBLE -> reader.readDouble(what + " value");
+                default -> throw reader.corrupt(what + " has unknown type " + type);
+            };
+            try {
+                Attributes.checkValue(key, value);
+            } catch (IllegalArgumentException e) {
+                throw reader.corrupt(what + ": " + e.getMessage());
+            }
+            attributes.put(key, value);
+            previous = key;
+        }
+        return Attributes.copyOf(attributes);
     }
 
     /** Reads from the stream, counting the bytes the file has left before its checksum. */
@@ -184,9 +262,29 @@ final class IndexFile {
             return v;
         }
 
-        private int readInt(String what) throws IOException {
+        int readInt(String what) throws IOException {
             need(4, what);
             return in.readInt();
+        }
+
+        byte readByte(String what) throws IOException {
+            need(1, what);
+            return in.readByte();
+        }
+
+        long readLong(String what) throws IOException {
+            need(8, what);
+            return in.readLong();
+        }
+
+        float readFloat(String what) throws IOException {
+            need(4, what);
+            return in.readFloat();
+        }
+
+        double readDouble(String what) throws IOException {
+            need(8, what);
+            return in.readDouble();
         }
 
         private void need(long bytes, String what) throws CorruptIndexException {

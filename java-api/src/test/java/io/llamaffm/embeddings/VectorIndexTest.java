@@ -229,8 +229,8 @@ class VectorIndexTest {
         Files.write(file, "hello, this is not an index".getBytes());
         assertEquals(file + ": not a vector index (bad magic)", loadError(file));
 
-        Files.write(file, withExtra(header(2, 3, 1), 0));
-        assertEquals(file + ": unsupported version 2 (this library reads version 1)", loadError(file));
+        Files.write(file, withExtra(header(3, 3, 1), 0));
+        assertEquals(file + ": unsupported version 3 (this library reads versions 1 and 2)", loadError(file));
 
         Files.write(file, withExtra(header(1, 4, 0), 4));
         assertEquals(file + ": 4 unexpected bytes after the last entry", loadError(file));

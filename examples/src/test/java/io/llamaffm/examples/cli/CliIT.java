@@ -380,13 +380,35 @@ class CliIT {
         Result added = cli("search", gguf.toString(), "--index", index.toString(), "--add", pasta.toString(),
                 natives.toString(), planets.toString(), "-t", "2");
         assertEquals(0, added.code(), added::toString);
+        Path hnsw = dir.resolve("docs-hnsw");
+        Result addedHnsw = cli("search", gguf.toString(), "--index-type", "hnsw", "--index", hnsw.toString(), "--add",
+                pasta.toString(), natives.toString(), planets.toString(), "-t", "2");
+        assertEquals(0, addedHnsw.code(), addedHnsw::toString);
+        assertTrue(Files.isDirectory(hnsw), addedHnsw::toString);
         for (String[] q : new String[][] {{"how are the native libraries loaded?", "natives.txt#0"},
                 {"what should I cook for dinner tonight?", "pasta.txt#0"}, {"which planet has rings?", "planets.txt#0"}}) {
             Result hits = cli("search", gguf.toString(), "--index", index.toString(), "--query", q[0], "-k", "3", "-t", "2");
             assertEquals(0, hits.code(), hits::toString);
             assertEquals(3, hits.out().lines().count(), hits::toString);
             assertTrue(hits.out().lines().findFirst().orElseThrow().contains(q[1]), q[0] + " → " + hits);
+            // the HNSW index answers the same: same chunks in the same order, same cosines (to float rounding)
+            Result hnswHits = cli("search", gguf.toString(), "--index-type", "hnsw", "--index", hnsw.toString(),
+                    "--query", q[0], "-k", "3", "-t", "2");
+            assertEquals(0, hnswHits.code(), hnswHits::toString);
+            List<String> flatLines = hits.out().lines().toList();
+            List<String> hnswLines = hnswHits.out().lines().toList();
+            assertEquals(3, hnswLines.size(), hnswHits::toString);
+            for (int i = 0; i < 3; i++) {
+                String[] f = flatLines.get(i).split("  ", 2);
+                String[] h = hnswLines.get(i).split("  ", 2);
+                assertEquals(f[1], h[1], hnswHits::toString);
+                assertEquals(Double.parseDouble(f[0]), Double.parseDouble(h[0]), 1.5e-4, hnswHits::toString);
+            }
         }
+        Result none = cli("search", gguf.toString(), "--index-type", "hnsw", "--index", dir.resolve("none").toString(),
+                "--query", "x", "-t", "2");
+        assertEquals(1, none.code(), none::toString);
+        assertTrue(none.err().contains("no index at " + dir.resolve("none")), none::toString);
     }
 
     @Test
