@@ -39,7 +39,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li><b>Prefix reuse.</b> A finished request leaves its tokens in its slot; a new request goes to the free slot
  *       whose cache starts like its prompt (a conversation that grows decodes only its new part). And when any other
  *       slot, busy or not, holds a longer prefix of the prompt (the same system prompt, say), those cells are shared
- *       with the new slot instead of decoded again.</li>
+ *       with the new slot instead of decoded again. With a prompt cache ({@link #start(Model, ContextParams, int,
+ *       long)}), what a slot held is kept in host memory when another prompt takes the slot, and restored when a later
+ *       prompt starts with more of it than any slot holds (a system prompt or a conversation that comes back after
+ *       other requests took its slot).</li>
  *   <li><b>Choices.</b> A request may ask for several choices ({@code chains.size()} slots): the prompt is decoded
  *       once, then each choice samples from the same logits with its own sampler.</li>
  *   <li><b>Cancellation.</b> {@link Ticket#cancel()} (a client that went away) ends the request at the next step and
@@ -160,11 +163,16 @@ public final class BatchScheduler implements AutoCloseable {
     private volatile long decodes;
     private volatile long busyCells;
     private volatile long idleCells;
+    private final PromptCache promptCache;                           // driver thread only; null when off
 
-    private BatchScheduler(Model model, ContextParams params, int queueSize) {
+    private BatchScheduler(Model model, ContextParams params, int queueSize, long promptCacheBytes) {
         if (queueSize < 0) {
             throw new IllegalArgumentException("queueSize must be >= 0, got " + queueSize);
         }
+        if (promptCacheBytes < 0) {
+            throw new IllegalArgumentException("promptCacheBytes must be >= 0, got " + promptCacheBytes);
+        }
+        this.promptCache = promptCacheBytes == 0 ? null : new PromptCache(promptCacheBytes);
         this.model = model;
         this.queueSize = queueSize;
         this.context = model.newContext(params.withUnifiedCache(true));
@@ -195,7 +203,26 @@ public final class BatchScheduler implements AutoCloseable {
      * @throws io.llamaffm.LlamaException if the context cannot be created
      */
     public static BatchScheduler start(Model model, ContextParams params, int queueSize) {
-        return new BatchScheduler(model, params, queueSize);
+        return new BatchScheduler(model, params, queueSize, 0);
+    }
+
+    /**
+     * As {@link #start(Model, ContextParams, int)}, with a prompt cache of up to {@code promptCacheBytes} bytes of host
+     * memory: when a new prompt takes a slot, the slot's previous tokens are kept (their KV state copied out) unless
+     * the new prompt shares nearly all of them; a prompt that starts with more of a kept state than any slot holds
+     * (by at least 8 tokens) gets it restored and decodes only the rest. The least recently used states go first.
+     * Greedy output is the same as without it: a restored state holds the very cells the decode wrote.
+     *
+     * @param model            the model; it must outlive the scheduler
+     * @param params           the context: its sequences are the slots, its batch size bounds each step's tokens
+     * @param queueSize        how many requests may wait for slots; {@link #submit} refuses more
+     * @param promptCacheBytes the most bytes of kept states; 0 for no prompt cache
+     * @return the running scheduler
+     * @throws IllegalArgumentException if {@code queueSize} or {@code promptCacheBytes} is negative
+     * @throws io.llamaffm.LlamaException if the context cannot be created
+     */
+    public static BatchScheduler start(Model model, ContextParams params, int queueSize, long promptCacheBytes) {
+        return new BatchScheduler(model, params, queueSize, promptCacheBytes);
     }
 
     /** {@return how many slots (sequences) the scheduler serves at once} */
@@ -358,6 +385,12 @@ public final class BatchScheduler implements AutoCloseable {
                 }
             }
         }
+        if (promptCache != null) {
+            promptCache.keep(engine, lead, leadCommon); // what the slot held, before the new prompt replaces it
+        }
+        if (promptCache != null && promptCache.restoreLongest(engine, lead, t.prompt, Math.max(leadCommon, sourceCommon))) {
+            source = -1; // a kept state starts with more of the prompt than any slot
+        }
         if (source >= 0) {
             engine.copyPrefix(source, lead, sourceCommon); // the shared prefix is held once, not decoded again
         }
@@ -503,6 +536,9 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         busy = 0;
+        if (promptCache != null) {
+            promptCache.close();
+        }
         engine.exit();
         context.close();
     }

@@ -124,6 +124,42 @@ class BatchSchedulerIT {
     }
 
     @Test
+    void thePromptCacheRestoresWhatASlotHeldBeforeAnotherPromptTookIt() throws Exception {
+        int[] story = tokens("Once upon a time, there was a little girl named Lily. She loved to play outside in the sun. One day");
+        int[] other = tokens("The little dog ran to the park");
+        GenerationParams params = GenerationParams.defaults().withMaxTokens(16).withIgnoreEos(true);
+        ContextParams oneSlot = CONTEXT.withSequences(1).withContextLength(512);
+        try (BatchScheduler cached = BatchScheduler.start(model, oneSlot, 8, 64L << 20);
+             BatchScheduler uncached = BatchScheduler.start(model, oneSlot, 8);
+             BatchScheduler tooSmall = BatchScheduler.start(model, oneSlot, 8, 1)) {
+            for (BatchScheduler s : List.of(cached, uncached, tooSmall)) {
+                Completion first = run(s, story, params);
+                Completion between = run(s, other, params);
+                assertTrue(between.reusedTokens() <= 1, "nothing in common but the BOS: " + between.reusedTokens());
+                Completion again = run(s, story, params);
+                assertArrayEquals(first.tokens(), again.tokens());
+                assertArrayEquals(alone(story, params).tokens(), again.tokens());
+                if (s == cached) {
+                    assertEquals(story.length - 1, again.reusedTokens(), "restored from the prompt cache");
+                    // a conversation that comes back after another prompt took its slot decodes only its new part
+                    run(s, other, params);
+                    int[] next = concat(story, again.tokens(), tokens(" Lily"));
+                    Completion turn = run(s, next, params);
+                    assertEquals(story.length + again.tokens().length, turn.reusedTokens());
+                    assertArrayEquals(alone(next, params).tokens(), turn.tokens());
+                } else {
+                    assertTrue(again.reusedTokens() <= 1, (s == uncached ? "no cache" : "a cache too small for any state")
+                            + ": the prompt is decoded again, reused " + again.reusedTokens());
+                }
+            }
+        }
+    }
+
+    private static Completion run(BatchScheduler s, int[] prompt, GenerationParams params) throws Exception {
+        return s.submit(prompt, params, List.of(SamplerChain.greedy()), null).completions().get(60, TimeUnit.SECONDS).getFirst();
+    }
+
+    @Test
     void choicesShareTheirPromptAndSampleEachWithItsOwnSampler() throws Exception {
         int[] prompt = tokens("Once upon a time");
         GenerationParams params = GenerationParams.defaults().withMaxTokens(20).withIgnoreEos(true);

@@ -17,13 +17,17 @@ import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.search.TermInSetQuery;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TermRangeQuery;
 import org.apache.lucene.search.WildcardQuery;
+import org.apache.lucene.util.BytesRef;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -47,12 +51,31 @@ final class FilterQueries {
         return "f." + key;
     }
 
-    static Query toQuery(MetadataFilter filter) {
+    /**
+     * The query of a filter.
+     *
+     * @throws IllegalArgumentException if the query has more clauses than Lucene allows
+     */
+    static Query of(MetadataFilter filter) {
+        try {
+            return toQuery(filter);
+        } catch (IndexSearcher.TooManyClauses e) {
+            throw tooLarge(e);
+        }
+    }
+
+    /** The exception for a filter whose query has more clauses than Lucene allows (when built or when searched). */
+    static IllegalArgumentException tooLarge(IndexSearcher.TooManyClauses e) {
+        return new IllegalArgumentException("the filter is too large for Lucene (" + e.getMessage() + "): use in/notIn "
+                + "for long lists of values rather than an or of many conditions", e);
+    }
+
+    private static Query toQuery(MetadataFilter filter) {
         return switch (filter) {
             case Equal(String key, Object value) -> equal(key, value);
             case NotEqual(String key, Object value) -> not(equal(key, value));
-            case In(String key, List<Object> values) -> any(values.stream().map(v -> equal(key, v)).toList());
-            case NotIn(String key, List<Object> values) -> not(any(values.stream().map(v -> equal(key, v)).toList()));
+            case In(String key, List<Object> values) -> oneOf(key, values);
+            case NotIn(String key, List<Object> values) -> not(oneOf(key, values));
             case Compare(String key, Op op, Object value) -> compare(key, op, value);
             case Contains(String key, String substring) ->
                     new WildcardQuery(new Term(stringField(key), "*" + escapeWildcard(substring) + "*"));
@@ -74,6 +97,41 @@ final class FilterQueries {
             return new TermQuery(new Term(stringField(key), s));
         }
         return numeric(key, null, value);
+    }
+
+    /**
+     * Equal to one of {@code values}, as set queries (one per field) rather than one clause per value, so that a list
+     * of any length stays within Lucene's limit on the clauses of a query.
+     */
+    private static Query oneOf(String key, List<Object> values) {
+        List<BytesRef> strings = new ArrayList<>();
+        List<Double> doubles = new ArrayList<>();
+        List<Long> longs = new ArrayList<>();
+        for (Object v : values) {
+            if (v instanceof String s) {
+                strings.add(new BytesRef(s));
+                continue;
+            }
+            Number n = (Number) v;
+            double d = n.doubleValue() + 0.0; // as equal(): -0.0 is 0.0
+            doubles.add(d);
+            if (Attributes.isIntegral(n)) {
+                longs.add(n.longValue());
+            } else if (d == Math.rint(d) && d >= -0x1p63 && d < 0x1p63) {
+                longs.add((long) d); // an integer-valued double equals that integer
+            }
+        }
+        List<Query> parts = new ArrayList<>(3);
+        if (!strings.isEmpty()) {
+            parts.add(new TermInSetQuery(stringField(key), strings));
+        }
+        if (!doubles.isEmpty()) {
+            parts.add(DoublePoint.newSetQuery(doubleField(key), doubles.stream().mapToDouble(Double::doubleValue).toArray()));
+        }
+        if (!longs.isEmpty()) {
+            parts.add(LongPoint.newSetQuery(longField(key), longs.stream().mapToLong(Long::longValue).toArray()));
+        }
+        return any(parts);
     }
 
     private static Query compare(String key, Op op, Object value) {

@@ -327,7 +327,7 @@ public final class LuceneVectorStore implements VectorStore {
     @Override
     public int removeAll(MetadataFilter filter) {
         Objects.requireNonNull(filter, "filter");
-        return deleteMatching(FilterQueries.toQuery(filter));
+        return deleteMatching(FilterQueries.of(filter));
     }
 
     private int deleteMatching(Query query) {
@@ -388,7 +388,7 @@ public final class LuceneVectorStore implements VectorStore {
             throw new IllegalArgumentException("k must not be negative, got " + k);
         }
         float[] q = unitVector(query, "query");
-        Query pre = filter == null ? null : FilterQueries.toQuery(filter);
+        Query pre = filter == null ? null : FilterQueries.of(filter);
         if (k == 0) {
             ensureOpen();
             return List.of();
@@ -456,6 +456,8 @@ public final class LuceneVectorStore implements VectorStore {
             }
         } catch (org.apache.lucene.store.AlreadyClosedException e) {
             throw new IllegalStateException("the vector store is closed", e);
+        } catch (IndexSearcher.TooManyClauses e) {
+            throw FilterQueries.tooLarge(e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

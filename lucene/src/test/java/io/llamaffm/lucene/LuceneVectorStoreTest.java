@@ -76,6 +76,22 @@ class LuceneVectorStoreTest {
         }
     }
 
+    /**
+     * {@code count} values for an in/notIn filter, more than Lucene's 1024 clauses: strings for "lang" (a few real
+     * ones among them), numbers of every kind for the others (integers, integer-valued and fractional doubles).
+     */
+    private static Object[] manyValues(String key, int count) {
+        Object[] values = new Object[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = switch (key) {
+                case "lang" -> i % 1000 == 0 ? "fr" : i % 1001 == 0 ? "e*n?" : "x" + i;
+                case "year" -> i % 3 == 0 ? (Object) (1990 + i % 97) : i % 3 == 1 ? (Object) (1990.0 + i % 61) : (Object) (1990.5 + i);
+                default -> i % 2 == 0 ? (Object) (long) (i * 7) : (Object) (i / 2.0);
+            };
+        }
+        return values;
+    }
+
     @Test
     void filtersGiveTheFlatStoresAnswers() throws IOException {
         Random random = new Random(11);
@@ -104,7 +120,9 @@ class LuceneVectorStoreTest {
                     gt("lang", "e"), le("lang", "en"), contains("lang", "*n?"), contains("lang", "e"),
                     and(eq("lang", "en"), or(lt("year", 2000), gt("n", 250))), not(eq("lang", "en")),
                     not(and()), or(), ne("year", 2000), eq("missing", 1), ne("missing", "x"),
-                    and(ge("n", 1), le("n", 2)), eq("n", 10L));
+                    and(ge("n", 1), le("n", 2)), eq("n", 10L), in("year", 2000, 2001L, 2002.0, 2003.5),
+                    in("lang", manyValues("lang", 5000)), notIn("lang", manyValues("lang", 5000)),
+                    in("year", manyValues("year", 5000)), notIn("n", manyValues("n", 3000)));
             for (MetadataFilter filter : filters) {
                 for (int q = 0; q < 3; q++) {
                     float[] query = new float[16];
@@ -123,6 +141,12 @@ class LuceneVectorStoreTest {
                 }
                 assertEquals(List.of(), lucene.search(new float[] {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, filter));
             }
+            MetadataFilter tooMany = or(java.util.stream.IntStream.range(0, 2000).mapToObj(i -> eq("n", i)).toArray(MetadataFilter[]::new));
+            float[] unit = new float[16];
+            unit[0] = 1;
+            assertEquals(3, flat.search(unit, 3, tooMany).size());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lucene.search(unit, 3, tooMany));
+            assertTrue(e.getMessage().startsWith("the filter is too large for Lucene"), e.getMessage());
             assertEquals(flat.removeAll(gt("n", 200)), lucene.removeAll(gt("n", 200)));
             assertEquals(flat.size(), lucene.size());
         }

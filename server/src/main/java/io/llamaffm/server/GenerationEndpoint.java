@@ -686,7 +686,12 @@ final class GenerationEndpoint {
         for (ChoiceState c : choices) {
             completion += c.completion.tokens().length;
         }
-        return Responses.Usage.of(prompt, completion);
+        int n = job.chains().size();
+        int cached = 0;
+        for (int run = 0; run < job.prompts().size(); run++) {
+            cached += choices.get(run * n).completion.reusedTokens(); // the choices of a run share its prompt
+        }
+        return Responses.Usage.of(prompt, completion, cached);
     }
 
     /** {@code "stop"} for an end-of-generation token or a stop string, {@code "length"} for the token or context limit. */

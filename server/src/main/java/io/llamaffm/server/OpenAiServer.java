@@ -143,7 +143,8 @@ public final class OpenAiServer implements AutoCloseable {
         this.apiKeyDigest = config.apiKey() == null ? null : sha256(config.apiKey());
         this.ids = new ModelIds(ModelIds.idOf(model), embeddingModel == null ? null : ModelIds.idOf(embeddingModel),
                 rerankModel == null ? null : ModelIds.idOf(rerankModel));
-        this.scheduler = BatchScheduler.start(model, config.context().withSequences(config.parallel()), config.queueSize());
+        this.scheduler = BatchScheduler.start(model, config.context().withSequences(config.parallel()), config.queueSize(),
+                config.promptCacheBytes());
         EmbeddingBatcher batcher = null;
         ContextPool ranks = null;
         try {

@@ -14,12 +14,15 @@ final class Responses {
     /** What went wrong: {@code type} is {@code invalid_request_error} for 4xx, {@code server_error} for 5xx. */
     record Error(String message, String type, String param, String code) {}
 
-    /** Token counts of a generation. */
-    record Usage(int promptTokens, int completionTokens, int totalTokens) {
-        static Usage of(int prompt, int completion) {
-            return new Usage(prompt, completion, prompt + completion);
+    /** Token counts of a generation; {@code promptTokensDetails.cachedTokens}: prompt tokens not decoded again. */
+    record Usage(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
+        static Usage of(int prompt, int completion, int cached) {
+            return new Usage(prompt, completion, prompt + completion, new PromptTokensDetails(cached));
         }
     }
+
+    /** How many prompt tokens came from the KV cache (a slot's earlier tokens, another slot's, or the prompt cache). */
+    record PromptTokensDetails(int cachedTokens) {}
 
     /** One entry of {@code /v1/models}. */
     record ModelCard(String id, String object, long created, String ownedBy) {}

@@ -21,10 +21,12 @@ import java.util.Objects;
  *                        running then are ended with an error event
  * @param requestReadTimeout how long a client may take to send a request body once its headers arrived; a slower one
  *                        gets 408 {@code request_timeout} and its connection is closed
+ * @param promptCacheBytes host memory for the prompt cache (0: none): the KV states of prompts that lost their slot,
+ *                        restored for a later prompt that starts with them (see {@code BatchScheduler.start})
  */
 public record ServerConfig(String host, int port, int parallel, ContextParams context, int queueSize, Duration queueTimeout,
                            long maxRequestBytes, String apiKey, Duration shutdownTimeout,
-                           Duration requestReadTimeout) {
+                           Duration requestReadTimeout, long promptCacheBytes) {
     /** Validates the fields. */
     public ServerConfig {
         Objects.requireNonNull(host, "host");
@@ -47,6 +49,9 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
         if (requestReadTimeout.isNegative() || requestReadTimeout.isZero()) {
             throw new IllegalArgumentException("requestReadTimeout must be positive, got " + requestReadTimeout);
         }
+        if (promptCacheBytes < 0) {
+            throw new IllegalArgumentException("promptCacheBytes must be >= 0, got " + promptCacheBytes);
+        }
         if (maxRequestBytes < 1) {
             throw new IllegalArgumentException("maxRequestBytes must be >= 1, got " + maxRequestBytes);
         }
@@ -55,63 +60,66 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
         }
     }
 
+    /** The default {@link #promptCacheBytes()}: 1 GiB. */
+    public static final long DEFAULT_PROMPT_CACHE_BYTES = 1L << 30;
+
     /**
      * 127.0.0.1:8080, one slot in a context of 4096 tokens, 64 queued requests waiting up to 60 s, bodies up to 16 MiB
-     * arriving within 30 s, no key, 10 s for running requests on close.
+     * arriving within 30 s, no key, 10 s for running requests on close, a prompt cache of 1 GiB.
      */
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 8080, 1, ContextParams.defaults().withContextLength(4096), 64,
-                Duration.ofSeconds(60), 16L << 20, null, Duration.ofSeconds(10), Duration.ofSeconds(30));
+                Duration.ofSeconds(60), 16L << 20, null, Duration.ofSeconds(10), Duration.ofSeconds(30), DEFAULT_PROMPT_CACHE_BYTES);
     }
 
     /** This configuration listening on {@code h} (a host name or address). */
     public ServerConfig withHost(String h) {
-        return new ServerConfig(h, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(h, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration on port {@code p} (0: any free port). */
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, p, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration with {@code n} slots. */
     public ServerConfig withParallel(int n) {
-        return new ServerConfig(host, port, n, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, n, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration with the generation context made with {@code c}. */
     public ServerConfig withContext(ContextParams c) {
-        return new ServerConfig(host, port, parallel, c, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, c, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration letting up to {@code n} requests wait for a slot. */
     public ServerConfig withQueueSize(int n) {
-        return new ServerConfig(host, port, parallel, context, n, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, context, n, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration letting requests wait up to {@code d} for a slot. */
     public ServerConfig withQueueTimeout(Duration d) {
-        return new ServerConfig(host, port, parallel, context, queueSize, d, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, d, maxRequestBytes, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration accepting request bodies of up to {@code n} bytes. */
     public ServerConfig withMaxRequestBytes(long n) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, n, apiKey, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, n, apiKey, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration requiring {@code key} as a Bearer token (null: no key). */
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, key, shutdownTimeout, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, key, shutdownTimeout, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration giving running requests {@code d} to finish on close. */
     public ServerConfig withShutdownTimeout(Duration d) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, d, requestReadTimeout);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, d, requestReadTimeout, promptCacheBytes);
     }
 
     /** This configuration giving clients {@code d} to send a request body. */
     public ServerConfig withRequestReadTimeout(Duration d) {
-        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, d);
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout, d, promptCacheBytes);
     }
 
     /** The fields, with the API key hidden. */
@@ -120,6 +128,12 @@ public record ServerConfig(String host, int port, int parallel, ContextParams co
         return "ServerConfig[host=" + host + ", port=" + port + ", parallel=" + parallel + ", context=" + context
                 + ", queueSize=" + queueSize + ", queueTimeout=" + queueTimeout + ", maxRequestBytes=" + maxRequestBytes
                 + ", apiKey=" + (apiKey == null ? "none" : "(set)") + ", shutdownTimeout=" + shutdownTimeout
-                + ", requestReadTimeout=" + requestReadTimeout + "]";
+                + ", requestReadTimeout=" + requestReadTimeout + ", promptCacheBytes=" + promptCacheBytes + "]";
+    }
+
+    /** This configuration with a prompt cache of up to {@code n} bytes (0: none). */
+    public ServerConfig withPromptCacheBytes(long n) {
+        return new ServerConfig(host, port, parallel, context, queueSize, queueTimeout, maxRequestBytes, apiKey, shutdownTimeout,
+                requestReadTimeout, n);
     }
 }

@@ -37,6 +37,8 @@ public final class ServerMain {
               -b, --batch-size TOKENS     the most tokens decoded in one step (default 512)
                   --poll LEVEL            how long CPU workers busy-wait for the next step, 0-100 (default 1;
                                           llama-server uses 50; see ContextParams.withPolling)
+                  --cache-ram MIB         host memory for the prompt cache: KV states of prompts that lost their
+                                          slot, restored for a prompt that starts with them (default 1024; 0: none)
                   --queue-size N          requests waiting for a slot before 503 (default 64)
                   --queue-timeout SECONDS how long a request waits for a slot before 503 (default 60)
                   --api-key KEY           require 'Authorization: Bearer KEY' (also: LLAMAFFM_API_KEY)
@@ -116,7 +118,7 @@ public final class ServerMain {
     private static final Map<String, String> ALIASES = Map.of("-m", "model", "-np", "parallel", "-c", "ctx", "-t", "threads",
             "-b", "batch-size", "-h", "help");
     private static final List<String> NAMES = List.of("model", "embedding-model", "rerank-model", "host", "port", "parallel",
-            "ctx", "threads", "batch-size", "poll", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "read-timeout", "help");
+            "ctx", "threads", "batch-size", "poll", "cache-ram", "queue-size", "queue-timeout", "api-key", "shutdown-timeout", "read-timeout", "help");
 
     static Map<String, String> parse(String[] args) {
         Map<String, String> options = new LinkedHashMap<>();
@@ -163,6 +165,7 @@ public final class ServerMain {
                 .withQueueTimeout(Duration.ofSeconds(integer(o, "queue-timeout", 60, 0)))
                 .withShutdownTimeout(Duration.ofSeconds(integer(o, "shutdown-timeout", 10, 0)))
                 .withRequestReadTimeout(Duration.ofSeconds(integer(o, "read-timeout", 30, 1)))
+                .withPromptCacheBytes((long) integer(o, "cache-ram", (int) (ServerConfig.DEFAULT_PROMPT_CACHE_BYTES >> 20), 0) << 20)
                 .withApiKey(apiKey == null || apiKey.isEmpty() ? null : apiKey);
     }
 

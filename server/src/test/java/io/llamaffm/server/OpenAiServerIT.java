@@ -202,6 +202,10 @@ class OpenAiServerIT {
         assertEquals(prompt.length, b.at("/usage/prompt_tokens").asInt());
         assertEquals(api.tokens().length, b.at("/usage/completion_tokens").asInt());
         assertEquals(prompt.length + api.tokens().length, b.at("/usage/total_tokens").asInt());
+        // the same request again finds its prompt in the KV cache: all of it but the last token, decoded for its logits
+        Reply again = post("/v1/chat/completions", chatRequest(24, ""));
+        assertEquals(b.at("/choices/0/message"), again.body().at("/choices/0/message"), again.raw());
+        assertEquals(prompt.length - 1, again.body().at("/usage/prompt_tokens_details/cached_tokens").asInt(), again.raw());
         // max_completion_tokens is the newer name of max_tokens; text parts are joined
         Reply parts = post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"developer\","
                 + "\"content\":[{\"type\":\"text\",\"text\":\"You tell \"},{\"type\":\"text\",\"text\":\"stories.\"}]},"
@@ -246,7 +250,11 @@ class OpenAiServerIT {
         assertEquals(plain.body().at("/choices/0/finish_reason").asText(), finish.get("finish_reason").asText());
         JsonNode usage = chunks.getLast();
         assertEquals(0, usage.get("choices").size());
-        assertEquals(plain.body().get("usage"), usage.get("usage"));
+        for (String field : List.of("prompt_tokens", "completion_tokens", "total_tokens")) {
+            assertEquals(plain.body().at("/usage/" + field), usage.at("/usage/" + field), field);
+        }
+        // the same prompt as the blocking request just before: all of it but its last token is in the cache
+        assertEquals(usage.at("/usage/prompt_tokens").asInt() - 1, usage.at("/usage/prompt_tokens_details/cached_tokens").asInt());
         assertFalse(chunks.get(1).has("usage"), "only the last chunk carries usage");
     }
 

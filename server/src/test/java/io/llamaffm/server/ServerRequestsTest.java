@@ -192,6 +192,17 @@ class ServerRequestsTest {
     }
 
     @Test
+    void serverMainReadsThePromptCacheSize() {
+        assertEquals(1L << 30, ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf"})).promptCacheBytes());
+        assertEquals(256L << 20, ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--cache-ram", "256"})).promptCacheBytes());
+        assertEquals(0, ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--cache-ram=0"})).promptCacheBytes());
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> ServerMain.config(ServerMain.parse(new String[] {"-m", "x.gguf", "--cache-ram", "-5"})));
+        assertEquals("--cache-ram must be at least 0, got -5", negative.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ServerConfig.defaults().withPromptCacheBytes(-1));
+    }
+
+    @Test
     void integersOutOfRangeAreInvalidValuesOfTheirField() {
         for (String[] c : new String[][] {
                 {"{\"max_tokens\":99999999999999999999}", "max_tokens", "a 32-bit"},
