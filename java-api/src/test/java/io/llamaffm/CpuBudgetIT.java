@@ -1,5 +1,9 @@
 package io.llamaffm;
 
+import io.llamaffm.internal.CpuThreadPool;
+import org.junit.jupiter.api.Assumptions;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -11,6 +15,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -71,6 +77,72 @@ class CpuBudgetIT {
                 // the usual speed on both sides); 4 contexts taking turns give ~1.0x of one on a quiet machine, where
                 // separate pools gave 0.07x; 0.8 leaves room for the noise
                 assertTrue(ratios[ratios.length / 2] >= 0.8, "4 busy contexts / 1 context, median of paired rounds: "
+                        + ratios[ratios.length / 2] + " " + Arrays.toString(ratios));
+            } finally {
+                pool.shutdownNow();
+                contexts.forEach(Context::close);
+            }
+        }
+    }
+
+    @Test
+    void turnsTakeAsManyCoresAsThreadsAndReuseIdlePools() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        try (Model m = Model.load(TestEnv.stories())) { // the CPU backend is loaded: pools can be made
+            m.tokenizer();
+            CpuThreadPool.Turn first = CpuThreadPool.take(1, 1);
+            assertTrue(CpuThreadPool.take(1, 1) == first, "a thread in its turn gets the same turn again");
+            CpuThreadPool.give(first);
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                if (cores >= 2) { // one core each: a second 1-thread computation runs beside the first, on a pool of its own
+                    CpuThreadPool.Turn second = other.submit(() -> CpuThreadPool.take(1, 1)).get(10, TimeUnit.SECONDS);
+                    assertFalse(second.pool().equals(first.pool()) && !first.pool().equals(java.lang.foreign.MemorySegment.NULL),
+                            "two turns at once never share a pool");
+                    other.submit(() -> CpuThreadPool.give(second)).get(10, TimeUnit.SECONDS);
+                }
+                // every core: waits until the turns holding cores are given back
+                Future<CpuThreadPool.Turn> all = other.submit(() -> CpuThreadPool.take(cores, 1));
+                assertThrows(TimeoutException.class, () -> all.get(300, TimeUnit.MILLISECONDS));
+                CpuThreadPool.give(first);
+                CpuThreadPool.Turn whole = all.get(10, TimeUnit.SECONDS);
+                other.submit(() -> CpuThreadPool.give(whole)).get(10, TimeUnit.SECONDS);
+                // an idle pool of the shape is reused, not made again
+                CpuThreadPool.Turn again = CpuThreadPool.take(1, 1);
+                assertTrue(again.pool().equals(first.pool()), "the idle pool is reused");
+                CpuThreadPool.give(again);
+            } finally {
+                other.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void contextsOfFewerThreadsThanCoresComputeSideBySide() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        Assumptions.assumeTrue(cores >= 2, "one core: nothing to run side by side");
+        try (Model m = Model.load(TestEnv.stories())) {
+            ContextParams params = ContextParams.defaults().withContextLength(TOKENS + 16).withThreads(1);
+            GenerationParams gen = GenerationParams.defaults().withMaxTokens(TOKENS).withIgnoreEos(true);
+            int[] prompt = m.tokenizer().encode("Once upon a time");
+            List<Context> contexts = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                for (int i = 0; i < 2; i++) {
+                    contexts.add(m.newContext(params));
+                }
+                String alone = contexts.getFirst().generate(prompt, gen, SamplerChain.greedy(), null).text();
+                double[] ratios = new double[7];
+                for (int round = 0; round < ratios.length; round++) {
+                    double single = tokensPerSecond(pool, contexts.subList(0, 1), prompt, gen, alone);
+                    double two = tokensPerSecond(pool, contexts, prompt, gen, alone);
+                    ratios[round] = two / single;
+                    System.out.printf("round %d: 1 context of 1 thread %.0f tokens/s, 2 at once %.0f tokens/s (x%.2f)%n", round,
+                            single, two, ratios[round]);
+                }
+                Arrays.sort(ratios);
+                // two 1-thread contexts on two cores: ~2x when they run side by side, ~1x if they took turns
+                assertTrue(ratios[ratios.length / 2] >= 1.3, "2 contexts of 1 thread / 1, median of paired rounds: "
                         + ratios[ratios.length / 2] + " " + Arrays.toString(ratios));
             } finally {
                 pool.shutdownNow();

@@ -9,56 +9,115 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.Semaphore;
 
 /**
- * ggml's persistent CPU thread pool, one per process (per thread count and polling level), and the one CPU budget of
- * the process. Without a pool, llama.cpp's CPU backend creates (and joins) its worker threads on every graph
- * computation, i.e. once per generated token; llama-bench and llama-cli attach a persistent pool, and so does every
- * context of ours. The pool functions live in the CPU backend plugin (one library per CPU variant, loaded by ggml
- * itself), so they are reached through the backend's proc-address table, not through a linked symbol.
+ * ggml's persistent CPU thread pools and the one CPU budget of the process. Without a pool, llama.cpp's CPU backend
+ * creates (and joins) its worker threads on every graph computation, i.e. once per generated token; llama-bench and
+ * llama-cli attach a persistent pool, and so does every computation of ours. The pool functions live in the CPU backend
+ * plugin (one library per CPU variant, loaded by ggml itself), so they are reached through the backend's proc-address
+ * table, not through a linked symbol.
  *
- * <p><b>One budget.</b> Contexts do not get a pool each: N contexts with a pool of T threads each would put N × T
- * threads (busy-waiting between tokens) on the cores, and several busy contexts would each run slower than one alone.
- * Every context attaches the shared pool of its thread count, and graph computations take turns ({@link #lock()}):
- * the process never runs more than T compute threads, the cores are never oversubscribed, and the Java work of one
- * context never runs beside the computation of another: a whole decode-loop step (sampling, text, decode) is one turn,
- * as sampling beside another context's decode took a core from its spinning compute threads (4 contexts: 0.70x of one
- * context's throughput with turns per decode, 0.92-0.98x with turns per step). To compute several sequences at once, put them in
+ * <p><b>One budget.</b> The process computes with at most as many threads as it has cores
+ * ({@link Runtime#availableProcessors()}): a computation of T threads first takes T of those permits ({@link #take}),
+ * then a pool of T threads that no other computation is using (pools are kept per thread count and polling level and
+ * reused, so a process has only as many as ran at once). Contexts of as many threads as there are cores (the default)
+ * therefore take turns, and N busy contexts never put N × T threads (busy-waiting between tokens) on the cores, which
+ * made four contexts run at 0.07x of one; contexts of fewer threads (Spark tasks of one CPU each, say) compute side by
+ * side on the cores they fill together. A whole decode-loop step (sampling, text, decode) is one turn, as sampling
+ * beside another context's decode took a core from its spinning compute threads (4 contexts: 0.70x of one context's
+ * throughput with turns per decode, 0.92-0.98x with turns per step). To compute several sequences at once, put them in
  * one context (its sequences share each decode): see {@code io.llamaffm.decoding.BatchScheduler}.
  */
 public final class CpuThreadPool {
     private CpuThreadPool() {}
 
+    /** The cores the budget hands out. */
+    private static final int CORES = Math.max(1, Runtime.getRuntime().availableProcessors());
     /**
-     * Held around every graph computation (decode) of every context: one at a time. Not fair: a thread that releases it
-     * and comes back at once (its next token) may go again before a parked waiter wakes; handing over at every decode
-     * costs a wake-up each, which measured 0.6x of one context's throughput with four contexts against ~1.0x.
+     * The budget's permits, one per core. Not fair: a thread that releases its permits and comes back at once (its next
+     * token) may go again before a parked waiter wakes; handing over at every decode costs a wake-up each, which
+     * measured 0.6x of one context's throughput with four contexts against ~1.0x.
      */
-    private static final ReentrantLock COMPUTE = new ReentrantLock();
-    /** The shared pools by (threads, polling); they live as long as the process. */
-    private static final Map<Long, MemorySegment> SHARED = new HashMap<>();
+    private static final Semaphore BUDGET = new Semaphore(CORES, false);
+    /** The pools no computation is using, by (threads, polling); pools live as long as the process. */
+    private static final Map<Long, ArrayDeque<MemorySegment>> FREE = new HashMap<>();
+    /** The turn this thread holds (a step's turn covers the decodes inside it). */
+    private static final ThreadLocal<Turn> HELD = new ThreadLocal<>();
 
-    /**
-     * The process's pool of {@code threads} threads at polling level {@code polling}, created on first use and
-     * never freed; NULL where the CPU backend offers no pools.
-     */
-    public static MemorySegment shared(int threads, int polling) {
-        synchronized (SHARED) {
-            return SHARED.computeIfAbsent(((long) threads << 8) | polling, k -> create(threads, polling, Arena.global()));
+    /** A turn of the budget: its permits and the pool of threads to compute on (NULL where ggml offers no pools). */
+    public static final class Turn {
+        private final long key;
+        private final int permits;
+        private final MemorySegment pool;
+        private int depth = 1;
+
+        private Turn(long key, int permits, MemorySegment pool) {
+            this.key = key;
+            this.permits = permits;
+            this.pool = pool;
+        }
+
+        /** {@return the pool to attach for this turn's computations} */
+        public MemorySegment pool() {
+            return pool;
         }
     }
 
-    /** Takes the process's turn to compute: call before a decode, {@link #unlock()} after. */
-    public static void lock() {
-        COMPUTE.lock();
+    /**
+     * Takes a turn to compute with {@code threads} threads at polling level {@code polling}: waits for that many of
+     * the process's cores (all of them when {@code threads} is more), then takes an idle pool of that shape, created
+     * on first need. A thread that holds a turn already gets that turn again (a decode inside a step); give every
+     * turn back with {@link #give}.
+     */
+    public static Turn take(int threads, int polling) {
+        long key = ((long) threads << 8) | polling;
+        Turn held = HELD.get();
+        if (held != null && held.key == key) {
+            held.depth++;
+            return held;
+        }
+        // a computation of another shape inside a turn (a second context decoding within a step): same thread, one at a
+        // time, so no more cores than the turn holds; it needs only a pool of its own shape
+        int permits = held != null ? 0 : Math.min(Math.max(1, threads), CORES);
+        BUDGET.acquireUninterruptibly(permits);
+        MemorySegment pool;
+        try {
+            synchronized (FREE) {
+                ArrayDeque<MemorySegment> free = FREE.get(key);
+                pool = free == null ? null : free.pollFirst();
+            }
+            if (pool == null) {
+                pool = create(threads, polling, Arena.global());
+            }
+        } catch (RuntimeException | Error e) {
+            BUDGET.release(permits);
+            throw e;
+        }
+        Turn turn = new Turn(key, permits, pool);
+        if (held == null) {
+            HELD.set(turn);
+        }
+        return turn;
     }
 
-    /** Ends the turn taken by {@link #lock()}. */
-    public static void unlock() {
-        COMPUTE.unlock();
+    /** Gives back a turn taken by {@link #take} on this thread: its pool goes back to the idle ones, its cores to the budget. */
+    public static void give(Turn turn) {
+        if (--turn.depth > 0) {
+            return;
+        }
+        if (HELD.get() == turn) {
+            HELD.remove();
+        }
+        if (!turn.pool.equals(MemorySegment.NULL)) {
+            synchronized (FREE) {
+                FREE.computeIfAbsent(turn.key, k -> new ArrayDeque<>()).addFirst(turn.pool);
+            }
+        }
+        BUDGET.release(turn.permits);
     }
 
     /** ggml_threadpool_new / ggml_threadpool_free of the loaded CPU backend, or null where it has none. */

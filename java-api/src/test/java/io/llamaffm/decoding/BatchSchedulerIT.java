@@ -77,6 +77,7 @@ class BatchSchedulerIT {
                 streamed.add(text);
                 tickets.add(scheduler.submit(tokens(p), params, List.of(SamplerChain.greedy()), (choice, step) -> text.append(step.text())));
             }
+            long beforeLast = scheduler.stats().decodes(); // steps that ran before the last request was in
             for (int i = 0; i < PROMPTS.size(); i++) {
                 Completion batched = tickets.get(i).completions().get(60, TimeUnit.SECONDS).getFirst();
                 Completion single = alone(tokens(PROMPTS.get(i)), params);
@@ -85,10 +86,11 @@ class BatchSchedulerIT {
                 assertEquals(single.text(), streamed.get(i).toString());
                 assertEquals(StopReason.MAX_TOKENS, batched.stopReason());
             }
-            // alone: 1 prompt decode + 32 token decodes each, 132 in all; together: one decode per step (33), plus at
-            // most a step or two that ran before the last request arrived
+            // alone: 1 prompt decode + 32 token decodes each, 132 in all; together: one decode per step (33), plus the
+            // steps that ran before the last request arrived (a step or two, more on a cold JVM)
             long decodes = scheduler.stats().decodes();
-            assertTrue(decodes >= 33 && decodes <= 35, decodes + " decodes for 4 requests of 32 tokens");
+            assertTrue(decodes >= 33 && decodes <= 34 + beforeLast && beforeLast <= 16,
+                    decodes + " decodes for 4 requests of 32 tokens, " + beforeLast + " of them before the last request");
         }
     }
 

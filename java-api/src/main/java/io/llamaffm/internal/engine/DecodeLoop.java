@@ -161,11 +161,11 @@ public final class DecodeLoop {
     public int step(java.util.function.Consumer<Slot> sampled) {
         // the whole step (sampling, the text, the decode) is one turn of the process's CPU budget: sampling while
         // another context's decode runs would take a core from its spinning compute threads
-        CpuThreadPool.lock();
+        CpuThreadPool.Turn turn = engine.beginTurn();
         try {
             return stepInTurn(sampled);
         } finally {
-            CpuThreadPool.unlock();
+            CpuThreadPool.give(turn);
         }
     }
 

@@ -47,6 +47,9 @@ public final class Engine implements AutoCloseable {
     private volatile boolean closed;
     private Object holder;                   // an open generation holds the context
     private final PieceBuffer pieces;        // one token's text
+    private final int threads;               // the computation's CPU threads and their polling level
+    private final int polling;
+    private MemorySegment attachedPool = MemorySegment.NULL; // the ggml pool attached last (by the thread in its turn)
     private int lastOutput;                  // batch index of the last prompt token's logits after prefill
     private MemorySegment logitsView;        // the last row of logits viewed
     private long decodes;                    // successful llama_decode calls
@@ -60,17 +63,13 @@ public final class Engine implements AutoCloseable {
      * @param modelName the model's name, for messages
      */
     public Engine(MemorySegment model, ContextParams params, int cacheType, String modelName) {
-        // the process's persistent CPU thread pool for this thread count (one CPU budget for all contexts: see
-        // CpuThreadPool); without one ggml starts and joins its worker threads for every decoded token
-        MemorySegment threadPool = CpuThreadPool.shared(params.threads(), params.polling());
         this.owner = NativeOwner.open(a -> LlamaH.llama_init_from_model(model, nativeParams(a, params, cacheType)), LlamaH::llama_free, () -> new LlamaException("llama.cpp could not create a context with " + params + " for "
                 + modelName + " (out of memory, or a setting the model or backend does not support)"));
         try {
             this.handle = owner.handle();
+            this.threads = params.threads();
+            this.polling = params.polling();
             Arena a = owner.arena();
-            if (!threadPool.equals(MemorySegment.NULL)) {
-                LlamaH.llama_attach_threadpool(handle, threadPool, MemorySegment.NULL);
-            }
             // aborts a running decode when cancel() is called or the decoding thread is interrupted; installed only for
             // decodes of several tokens (see runDecode), as ggml polls it once per graph node from its worker threads
             this.abortCallback = llama_set_abort_callback$abort_callback.allocate(data -> {
@@ -303,13 +302,28 @@ public final class Engine implements AutoCloseable {
             abortInstalled = wantAbort;
         }
         worker = Thread.currentThread();
-        CpuThreadPool.lock(); // one computation at a time in the process: the contexts share one pool of threads
+        CpuThreadPool.Turn turn = beginTurn(); // the process's CPU budget: see CpuThreadPool
         try {
             return LlamaH.llama_decode(handle, b.prepared());
         } finally {
-            CpuThreadPool.unlock();
+            CpuThreadPool.give(turn);
             worker = null;
         }
+    }
+
+    /**
+     * Takes this context's turn of the process's CPU budget ({@link CpuThreadPool#take}: as many cores as it has
+     * threads) and attaches the persistent pool of threads the turn comes with (without one, ggml would start and join
+     * its worker threads for every decoded token). Give it back with {@link CpuThreadPool#give}.
+     */
+    public CpuThreadPool.Turn beginTurn() {
+        CpuThreadPool.Turn turn = CpuThreadPool.take(threads, polling);
+        MemorySegment pool = turn.pool();
+        if (!pool.equals(MemorySegment.NULL) && !pool.equals(attachedPool)) {
+            LlamaH.llama_attach_threadpool(handle, pool, MemorySegment.NULL);
+            attachedPool = pool;
+        }
+        return turn;
     }
 
     /** {@return how many decodes succeeded on this context} */
