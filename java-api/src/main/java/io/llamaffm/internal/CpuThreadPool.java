@@ -10,8 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -43,21 +43,32 @@ public final class CpuThreadPool {
      * measured 0.6x of one context's throughput with four contexts against ~1.0x.
      */
     private static final Semaphore BUDGET = new Semaphore(CORES, false);
-    /** The pools no computation is using, by (threads, polling); pools live as long as the process. */
-    private static final Map<Long, ArrayDeque<MemorySegment>> FREE = new HashMap<>();
+    /** The pools no computation is using, by shape (threads, polling); pools live as long as the process. */
+    private static final List<Shape> SHAPES = new ArrayList<>(); // guarded by itself
     /** The turn this thread holds (a step's turn covers the decodes inside it). */
-    private static final ThreadLocal<Turn> HELD = new ThreadLocal<>();
+    private static final ThreadLocal<TurnHolder> HELD = ThreadLocal.withInitial(TurnHolder::new);
 
-    /** A turn of the budget: its permits and the pool of threads to compute on (NULL where ggml offers no pools). */
+    /** One thread's current turn; a holder, so that taking and giving turns allocates nothing. */
+    private static final class TurnHolder {
+        Turn turn;
+    }
+
+    /** The idle turns (each with its pool) of one shape. */
+    private record Shape(int threads, int polling, ArrayDeque<Turn> idle) {}
+
+    /**
+     * A turn of the budget: its permits and the pool of threads to compute on (NULL where ggml offers no pools). Each
+     * pool has one turn object, reused from turn to turn, so that a token's turn allocates nothing.
+     */
     public static final class Turn {
-        private final long key;
-        private final int permits;
+        private final Shape shape;
         private final MemorySegment pool;
-        private int depth = 1;
+        private int permits;
+        private int depth;
+        private boolean nested;
 
-        private Turn(long key, int permits, MemorySegment pool) {
-            this.key = key;
-            this.permits = permits;
+        private Turn(Shape shape, MemorySegment pool) {
+            this.shape = shape;
             this.pool = pool;
         }
 
@@ -74,9 +85,9 @@ public final class CpuThreadPool {
      * turn back with {@link #give}.
      */
     public static Turn take(int threads, int polling) {
-        long key = ((long) threads << 8) | polling;
-        Turn held = HELD.get();
-        if (held != null && held.key == key) {
+        TurnHolder holder = HELD.get();
+        Turn held = holder.turn;
+        if (held != null && held.shape.threads() == threads && held.shape.polling() == polling) {
             held.depth++;
             return held;
         }
@@ -84,22 +95,25 @@ public final class CpuThreadPool {
         // time, so no more cores than the turn holds; it needs only a pool of its own shape
         int permits = held != null ? 0 : Math.min(Math.max(1, threads), CORES);
         BUDGET.acquireUninterruptibly(permits);
-        MemorySegment pool;
+        Turn turn;
         try {
-            synchronized (FREE) {
-                ArrayDeque<MemorySegment> free = FREE.get(key);
-                pool = free == null ? null : free.pollFirst();
+            Shape shape;
+            synchronized (SHAPES) {
+                shape = shape(threads, polling);
+                turn = shape.idle().pollFirst();
             }
-            if (pool == null) {
-                pool = create(threads, polling, Arena.global());
+            if (turn == null) {
+                turn = new Turn(shape, create(threads, polling, Arena.global()));
             }
         } catch (RuntimeException | Error e) {
             BUDGET.release(permits);
             throw e;
         }
-        Turn turn = new Turn(key, permits, pool);
+        turn.permits = permits;
+        turn.depth = 1;
+        turn.nested = held != null;
         if (held == null) {
-            HELD.set(turn);
+            holder.turn = turn;
         }
         return turn;
     }
@@ -109,15 +123,26 @@ public final class CpuThreadPool {
         if (--turn.depth > 0) {
             return;
         }
-        if (HELD.get() == turn) {
-            HELD.remove();
+        if (!turn.nested) {
+            HELD.get().turn = null;
         }
-        if (!turn.pool.equals(MemorySegment.NULL)) {
-            synchronized (FREE) {
-                FREE.computeIfAbsent(turn.key, k -> new ArrayDeque<>()).addFirst(turn.pool);
-            }
+        synchronized (SHAPES) {
+            turn.shape.idle().addFirst(turn);
         }
         BUDGET.release(turn.permits);
+    }
+
+    /** The shape's entry, made on first need (lock on SHAPES held). */
+    private static Shape shape(int threads, int polling) {
+        for (int i = 0; i < SHAPES.size(); i++) {
+            Shape s = SHAPES.get(i);
+            if (s.threads() == threads && s.polling() == polling) {
+                return s;
+            }
+        }
+        Shape s = new Shape(threads, polling, new ArrayDeque<>());
+        SHAPES.add(s);
+        return s;
     }
 
     /** ggml_threadpool_new / ggml_threadpool_free of the loaded CPU backend, or null where it has none. */
