@@ -38,16 +38,6 @@ final class PromptCache implements AutoCloseable {
         this.maxBytes = maxBytes;
     }
 
-    /** {@return the bytes of state held} */
-    long bytes() {
-        return bytes;
-    }
-
-    /** {@return the number of states held} */
-    int size() {
-        return entries.size();
-    }
-
     /**
      * Keeps what {@code sequence} holds before it is given to a prompt that shares only {@code common} of its tokens:
      * unless the rest is too short to matter, or some state held already starts with all of it. States whose tokens
